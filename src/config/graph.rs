@@ -1,0 +1,222 @@
+//! A crew's routes as a graph of agents and parallel groups: which agents no route reaches,
+//! and which routing cycles a run can never leave. Both are warnings: the crew still runs.
+//!
+//! Reachability follows every route: signal targets, all handoff targets, parallel group
+//! members and next agents. The way-out check follows only where a run goes next, so a group
+//! leads on to its `next_agent` alone (its members' own routes are not taken while they run in
+//! the group). A run can end after an agent that is terminal, waits for a signal (a pause), or
+//! has no handoff target (a reply matching no signal then ends the run), and after a group
+//! with no `next_agent`. Unknown names were reported by `validate.rs` and are left out here.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use super::diagnostic::{Diagnostics, Site};
+use super::load::Loaded;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Vertex<'a> {
+    Agent(&'a str),
+    Group(&'a str),
+}
+
+impl<'a> Vertex<'a> {
+    fn name(self) -> &'a str {
+        match self {
+            Vertex::Agent(name) | Vertex::Group(name) => name,
+        }
+    }
+}
+
+struct Edge<'a> {
+    to: Vertex<'a>,
+    site: &'a Site,
+    /// Where a run may go next, as opposed to a group member, which is only reached.
+    next: bool,
+}
+
+type Adjacency<'a> = BTreeMap<Vertex<'a>, Vec<Vertex<'a>>>;
+
+pub(crate) fn check_routes(loaded: &Loaded, d: &mut Diagnostics) {
+    let Loaded { crew, sites } = loaded;
+    let groups = &crew.routing.parallel_groups;
+
+    // The first agent of each id; later duplicates were reported already.
+    let mut agents = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (agent, at) in crew.agents.iter().zip(&sites.agent) {
+        if seen.insert(agent.id.as_str()) {
+            agents.push((agent, at));
+        }
+    }
+
+    let mut edges: BTreeMap<Vertex, Vec<Edge>> = BTreeMap::new();
+    let mut ends = BTreeSet::new();
+    for &(agent, at) in &agents {
+        let from = Vertex::Agent(&agent.id);
+        let out = edges.entry(from).or_default();
+        let signals = crew.routing.signals.get(&agent.id).into_iter().flatten();
+        let signal_sites = sites.routing.signals.get(&agent.id).map(|(_, t)| t.as_slice());
+        for (signal, site) in signals.zip(signal_sites.unwrap_or_default()) {
+            let target = signal.target.as_str();
+            let to = if groups.contains_key(target) {
+                Vertex::Group(target)
+            } else if seen.contains(target) {
+                Vertex::Agent(target)
+            } else {
+                continue;
+            };
+            out.push(Edge { to, site, next: true });
+        }
+        let mut has_handoff = false;
+        for (target, site) in agent.handoff_targets.iter().zip(&at.handoff_targets) {
+            if seen.contains(target.as_str()) {
+                has_handoff = true;
+                let to = Vertex::Agent(target);
+                out.push(Edge { to, site, next: true });
+            }
+        }
+        if crew.is_terminal(&agent.id) || crew.waits_for_signal(&agent.id) || !has_handoff {
+            ends.insert(from);
+        }
+    }
+    for (name, group) in groups {
+        let Some(at) = sites.routing.groups.get(name) else {
+            continue;
+        };
+        let from = Vertex::Group(name);
+        let out = edges.entry(from).or_default();
+        for (member, site) in group.agents.iter().zip(&at.agents) {
+            if seen.contains(member.as_str()) {
+                let to = Vertex::Agent(member);
+                out.push(Edge { to, site, next: false });
+            }
+        }
+        let next = group.next_agent.as_deref().zip(at.next_agent.as_ref());
+        match next.filter(|(next, _)| seen.contains(next)) {
+            Some((next, site)) => out.push(Edge {
+                to: Vertex::Agent(next),
+                site,
+                next: true,
+            }),
+            None => {
+                ends.insert(from);
+            }
+        }
+    }
+
+    let adjacency = |next_only: bool, reverse: bool| -> Adjacency {
+        let mut adj: Adjacency = BTreeMap::new();
+        for (&from, out) in &edges {
+            adj.entry(from).or_default();
+            for edge in out.iter().filter(|e| e.next || !next_only) {
+                let (a, b) = if reverse { (edge.to, from) } else { (from, edge.to) };
+                adj.entry(a).or_default().push(b);
+            }
+        }
+        adj
+    };
+    let all = adjacency(false, false);
+    let every: BTreeSet<Vertex> = all.keys().copied().collect();
+
+    let entry = Vertex::Agent(&crew.entry_point);
+    let reached = reach([entry], &all, &every);
+    for &(agent, at) in &agents {
+        if !reached.contains(&Vertex::Agent(&agent.id)) {
+            let message = format!(
+                "agent `{}` is unreachable: no route from entry point `{}` leads to it",
+                agent.id, crew.entry_point
+            );
+            d.warning(&at.id, message);
+        }
+    }
+
+    let forward = adjacency(true, false);
+    let backward = adjacency(true, true);
+    let can_end = reach(ends.iter().copied(), &backward, &every);
+    let stuck: BTreeSet<Vertex> = reached.difference(&can_end).copied().collect();
+    // Agents in file order, then groups, so each cycle is named from its first vertex.
+    let order = agents
+        .iter()
+        .map(|(agent, _)| Vertex::Agent(&agent.id))
+        .chain(groups.keys().map(|name| Vertex::Group(name)));
+    let mut covered = BTreeSet::new();
+    for v in order.filter(|v| stuck.contains(v)) {
+        if covered.contains(&v) {
+            continue;
+        }
+        let Some(cycle) = shortest_cycle(v, &forward, &stuck) else {
+            continue;
+        };
+        // The whole strongly connected part gets this one warning.
+        let ahead = reach([v], &forward, &stuck);
+        let behind = reach([v], &backward, &stuck);
+        covered.extend(ahead.intersection(&behind).copied());
+
+        let names: Vec<&str> = std::iter::once(v).chain(cycle.iter().copied()).map(|u| u.name()).collect();
+        let first_step = cycle.first().copied();
+        let site = edges
+            .get(&v)
+            .and_then(|out| out.iter().find(|e| e.next && Some(e.to) == first_step))
+            .map(|e| e.site);
+        if let Some(site) = site {
+            let message = format!(
+                "routing cycle `{}` has no way out: no agent on it or after it is terminal, \
+                 waits for a signal or lacks a handoff target; only max_handoffs ({}) will \
+                 stop it",
+                names.join(" → "),
+                crew.settings.max_handoffs
+            );
+            d.warning(site, message);
+        }
+    }
+}
+
+/// Every vertex reachable from `start` (itself included) through `allowed` vertices.
+fn reach<'a>(
+    start: impl IntoIterator<Item = Vertex<'a>>,
+    adjacency: &Adjacency<'a>,
+    allowed: &BTreeSet<Vertex<'a>>,
+) -> BTreeSet<Vertex<'a>> {
+    let mut seen: BTreeSet<Vertex> = start.into_iter().filter(|v| allowed.contains(v)).collect();
+    let mut queue: VecDeque<Vertex> = seen.iter().copied().collect();
+    while let Some(v) = queue.pop_front() {
+        for &w in adjacency.get(&v).into_iter().flatten() {
+            if allowed.contains(&w) && seen.insert(w) {
+                queue.push_back(w);
+            }
+        }
+    }
+    seen
+}
+
+/// The shortest cycle through `start` within `allowed`: the vertices after `start`, ending
+/// with `start` itself.
+fn shortest_cycle<'a>(
+    start: Vertex<'a>,
+    adjacency: &Adjacency<'a>,
+    allowed: &BTreeSet<Vertex<'a>>,
+) -> Option<Vec<Vertex<'a>>> {
+    // `start` is not marked as seen, so reaching it again closes the cycle.
+    let mut parent: BTreeMap<Vertex, Vertex> = BTreeMap::new();
+    let mut queue = VecDeque::from([start]);
+    while let Some(v) = queue.pop_front() {
+        for &w in adjacency.get(&v).into_iter().flatten() {
+            if !allowed.contains(&w) || parent.contains_key(&w) {
+                continue;
+            }
+            parent.insert(w, v);
+            if w == start {
+                let mut path = vec![w];
+                let mut at = w;
+                while let Some(&p) = parent.get(&at).filter(|&&p| p != start) {
+                    path.push(p);
+                    at = p;
+                }
+                path.reverse();
+                return Some(path);
+            }
+            queue.push_back(w);
+        }
+    }
+    None
+}

@@ -1,0 +1,254 @@
+//! From a path or a text to a crew model: reading files, both layouts (one YAML file with the
+//! agents inline, or go-agentic's directory of `crew.yaml` plus `agents/ID.yaml`), and the
+//! top level of a crew document.
+//!
+//! Loading keeps going past problems, filling in defaults, so that one run reports all of
+//! them; the places of all references are kept in [`Sites`] for `validate.rs`.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_saphyr::Spanned;
+
+use super::agent::{AgentSites, read_agent};
+use super::diagnostic::{Diagnostics, Site};
+use super::model::Crew;
+use super::node::{Node, parse};
+use super::read::Field;
+use super::sections::{RoutingSites, read_providers, read_routing, read_settings, read_tools};
+
+/// Bigger files are refused rather than read: no crew needs them, and everything is bounded.
+const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// A crew as read, before cross-references are checked.
+pub(crate) struct Loaded {
+    pub crew: Crew,
+    pub sites: Sites,
+}
+
+/// Where the parts of a crew that others refer to were written.
+pub(crate) struct Sites {
+    /// The `agents` value, or the document's start when there is none.
+    pub agents: Site,
+    pub entry_point: Option<Site>,
+    /// Parallel to [`Crew::agents`].
+    pub agent: Vec<AgentSites>,
+    pub routing: RoutingSites,
+}
+
+/// Load a crew file, or a go-agentic directory holding `crew.yaml`.
+pub(crate) fn load_path(path: &Path, d: &mut Diagnostics) -> Option<Loaded> {
+    let metadata = fs::metadata(path)
+        .inspect_err(|err| d.file_error(path, 0, 0, format!("cannot read: {err}")))
+        .ok()?;
+    let (file, default_name) = if metadata.is_dir() {
+        let Some(file) = ["crew.yaml", "crew.yml"]
+            .map(|name| path.join(name))
+            .into_iter()
+            .find(|file| file.is_file())
+        else {
+            let message = "no crew.yaml in this directory".to_string();
+            d.file_error(path, 0, 0, message);
+            return None;
+        };
+        (file, name_of(path))
+    } else {
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        // `dir/crew.yaml` given directly is still named after its directory.
+        let name = match stem {
+            Some(stem) if stem != "crew" => stem,
+            Some(_) | None => path.parent().map(name_of).unwrap_or_default(),
+        };
+        (path.to_path_buf(), name)
+    };
+    let base_dir = file.parent().unwrap_or(Path::new("")).to_path_buf();
+    let text = read_text(&file, d)?;
+    let root = parse_into(&text, &file, d)?;
+    let agent_dir = base_dir.join("agents");
+    Some(read_crew(&root, &file, &base_dir, Some(&agent_dir), default_name, d))
+}
+
+/// Load a crew from text in memory; agents must be inline.
+pub(crate) fn load_text(
+    text: &str,
+    file: &Path,
+    base_dir: &Path,
+    d: &mut Diagnostics,
+) -> Option<Loaded> {
+    let root = parse_into(text, file, d)?;
+    let name = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Some(read_crew(&root, file, base_dir, None, name, d))
+}
+
+fn name_of(dir: &Path) -> String {
+    let dir = super::sections::absolute(dir);
+    dir.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn read_text(file: &Path, d: &mut Diagnostics) -> Option<String> {
+    let size = fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    if size > MAX_FILE_BYTES {
+        let message = format!("file is larger than {} MiB", MAX_FILE_BYTES >> 20);
+        d.file_error(file, 0, 0, message);
+        return None;
+    }
+    let bytes = fs::read(file)
+        .inspect_err(|err| d.file_error(file, 0, 0, format!("cannot read: {err}")))
+        .ok()?;
+    match String::from_utf8(bytes) {
+        Ok(text) => Some(text),
+        Err(err) => {
+            let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
+            // Valid up to here, so the lossy conversion changes nothing.
+            let before = String::from_utf8_lossy(valid);
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+            let (line, column) = (clamp(line), clamp(column));
+            d.file_error(file, line, column, "not valid UTF-8".to_string());
+            None
+        }
+    }
+}
+
+fn clamp(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+fn parse_into(text: &str, file: &Path, d: &mut Diagnostics) -> Option<Spanned<Node>> {
+    parse(text)
+        .inspect_err(|e| d.file_error(file, e.line, e.column, e.message.clone()))
+        .ok()
+}
+
+/// The top level of a crew document. `agent_dir` is where ids listed in `agents` are read
+/// from; without it, agents must be inline.
+fn read_crew(
+    root: &Spanned<Node>,
+    file: &Path,
+    base_dir: &Path,
+    agent_dir: Option<&Path>,
+    default_name: String,
+    d: &mut Diagnostics,
+) -> Loaded {
+    let top = Field::root(root, file, String::new());
+    let mut map = top.map(d);
+    let mut get = |key: &str| map.as_mut().and_then(|m| m.get(key));
+
+    let settings = read_settings(get("settings"), base_dir, d);
+    let providers = read_providers(get("providers"), d);
+    let tools = read_tools(get("tools"), base_dir, d);
+
+    let agents_field = get("agents");
+    let agents_site = agents_field
+        .as_ref()
+        .map_or_else(|| top.site().with_field("agents".into()), Field::site);
+    let mut agents = Vec::new();
+    let mut agent_sites = Vec::new();
+    let mut listed = BTreeSet::new();
+    for item in agents_field.map(|f| f.list(d)).unwrap_or_default() {
+        let read = match item.node() {
+            Node::Map(_) => read_agent(&item, None, d),
+            Node::Str(_) | Node::Int(_) | Node::Float(_) | Node::Bool(_) => {
+                let Some(dir) = agent_dir else {
+                    let message = "an agent id here needs the directory layout (crew.yaml \
+                                   and agents/ID.yaml); write the agent's mapping instead";
+                    d.error(&item.site(), message);
+                    continue;
+                };
+                let Some(id) = item.required_string(d) else {
+                    continue;
+                };
+                if !listed.insert(id.clone()) {
+                    d.error(&item.site(), format!("duplicate agent id `{id}`"));
+                    continue;
+                }
+                read_agent_file(dir, &id, &item, d)
+            }
+            Node::Null | Node::Seq(_) => {
+                let found = item.node().kind();
+                d.error(
+                    &item.site(),
+                    format!("expected an agent (a mapping, or an id), found {found}"),
+                );
+                continue;
+            }
+        };
+        if let Some((agent, sites)) = read {
+            agents.push(agent);
+            agent_sites.push(sites);
+        }
+    }
+
+    let (routing, routing_sites) = read_routing(get("routing"), &settings, d);
+    let name = get("name").and_then(|f| f.string(d)).unwrap_or(default_name);
+    let description = get("description")
+        .and_then(|f| f.string(d))
+        .unwrap_or_default();
+    // Accepted for go-agentic files; nothing depends on it.
+    get("version");
+    let input = get("input").and_then(|f| f.string(d));
+    let entry = get("entry_point").and_then(|f| Some((f.required_string(d)?, f.site())));
+    if let Some(map) = map {
+        map.finish(d);
+    }
+    let (entry_point, entry_site) = match entry {
+        Some((id, site)) => (id, Some(site)),
+        None => (agents.first().map(|a| a.id.clone()).unwrap_or_default(), None),
+    };
+
+    let crew = Crew {
+        name,
+        description,
+        source: file.to_path_buf(),
+        entry_point,
+        input,
+        agents,
+        settings,
+        routing,
+        providers,
+        tools,
+    };
+    let sites = Sites {
+        agents: agents_site,
+        entry_point: entry_site,
+        agent: agent_sites,
+        routing: routing_sites,
+    };
+    Loaded { crew, sites }
+}
+
+/// A go-agentic `agents/ID.yaml`; problems in it are reported against that file, a missing
+/// file at the id in `crew.yaml`.
+fn read_agent_file(
+    dir: &Path,
+    id: &str,
+    item: &Field<'_>,
+    d: &mut Diagnostics,
+) -> Option<(super::model::Agent, AgentSites)> {
+    let site = item.site();
+    let plain = !id.is_empty() && id != "." && id != ".." && !id.contains(['/', '\\']);
+    if !plain {
+        let message = format!("agent id `{id}` cannot name a file in agents/");
+        d.error(&site, message);
+        return None;
+    }
+    let Some(path) = ["yaml", "yml"]
+        .map(|ext| dir.join(format!("{id}.{ext}")))
+        .into_iter()
+        .find(|p| p.is_file())
+    else {
+        let shown = PathBuf::from("agents").join(format!("{id}.yaml"));
+        d.error(&site, format!("agent file {} not found", shown.display()));
+        return None;
+    };
+    let text = read_text(&path, d)?;
+    let root = parse_into(&text, &path, d)?;
+    let field = Field::root(&root, &path, item.path.clone());
+    read_agent(&field, Some((id, &site)), d)
+}

@@ -1,0 +1,78 @@
+//! Crew files: parsing both layouts into the [`model`], with defaults, and checking them, so
+//! that every problem is reported with its file, line, column and field.
+//!
+//! [`load_crew`] and [`load_crew_str`] never panic and never stop at the first problem: the
+//! [`CrewReport`] holds every error and warning found, and the crew only when there were no
+//! errors. This module depends on nothing else in the crate but the names of the built-in
+//! tools.
+
+mod agent;
+mod diagnostic;
+mod graph;
+mod load;
+pub mod model;
+mod node;
+mod read;
+mod sections;
+mod validate;
+
+use std::path::Path;
+
+pub use diagnostic::{Diagnostic, Severity};
+
+use diagnostic::Diagnostics;
+use load::Loaded;
+
+/// The outcome of loading a crew.
+#[derive(Clone, Debug)]
+pub struct CrewReport {
+    /// `Some` exactly when there are no errors (warnings allowed).
+    pub crew: Option<model::Crew>,
+    /// Sorted by file, line and column.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl CrewReport {
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+    }
+
+    pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.errors().next().is_some()
+    }
+}
+
+/// Load a crew from a single YAML file, or from a directory holding `crew.yaml` and
+/// `agents/ID.yaml`. Ids listed in a file's `agents` are read from `agents/ID.yaml` beside it.
+pub fn load_crew(path: &Path) -> CrewReport {
+    let mut d = Diagnostics::default();
+    let loaded = load::load_path(path, &mut d);
+    report(loaded, d)
+}
+
+/// Load a crew from text already in memory. `file` names it in diagnostics; relative paths
+/// (files_root, command tools) resolve against `base_dir`. Agents must be inline.
+pub fn load_crew_str(text: &str, file: &Path, base_dir: &Path) -> CrewReport {
+    let mut d = Diagnostics::default();
+    let loaded = load::load_text(text, file, base_dir, &mut d);
+    report(loaded, d)
+}
+
+fn report(loaded: Option<Loaded>, mut d: Diagnostics) -> CrewReport {
+    if let Some(loaded) = &loaded {
+        validate::validate(loaded, &mut d);
+    }
+    let crew = loaded.filter(|_| !d.has_errors()).map(|l| l.crew);
+    CrewReport {
+        crew,
+        diagnostics: d.into_sorted(),
+    }
+}

@@ -1,0 +1,223 @@
+//! The crew model: what a crew file means once it has been parsed and checked.
+//!
+//! Both crew layouts (one file, or the go-agentic directory) load into these types. They hold
+//! no runtime state; a running session clones what it needs.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// A whole crew, ready to run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Crew {
+    pub name: String,
+    pub description: String,
+    /// Where the crew was loaded from (the YAML file, or the directory's `crew.yaml`).
+    pub source: PathBuf,
+    pub entry_point: String,
+    /// The input used when none is given on the command line.
+    pub input: Option<String>,
+    pub agents: Vec<Agent>,
+    pub settings: Settings,
+    pub routing: Routing,
+    pub providers: BTreeMap<String, ProviderConfig>,
+    /// Command tools declared by the crew, by name.
+    pub tools: BTreeMap<String, CommandToolConfig>,
+}
+
+impl Crew {
+    pub fn agent(&self, id: &str) -> Option<&Agent> {
+        self.agents.iter().find(|a| a.id == id)
+    }
+
+    /// Whether the run ends after this agent's turn (agent key or routing behaviour).
+    pub fn is_terminal(&self, id: &str) -> bool {
+        self.agent(id).is_some_and(|a| a.is_terminal)
+            || self.routing.behaviors.get(id).is_some_and(|b| b.is_terminal)
+    }
+
+    pub fn waits_for_signal(&self, id: &str) -> bool {
+        self.routing.behaviors.get(id).is_some_and(|b| b.wait_for_signal)
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Agent {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub backstory: String,
+    pub description: String,
+    /// Name of an entry of [`Crew::providers`], or one of the implicit `openai` / `scripted`.
+    pub provider: String,
+    pub model: String,
+    pub temperature: f64,
+    pub max_tokens: Option<u32>,
+    pub tools: Vec<String>,
+    pub handoff_targets: Vec<String>,
+    pub is_terminal: bool,
+    /// The system prompt template; `{{name}}`, `{{role}}`, `{{backstory}}`, `{{id}}` and
+    /// `{{description}}` are filled in by [`Agent::system_prompt`].
+    pub system_prompt: Option<String>,
+    /// Replies of the scripted provider, consumed one per model call, in order.
+    pub script: Vec<ScriptStep>,
+}
+
+impl Agent {
+    /// The system prompt with go-agentic's template variables filled in.
+    pub fn system_prompt(&self) -> String {
+        let template = self.system_prompt.clone().unwrap_or_else(|| {
+            let mut t = String::from("You are {{name}}");
+            if !self.role.is_empty() {
+                t.push_str(", {{role}}");
+            }
+            t.push('.');
+            if !self.backstory.is_empty() {
+                t.push_str("\n{{backstory}}");
+            }
+            t
+        });
+        template
+            .replace("{{name}}", &self.name)
+            .replace("{{role}}", &self.role)
+            .replace("{{backstory}}", &self.backstory)
+            .replace("{{description}}", &self.description)
+            .replace("{{id}}", &self.id)
+    }
+}
+
+/// One scripted model reply: optional text streamed first, then optional tool calls.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ScriptStep {
+    pub reply: String,
+    pub reasoning: String,
+    pub tool_calls: Vec<ScriptedToolCall>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ScriptedToolCall {
+    pub tool: String,
+    pub arguments: serde_json::Value,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Settings {
+    pub max_handoffs: u32,
+    pub max_rounds: u32,
+    pub timeout_seconds: u64,
+    pub tool_timeout_seconds: u64,
+    /// 0 streams each scripted reply at once.
+    pub scripted_tokens_per_second: f64,
+    /// Tool output past this many bytes is cut, with a visible marker.
+    pub tool_output_limit: usize,
+    /// The directory `read_file` and `list_dir` are confined to.
+    pub files_root: PathBuf,
+    pub max_retries: u32,
+    pub connect_timeout_seconds: u64,
+    pub first_token_timeout_seconds: u64,
+    pub stream_idle_timeout_seconds: u64,
+}
+
+impl Settings {
+    pub const DEFAULT_MAX_HANDOFFS: u32 = 5;
+    pub const DEFAULT_MAX_ROUNDS: u32 = 10;
+    pub const DEFAULT_TIMEOUT_SECONDS: u64 = 300;
+
+    pub fn session_timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_seconds)
+    }
+
+    pub fn tool_timeout(&self) -> Duration {
+        Duration::from_secs(self.tool_timeout_seconds)
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            max_handoffs: Self::DEFAULT_MAX_HANDOFFS,
+            max_rounds: Self::DEFAULT_MAX_ROUNDS,
+            timeout_seconds: Self::DEFAULT_TIMEOUT_SECONDS,
+            tool_timeout_seconds: 30,
+            scripted_tokens_per_second: 40.0,
+            tool_output_limit: 16 * 1024,
+            files_root: PathBuf::from("."),
+            max_retries: 2,
+            connect_timeout_seconds: 10,
+            first_token_timeout_seconds: 60,
+            stream_idle_timeout_seconds: 60,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Routing {
+    /// Signals each agent may emit, in the order they are tried.
+    pub signals: BTreeMap<String, Vec<Signal>>,
+    pub behaviors: BTreeMap<String, AgentBehavior>,
+    pub parallel_groups: BTreeMap<String, ParallelGroup>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Signal {
+    /// The text searched for in the agent's reply, e.g. `[REVIEW]`.
+    pub signal: String,
+    /// An agent id or a parallel group name.
+    pub target: String,
+    pub description: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AgentBehavior {
+    pub wait_for_signal: bool,
+    pub is_terminal: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ParallelGroup {
+    pub agents: Vec<String>,
+    pub wait_for_all: bool,
+    pub timeout_seconds: u64,
+    /// Receives the labelled replies; `None` ends the run after the group.
+    pub next_agent: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum ProviderConfig {
+    OpenAi {
+        base_url: String,
+        /// Name of the environment variable holding the key; never the key itself.
+        api_key_env: Option<String>,
+    },
+    Scripted,
+}
+
+impl ProviderConfig {
+    pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+
+    /// The provider an agent gets when its `provider` names one not declared in the crew.
+    pub fn implicit(name: &str) -> Option<Self> {
+        match name {
+            "openai" => Some(Self::OpenAi {
+                base_url: Self::OPENAI_BASE_URL.to_string(),
+                api_key_env: Some("OPENAI_API_KEY".to_string()),
+            }),
+            "scripted" => Some(Self::Scripted),
+            _ => None,
+        }
+    }
+}
+
+/// A tool backed by an external program: the call's JSON arguments on stdin, stdout is the
+/// result.
+#[derive(Clone, Debug, Serialize)]
+pub struct CommandToolConfig {
+    pub description: String,
+    pub command: PathBuf,
+    pub args: Vec<String>,
+    /// JSON schema of the arguments.
+    pub parameters: serde_json::Value,
+    pub timeout_seconds: Option<u64>,
+}

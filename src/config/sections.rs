@@ -1,0 +1,323 @@
+//! Reading the crew-wide sections of a crew file: `settings`, `providers`, `tools` (command
+//! tools) and `routing`. Checks that need only the section itself happen here (a literal API
+//! key, a tool shadowing a built-in, a program that cannot be found); references between
+//! sections are checked in `validate.rs`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::diagnostic::{Diagnostics, Site};
+use super::model::{
+    AgentBehavior, CommandToolConfig, ParallelGroup, ProviderConfig, Routing, Settings, Signal,
+};
+use super::node::Node;
+use super::read::Field;
+
+pub(crate) fn read_settings(field: Option<Field<'_>>, base_dir: &Path, d: &mut Diagnostics) -> Settings {
+    let mut s = Settings {
+        files_root: absolute(base_dir),
+        ..Settings::default()
+    };
+    let Some(mut map) = field.and_then(|f| f.map(d)) else {
+        return s;
+    };
+    macro_rules! set {
+        ($key:ident, $read:ident) => {
+            if let Some(v) = map.get(stringify!($key)).and_then(|f| f.$read(d)) {
+                s.$key = v;
+            }
+        };
+    }
+    set!(max_handoffs, u32);
+    set!(max_rounds, u32);
+    set!(timeout_seconds, u64);
+    set!(tool_timeout_seconds, u64);
+    set!(scripted_tokens_per_second, non_negative);
+    set!(tool_output_limit, usize);
+    set!(max_retries, u32);
+    set!(connect_timeout_seconds, u64);
+    set!(first_token_timeout_seconds, u64);
+    set!(stream_idle_timeout_seconds, u64);
+    if let Some(root) = map.get("files_root") {
+        if let Some(path) = root.required_string(d) {
+            s.files_root = absolute(&base_dir.join(path));
+            if !s.files_root.is_dir() {
+                d.warning(
+                    &root.site(),
+                    format!("directory {} does not exist", s.files_root.display()),
+                );
+            }
+        }
+    }
+    map.finish(d);
+    s
+}
+
+/// `providers.<name>: {kind, base_url, api_key_env}`.
+pub(crate) fn read_providers(
+    field: Option<Field<'_>>,
+    d: &mut Diagnostics,
+) -> BTreeMap<String, ProviderConfig> {
+    let mut providers = BTreeMap::new();
+    let entries = field.map(|f| f.named_entries(d)).unwrap_or_default();
+    for (name, _, value) in entries {
+        let Some(mut map) = value.map(d) else {
+            continue;
+        };
+        let kind = map.get("kind").and_then(|f| Some((f.required_string(d)?, f.site())));
+        let base_url = map.get("base_url").and_then(|f| f.required_string(d));
+        let api_key_env = map.get("api_key_env").and_then(|f| f.required_string(d));
+        if let Some(site) = map.key_site("api_key") {
+            map.get("api_key");
+            d.error(
+                &site,
+                "API keys never live in crew files: put the key in an environment variable \
+                 and name the variable with `api_key_env`",
+            );
+        }
+        map.finish(d);
+        // `kind` may be left out: openai is the only kind with settings.
+        let config = match kind.as_ref().map(|(k, site)| (k.as_str(), site)) {
+            None | Some(("openai", _)) => ProviderConfig::OpenAi {
+                base_url: base_url.unwrap_or_else(|| ProviderConfig::OPENAI_BASE_URL.to_string()),
+                api_key_env,
+            },
+            Some(("scripted", _)) => ProviderConfig::Scripted,
+            Some((other, site)) => {
+                d.error(
+                    site,
+                    format!("unknown provider kind `{other}`; expected `openai` or `scripted`"),
+                );
+                continue;
+            }
+        };
+        providers.insert(name, config);
+    }
+    providers
+}
+
+/// `tools.<name>: {command, args, description, parameters, timeout_seconds}`.
+pub(crate) fn read_tools(
+    field: Option<Field<'_>>,
+    base_dir: &Path,
+    d: &mut Diagnostics,
+) -> BTreeMap<String, CommandToolConfig> {
+    let mut tools = BTreeMap::new();
+    let entries = field.map(|f| f.named_entries(d)).unwrap_or_default();
+    for (name, key_site, value) in entries {
+        if crate::tools::BUILTIN_TOOLS.contains(&name.as_str()) {
+            d.error(
+                &key_site,
+                format!("`{name}` is a built-in tool; give the command tool another name"),
+            );
+        }
+        let Some(mut map) = value.map(d) else {
+            continue;
+        };
+        let command = map.require("command", d).and_then(|f| {
+            let command = f.required_string(d)?;
+            let found = find_program(&command, base_dir);
+            if found.is_none() {
+                d.error(&f.site(), format!("program `{command}` not found"));
+            }
+            found
+        });
+        let args = map
+            .get("args")
+            .map(|f| f.strings(d))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(arg, _)| arg)
+            .collect();
+        let description = map
+            .get("description")
+            .and_then(|f| f.string(d))
+            .unwrap_or_default();
+        let parameters = map
+            .get("parameters")
+            .and_then(|f| f.map(d).map(|_| f.node().to_json()))
+            .unwrap_or_else(|| serde_json::json!({"type": "object"}));
+        let timeout_seconds = map.get("timeout_seconds").and_then(|f| f.u64(d));
+        map.finish(d);
+        if let Some(command) = command {
+            let config = CommandToolConfig {
+                description,
+                command,
+                args,
+                parameters,
+                timeout_seconds,
+            };
+            tools.insert(name, config);
+        }
+    }
+    tools
+}
+
+/// A command with a `/` is a path from the crew file's directory; a bare name is looked up on
+/// PATH (and kept bare: the process is started the same way). `None` when there is no such
+/// executable.
+fn find_program(command: &str, base_dir: &Path) -> Option<PathBuf> {
+    if command.contains('/') {
+        let path = absolute(&base_dir.join(command));
+        return is_executable(&path).then_some(path);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .any(|dir| is_executable(&dir.join(command)))
+        .then(|| PathBuf::from(command))
+}
+
+fn is_executable(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        path.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        path.is_file()
+    }
+}
+
+/// Where each reference in `routing` was written. Vectors run parallel to the model's.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RoutingSites {
+    /// Per agent id: where the id was written and where each signal's target was.
+    pub signals: BTreeMap<String, (Site, Vec<Site>)>,
+    pub behaviors: BTreeMap<String, Site>,
+    pub groups: BTreeMap<String, GroupSites>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct GroupSites {
+    pub name: Site,
+    pub agents: Vec<Site>,
+    pub next_agent: Option<Site>,
+}
+
+pub(crate) fn read_routing(
+    field: Option<Field<'_>>,
+    settings: &Settings,
+    d: &mut Diagnostics,
+) -> (Routing, RoutingSites) {
+    let mut routing = Routing::default();
+    let mut sites = RoutingSites::default();
+    let Some(mut map) = field.and_then(|f| f.map(d)) else {
+        return (routing, sites);
+    };
+    let signals = map.get("signals").map(|f| f.named_entries(d)).unwrap_or_default();
+    for (agent, key_site, value) in signals {
+        let mut list = Vec::new();
+        let mut targets = Vec::new();
+        for item in value.list(d) {
+            let Some(mut m) = item.map(d) else {
+                continue;
+            };
+            let signal = m.require("signal", d).and_then(|f| f.required_string(d));
+            let target = m
+                .require("target", d)
+                .and_then(|f| Some((f.required_string(d)?, f.site())));
+            let description = m
+                .get("description")
+                .and_then(|f| f.string(d))
+                .unwrap_or_default();
+            m.finish(d);
+            if let (Some(signal), Some((target, site))) = (signal, target) {
+                list.push(Signal {
+                    signal,
+                    target,
+                    description,
+                });
+                targets.push(site);
+            }
+        }
+        routing.signals.insert(agent.clone(), list);
+        sites.signals.insert(agent, (key_site, targets));
+    }
+
+    let behaviors = map
+        .get("agent_behaviors")
+        .map(|f| f.named_entries(d))
+        .unwrap_or_default();
+    for (agent, key_site, value) in behaviors {
+        let mut behavior = AgentBehavior::default();
+        if let Some(mut m) = value.map(d) {
+            let mut flag = |key: &str, d: &mut Diagnostics| {
+                m.get(key).and_then(|f| f.bool(d)).unwrap_or(false)
+            };
+            behavior.wait_for_signal = flag("wait_for_signal", d);
+            behavior.is_terminal = flag("is_terminal", d);
+            m.finish(d);
+        }
+        routing.behaviors.insert(agent.clone(), behavior);
+        sites.behaviors.insert(agent, key_site);
+    }
+
+    let groups = map
+        .get("parallel_groups")
+        .map(|f| f.named_entries(d))
+        .unwrap_or_default();
+    for (name, key_site, value) in groups {
+        let Some(mut m) = value.map(d) else {
+            continue;
+        };
+        let agents_field = m.require("agents", d);
+        let (agents, agent_sites): (Vec<_>, Vec<_>) = agents_field
+            .as_ref()
+            .map(|f| f.strings(d))
+            .unwrap_or_default()
+            .into_iter()
+            .unzip();
+        if let Some(f) = &agents_field {
+            // An empty list as written; a list whose items were all wrong is reported already.
+            let written_empty = match f.node() {
+                Node::Seq(items) => items.is_empty(),
+                Node::Null => true,
+                Node::Bool(_) | Node::Int(_) | Node::Float(_) | Node::Str(_) | Node::Map(_) => false,
+            };
+            if agents.is_empty() && written_empty {
+                d.error(&f.site(), "a parallel group needs at least one agent");
+            }
+        }
+        let wait_for_all = m.get("wait_for_all").and_then(|f| f.bool(d)).unwrap_or(true);
+        let timeout_seconds = m
+            .get("timeout_seconds")
+            .and_then(|f| f.u64(d))
+            .unwrap_or(settings.timeout_seconds);
+        let next = m
+            .get("next_agent")
+            .and_then(|f| Some((f.required_string(d)?, f.site())));
+        m.finish(d);
+        let (next_agent, next_site) = next.unzip();
+        routing.parallel_groups.insert(
+            name.clone(),
+            ParallelGroup {
+                agents,
+                wait_for_all,
+                timeout_seconds,
+                next_agent,
+            },
+        );
+        sites.groups.insert(
+            name,
+            GroupSites {
+                name: key_site,
+                agents: agent_sites,
+                next_agent: next_site,
+            },
+        );
+    }
+    map.finish(d);
+    (routing, sites)
+}
+
+/// An absolute path without touching the file system beyond the current directory.
+pub(crate) fn absolute(path: &Path) -> PathBuf {
+    let path = if path.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        path
+    };
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}

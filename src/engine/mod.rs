@@ -1,0 +1,103 @@
+//! The engine: runs a crew as a session and reports everything as [`Event`]s.
+//!
+//! Front ends call [`start`], read events from the returned [`SessionHandle`] and send
+//! [`Command`]s. The engine never depends on a front end.
+
+mod command;
+mod emitter;
+mod event;
+pub mod history;
+pub mod routing;
+mod session;
+mod turn;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use command::Command;
+pub use emitter::Emitter;
+pub use event::{Event, EventKind, HandoffReason, Outcome, ToolFailureKind, Usage};
+
+use crate::config::model::Crew;
+use crate::provider::Providers;
+use crate::tools::ToolRegistry;
+
+/// How many events may wait for the front end before agents wait for it.
+pub const EVENT_QUEUE: usize = 1024;
+
+/// A running session, as a front end holds it.
+pub struct SessionHandle {
+    pub session_id: String,
+    pub events: mpsc::Receiver<Event>,
+    pub commands: mpsc::Sender<Command>,
+    /// Ends with the session's outcome, after `session_finished` has been sent.
+    pub task: JoinHandle<Outcome>,
+}
+
+/// What a session is made of besides the crew and its input.
+pub struct SessionParts {
+    pub session_id: String,
+    pub providers: Providers,
+    pub tools: ToolRegistry,
+}
+
+impl SessionParts {
+    /// The providers and tools the crew declares, and a fresh session id.
+    pub fn for_crew(crew: &Crew) -> Self {
+        Self {
+            session_id: new_session_id(),
+            providers: Providers::for_crew(crew),
+            tools: ToolRegistry::for_crew(crew),
+        }
+    }
+}
+
+/// A session id that sorts by start time and does not repeat: `20261128T201503Z-3fa9c1`.
+pub fn new_session_id() -> String {
+    let stamp = crate::tools::format_rfc3339_utc(std::time::SystemTime::now())
+        .replace(['-', ':'], "");
+    format!("{stamp}-{:06x}", fastrand::u32(..0x100_0000))
+}
+
+/// Starts running `crew` on `input` in a task of its own.
+pub fn start(crew: Crew, input: String, parts: SessionParts) -> SessionHandle {
+    let (event_tx, events) = mpsc::channel(EVENT_QUEUE);
+    let (commands, command_rx) = mpsc::channel(64);
+    let (answer_tx, answers) = mpsc::channel(16);
+    let cancel = CancellationToken::new();
+    let running = Arc::new(session::Running::default());
+    tokio::spawn(session::pump_commands(
+        command_rx,
+        answer_tx,
+        Arc::clone(&running),
+        cancel.clone(),
+    ));
+    let deadline = tokio::time::Instant::now() + crew.settings.session_timeout();
+    let session = session::Session {
+        input,
+        session_id: parts.session_id.clone(),
+        emitter: Emitter::new(event_tx, cancel.clone()),
+        providers: parts.providers,
+        tools: Arc::new(parts.tools),
+        running,
+        answers,
+        cancel,
+        history: history::History::default(),
+        turns: HashMap::new(),
+        model_calls: HashMap::new(),
+        handoffs: 0,
+        rounds: 0,
+        deadline,
+        crew,
+    };
+    SessionHandle {
+        session_id: parts.session_id,
+        events,
+        commands,
+        task: tokio::spawn(session.run()),
+    }
+}

@@ -1,0 +1,10 @@
+//! crewtui: load a multi-agent crew from YAML, run it, and report everything it does as
+//! [`engine::Event`]s.
+//!
+//! The library is what a headless run, the TUI and the tests all drive the same way. It knows
+//! nothing about terminals: front ends consume events and send [`engine::Command`]s.
+
+pub mod config;
+pub mod engine;
+pub mod provider;
+pub mod tools;

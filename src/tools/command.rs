@@ -1,0 +1,196 @@
+//! Command tools declared in the crew: an external program that gets the call's JSON
+//! arguments on stdin and answers on stdout.
+//!
+//! The program runs in a process group of its own, so that stopping the call (timeout,
+//! cancel) stops whatever it started too, not only the program itself.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+
+use crate::config::model::CommandToolConfig;
+use crate::provider::ToolSpec;
+
+use super::{BoxFuture, Tool, ToolContext};
+
+/// Stdout kept in memory; the rest is read and dropped so the program is never blocked.
+const MAX_STDOUT_BYTES: usize = 4 * 1024 * 1024;
+/// The end of stderr shown in a failure, where the reason usually is.
+const STDERR_EXCERPT_BYTES: usize = 2000;
+
+pub(super) struct CommandTool {
+    spec: ToolSpec,
+    command: PathBuf,
+    args: Vec<String>,
+    timeout: Option<Duration>,
+}
+
+impl CommandTool {
+    pub(super) fn new(name: &str, config: &CommandToolConfig) -> Self {
+        let parameters = if config.parameters.is_object() {
+            config.parameters.clone()
+        } else {
+            serde_json::json!({"type": "object", "properties": {}})
+        };
+        Self {
+            spec: ToolSpec {
+                name: name.to_string(),
+                description: config.description.clone(),
+                parameters,
+            },
+            command: config.command.clone(),
+            args: config.args.clone(),
+            timeout: config.timeout_seconds.map(Duration::from_secs),
+        }
+    }
+}
+
+/// Which part of a stream to keep when it is longer than the limit.
+#[derive(Clone, Copy)]
+enum Keep {
+    Head(usize),
+    Tail(usize),
+}
+
+/// Read `reader` to its end, keeping part of it. Returns the kept bytes and the total read.
+async fn drain(reader: Option<impl AsyncRead + Unpin>, keep: Keep) -> (Vec<u8>, usize) {
+    let Some(mut reader) = reader else {
+        return (Vec::new(), 0);
+    };
+    let mut kept = Vec::new();
+    let mut total = 0;
+    let mut buf = vec![0; 16 * 1024];
+    loop {
+        let n = match reader.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        total += n;
+        match keep {
+            Keep::Head(limit) => {
+                let room = limit.saturating_sub(kept.len());
+                kept.extend_from_slice(&buf[..n.min(room)]);
+            }
+            Keep::Tail(limit) => {
+                kept.extend_from_slice(&buf[..n]);
+                if kept.len() > limit * 2 {
+                    kept.drain(..kept.len() - limit);
+                }
+            }
+        }
+    }
+    (kept, total)
+}
+
+/// The last part of stderr, trimmed, as one excerpt.
+fn stderr_excerpt(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.trim();
+    if text.len() <= STDERR_EXCERPT_BYTES {
+        return text.to_string();
+    }
+    let mut start = text.len() - STDERR_EXCERPT_BYTES;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    format!("…{}", &text[start..])
+}
+
+/// Kills the program's whole process group when dropped before being disarmed: the call
+/// future is dropped on timeout or cancel, and this is what stops the program then.
+struct GroupKill {
+    group: Option<u32>,
+}
+
+impl Drop for GroupKill {
+    fn drop(&mut self) {
+        let Some(group) = self.group.take() else {
+            return;
+        };
+        // Without a libc binding the group is signalled through kill(1). The child itself is
+        // also killed by tokio's kill_on_drop, should kill(1) be missing.
+        let result = std::process::Command::new("kill")
+            .args(["-s", "KILL", "--", &format!("-{group}")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        if let Err(e) = result {
+            tracing::debug!("cannot run kill for process group {group}: {e}");
+        }
+    }
+}
+
+impl Tool for CommandTool {
+    fn spec(&self) -> &ToolSpec {
+        &self.spec
+    }
+
+    fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    fn call<'a>(
+        &'a self,
+        args: serde_json::Value,
+        ctx: &'a ToolContext,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            let program = self.command.display();
+            let mut command = tokio::process::Command::new(&self.command);
+            command
+                .args(&self.args)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .kill_on_drop(true);
+            #[cfg(unix)]
+            command.process_group(0);
+            let mut child = command.spawn().map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => format!("program `{program}` not found"),
+                _ => format!("cannot start `{program}`: {e}"),
+            })?;
+            let mut group_kill = GroupKill {
+                group: if cfg!(unix) { child.id() } else { None },
+            };
+
+            let input = format!("{args}\n");
+            let stdin = child.stdin.take();
+            // Written while stdout and stderr are read, and errors ignored: a program may
+            // exit without reading its input.
+            let feed = async move {
+                if let Some(mut stdin) = stdin {
+                    let _ = stdin.write_all(input.as_bytes()).await;
+                }
+            };
+            let stdout = drain(child.stdout.take(), Keep::Head(MAX_STDOUT_BYTES));
+            let stderr = drain(child.stderr.take(), Keep::Tail(STDERR_EXCERPT_BYTES));
+            let run = async { tokio::join!(feed, stdout, stderr, child.wait()) };
+            let ((), (stdout, stdout_total), (stderr, _), status) = tokio::select! {
+                finished = run => finished,
+                () = ctx.cancel.cancelled() => return Err("cancelled".to_string()),
+            };
+            let status = status.map_err(|e| format!("waiting for `{program}` failed: {e}"))?;
+            group_kill.group = None;
+
+            if !status.success() {
+                let stderr = stderr_excerpt(&stderr);
+                return Err(if stderr.is_empty() {
+                    format!("`{program}` failed ({status}) and wrote nothing to stderr")
+                } else {
+                    format!("`{program}` failed ({status}): {stderr}")
+                });
+            }
+            let mut output = String::from_utf8_lossy(&stdout).into_owned();
+            if stdout_total > stdout.len() {
+                output.push_str(&format!(
+                    "\n… [command output cut at {} of {stdout_total} bytes]",
+                    stdout.len()
+                ));
+            }
+            Ok(output)
+        })
+    }
+}

@@ -1,0 +1,210 @@
+//! The `crewtui` binary as users and scripts run it: headless JSONL, exit codes, diagnostics.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn crewtui(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_crewtui"))
+        .args(args)
+        // Logs go to a throwaway state dir, never the developer's.
+        .env("XDG_STATE_HOME", scratch("state"))
+        .output()
+        .expect("crewtui runs")
+}
+
+/// A fresh directory under the target dir for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The demo crew with its files, streaming at rate 0 so a run takes no time.
+fn instant_demo() -> PathBuf {
+    let dir = scratch("demo");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("crews");
+    let yaml = std::fs::read_to_string(root.join("demo.yaml")).unwrap();
+    let yaml = yaml.replace(
+        "scripted_tokens_per_second: 40",
+        "scripted_tokens_per_second: 0",
+    );
+    assert!(yaml.contains("scripted_tokens_per_second: 0"));
+    std::fs::write(dir.join("demo.yaml"), yaml).unwrap();
+    std::fs::create_dir_all(dir.join("demo-files")).unwrap();
+    std::fs::copy(
+        root.join("demo-files/checklist.md"),
+        dir.join("demo-files/checklist.md"),
+    )
+    .unwrap();
+    dir.join("demo.yaml")
+}
+
+fn write_crew(name: &str, yaml: &str) -> PathBuf {
+    let path = scratch(name).join("crew.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+fn jsonl(output: &Output) -> Vec<Value> {
+    String::from_utf8(output.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect()
+}
+
+/// Events with what legitimately varies between runs taken out: times, the session id, the
+/// clock tool's answer, and the interleaving of a parallel group's agents (each agent's own
+/// events keep their order).
+fn stable(mut events: Vec<Value>) -> String {
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e["seq"], i as u64, "seq is contiguous");
+    }
+    for e in &mut events {
+        e["t_ms"] = 0.into();
+        if e.get("session_id").is_some() {
+            e["session_id"] = "<session>".into();
+        }
+        if e.get("elapsed_ms").is_some() {
+            e["elapsed_ms"] = 0.into();
+        }
+        if e["type"] == "tool_result" && e["tool"] == "current_time" {
+            e["output"] = "<now>".into();
+        }
+    }
+    let mut start = None;
+    for i in 0..events.len() {
+        match events[i]["type"].as_str() {
+            Some("parallel_started") => start = Some(i + 1),
+            Some("parallel_finished") => {
+                if let Some(s) = start.take() {
+                    let order: Vec<Value> = events[s - 1]["agents"].as_array().unwrap().clone();
+                    let rank = |e: &Value| order.iter().position(|a| *a == e["agent"]);
+                    events[s..i].sort_by_key(rank);
+                }
+            }
+            _ => {}
+        }
+    }
+    for (i, e) in events.iter_mut().enumerate() {
+        e["seq"] = i.into();
+    }
+    events
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn demo_crew_headless_jsonl_is_stable() {
+    let crew = instant_demo();
+    let out = crewtui(&[
+        "run",
+        crew.to_str().unwrap(),
+        "--headless",
+        "--answer",
+        "Crew authors on Linux; launch next Tuesday.",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events = jsonl(&out);
+    // The things the demo exists to show, checked by meaning before the snapshot pins detail.
+    let has = |pred: &dyn Fn(&Value) -> bool| events.iter().any(pred);
+    assert!(has(&|e| e["type"] == "paused" && e["agent"] == "lead"));
+    assert!(has(&|e| e["type"] == "parallel_started"
+        && e["agents"] == serde_json::json!(["market", "tech", "risks"])));
+    assert!(has(&|e| e["type"] == "tool_failed"
+        && e["kind"] == "panic"
+        && e["error"].as_str().unwrap().contains("load model crashed")));
+    assert!(has(&|e| e["type"] == "tool_result" && e["tool"] == "calculator" && e["output"] == "2016"));
+    assert!(has(&|e| e["type"] == "handoff" && e["reason"] == "signal" && e["to"] == "editor"));
+    assert_eq!(events.last().unwrap()["outcome"], "completed");
+    insta::assert_snapshot!("demo_headless", stable(events));
+}
+
+#[test]
+fn demo_crew_without_an_answer_exits_2_paused() {
+    let crew = instant_demo();
+    let out = crewtui(&[crew.to_str().unwrap(), "--headless"]);
+    assert_eq!(out.status.code(), Some(2));
+    let events = jsonl(&out);
+    assert_eq!(events.last().unwrap()["type"], "session_finished");
+    assert_eq!(events.last().unwrap()["outcome"], "paused");
+}
+
+#[test]
+fn a_failed_run_exits_1_and_stdout_stays_pure_jsonl() {
+    let crew = write_crew(
+        "exhausted",
+        "name: x\ninput: hi\nsettings: {scripted_tokens_per_second: 0}\nagents:\n  - {id: a, provider: scripted, handoff_targets: [a], script: [{reply: one}]}\n",
+    );
+    let out = crewtui(&["run", crew.to_str().unwrap(), "--headless"]);
+    assert_eq!(out.status.code(), Some(1));
+    let events = jsonl(&out);
+    assert!(events.iter().any(|e| e["type"] == "agent_failed"
+        && e["error"].as_str().unwrap().contains("script exhausted")));
+    assert_eq!(events.last().unwrap()["outcome"], "failed");
+}
+
+#[test]
+fn missing_input_is_a_clear_error() {
+    let crew = write_crew(
+        "no-input",
+        "name: x\nagents:\n  - {id: a, provider: scripted, script: [{reply: one}]}\n",
+    );
+    let out = crewtui(&["run", crew.to_str().unwrap(), "--headless"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("crew.yaml") && stderr.contains("--input"), "{stderr}");
+}
+
+#[test]
+fn a_malformed_crew_is_reported_with_its_location_and_never_run() {
+    let crew = write_crew(
+        "malformed",
+        "name: x\nagents:\n  - id: a\n    temperature: [hot]\n",
+    );
+    let path = crew.to_str().unwrap();
+    let out = crewtui(&["run", path, "--headless", "--input", "hi"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("{path}:4:18")), "{stderr}");
+
+    let out = crewtui(&["validate", path]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&format!("{path}:4:18: error: agents[0].temperature")), "{stdout}");
+}
+
+#[test]
+fn a_command_tool_whose_program_is_missing_is_named() {
+    let crew = write_crew(
+        "missing-program",
+        "name: x\ntools:\n  count:\n    command: no-such-program-crewtui\nagents:\n  - {id: a, provider: scripted, tools: [count], script: [{reply: one}]}\n",
+    );
+    let out = crewtui(&["validate", crew.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("no-such-program-crewtui") && stdout.contains(":4:14:"), "{stdout}");
+}
+
+#[test]
+fn validate_accepts_the_shipped_crews() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("crews");
+    for name in ["demo.yaml", "openai.yaml", "ollama.yaml"] {
+        let out = crewtui(&["validate", root.join(name).to_str().unwrap()]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{name}: {stdout}");
+        assert!(!stdout.contains(": warning:"), "{name}: {stdout}");
+    }
+}

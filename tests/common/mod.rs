@@ -1,0 +1,82 @@
+//! Helpers shared by the integration tests: crews from text, sessions run to the end.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use crewtui::config::load_crew_str;
+use crewtui::config::model::Crew;
+use crewtui::engine::{self, Command, Event, EventKind, SessionHandle, SessionParts};
+
+/// A crew from YAML text; panics with the diagnostics if it does not load.
+pub fn crew(yaml: &str) -> Crew {
+    let dir = std::env::temp_dir();
+    let report = load_crew_str(yaml, Path::new("test-crew.yaml"), &dir);
+    match report.crew {
+        Some(crew) => crew,
+        None => panic!("crew did not load: {:#?}", report.diagnostics),
+    }
+}
+
+pub fn start(crew: Crew, input: &str) -> SessionHandle {
+    let parts = SessionParts::for_crew(&crew);
+    engine::start(crew, input.to_string(), parts)
+}
+
+/// Reads every event until the session ends, answering pauses from `answers` in order and
+/// giving up (the session then ends paused) when they run out.
+pub async fn run_to_end(mut handle: SessionHandle, answers: &[&str]) -> Vec<Event> {
+    let mut answers = answers.iter();
+    let mut commands = Some(handle.commands.clone());
+    drop(handle.commands);
+    let mut events = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while let Ok(Some(event)) = tokio::time::timeout_at(deadline, handle.events.recv()).await {
+        if let EventKind::Paused { .. } = event.kind {
+            match answers.next() {
+                Some(a) => {
+                    let tx = commands.as_ref().expect("commands open while answers remain");
+                    tx.send(Command::Answer(a.to_string())).await.expect("send answer");
+                }
+                None => commands = None,
+            }
+        }
+        events.push(event);
+    }
+    events
+}
+
+/// The `type` tag of each event, for compact assertions.
+pub fn types(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| {
+            serde_json::to_value(e).expect("event serializes")["type"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
+}
+
+pub fn finish(events: &[Event]) -> (engine::Outcome, String) {
+    match events.last().map(|e| &e.kind) {
+        Some(EventKind::SessionFinished { outcome, reason }) => (*outcome, reason.clone()),
+        other => panic!("last event is not session_finished: {other:?}"),
+    }
+}
+
+/// The text an agent streamed (reasoning excluded).
+pub fn streamed(events: &[Event], agent: &str) -> String {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Token {
+                agent: a,
+                text,
+                reasoning: false,
+            } if a == agent => Some(text.as_str()),
+            _ => None,
+        })
+        .collect()
+}
