@@ -8,3 +8,4 @@ pub mod config;
 pub mod engine;
 pub mod provider;
 pub mod tools;
+pub mod tui;

@@ -74,6 +74,11 @@ fn stable(mut events: Vec<Value>) -> String {
         if e["type"] == "tool_result" && e["tool"] == "current_time" {
             e["output"] = "<now>".into();
         }
+        if let Some(messages) = e.get_mut("messages").and_then(Value::as_array_mut) {
+            for m in messages.iter_mut().filter(|m| m["name"] == "current_time") {
+                m["content"] = "<now>".into();
+            }
+        }
     }
     let mut start = None;
     for i in 0..events.len() {
@@ -120,12 +125,17 @@ fn demo_crew_headless_jsonl_is_stable() {
     let has = |pred: &dyn Fn(&Value) -> bool| events.iter().any(pred);
     assert!(has(&|e| e["type"] == "paused" && e["agent"] == "lead"));
     assert!(has(&|e| e["type"] == "parallel_started"
-        && e["agents"] == serde_json::json!(["market", "tech", "risks"])));
+        && e["agents"]
+            == serde_json::json!(["market", "tech", "risks"])));
     assert!(has(&|e| e["type"] == "tool_failed"
         && e["kind"] == "panic"
         && e["error"].as_str().unwrap().contains("load model crashed")));
-    assert!(has(&|e| e["type"] == "tool_result" && e["tool"] == "calculator" && e["output"] == "2016"));
-    assert!(has(&|e| e["type"] == "handoff" && e["reason"] == "signal" && e["to"] == "editor"));
+    assert!(has(&|e| e["type"] == "tool_result"
+        && e["tool"] == "calculator"
+        && e["output"] == "2016"));
+    assert!(has(&|e| e["type"] == "handoff"
+        && e["reason"] == "signal"
+        && e["to"] == "editor"));
     assert_eq!(events.last().unwrap()["outcome"], "completed");
     insta::assert_snapshot!("demo_headless", stable(events));
 }
@@ -164,7 +174,10 @@ fn missing_input_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("crew.yaml") && stderr.contains("--input"), "{stderr}");
+    assert!(
+        stderr.contains("crew.yaml") && stderr.contains("--input"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -183,7 +196,10 @@ fn a_malformed_crew_is_reported_with_its_location_and_never_run() {
     let out = crewtui(&["validate", path]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains(&format!("{path}:4:18: error: agents[0].temperature")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{path}:4:18: error: agents[0].temperature")),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -195,7 +211,10 @@ fn a_command_tool_whose_program_is_missing_is_named() {
     let out = crewtui(&["validate", crew.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("no-such-program-crewtui") && stdout.contains(":4:14:"), "{stdout}");
+    assert!(
+        stdout.contains("no-such-program-crewtui") && stdout.contains(":4:14:"),
+        "{stdout}"
+    );
 }
 
 #[test]

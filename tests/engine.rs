@@ -43,7 +43,11 @@ agents:
         signal: signal.map(str::to_string),
     };
     let table = [
-        ("s", "go [A]", handoff("a", HandoffReason::Signal, Some("[A]"))),
+        (
+            "s",
+            "go [A]",
+            handoff("a", HandoffReason::Signal, Some("[A]")),
+        ),
         (
             "s",
             "go [G]",
@@ -53,12 +57,20 @@ agents:
             },
         ),
         // Signals are tried in the order the crew lists them, not the order in the reply.
-        ("s", "[G] then [A]", handoff("a", HandoffReason::Signal, Some("[A]"))),
+        (
+            "s",
+            "[G] then [A]",
+            handoff("a", HandoffReason::Signal, Some("[A]")),
+        ),
         // No signal: wait_for_signal comes before terminal and handoff targets.
         ("s", "no signal here", Route::Pause),
         ("t", "done", Route::Terminal),
         ("beh", "done", Route::Terminal),
-        ("h", "over to you", handoff("b", HandoffReason::HandoffTarget, None)),
+        (
+            "h",
+            "over to you",
+            handoff("b", HandoffReason::HandoffTarget, None),
+        ),
         ("n", "nothing", Route::NoRoute),
         // A signal another agent owns does nothing for this one.
         ("n", "[A]", Route::NoRoute),
@@ -108,7 +120,7 @@ agents:
 async fn parallel_agents_never_see_each_others_history() {
     let crew = crew(PARALLEL);
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let mut parts = SessionParts::for_crew(&crew);
+    let mut parts = SessionParts::for_crew(&crew, &reqwest::Client::new());
     parts.providers.insert(
         "scripted",
         Arc::new(Recording {
@@ -121,9 +133,15 @@ async fn parallel_agents_never_see_each_others_history() {
 
     let seen = seen.lock().unwrap();
     let text_of = |req: &ChatRequest| serde_json::to_string(&req.messages).unwrap();
-    for req in seen.iter().filter(|r| ["a", "b", "c"].contains(&r.agent.as_str())) {
+    for req in seen
+        .iter()
+        .filter(|r| ["a", "b", "c"].contains(&r.agent.as_str()))
+    {
         let text = text_of(req);
-        assert!(text.contains("kick off") && text.contains("[lead] Go team [GO]"), "{text}");
+        assert!(
+            text.contains("kick off") && text.contains("[lead] Go team [GO]"),
+            "{text}"
+        );
         for (other, secret) in [("a", "alpha"), ("b", "bravo"), ("c", "charlie")] {
             if other != req.agent {
                 assert!(!text.contains(secret), "{} saw {other}: {text}", req.agent);
@@ -132,7 +150,9 @@ async fn parallel_agents_never_see_each_others_history() {
     }
     // `a` saw its own tool exchange on its second call; nobody else ever did.
     let a_second = seen.iter().find(|r| r.agent == "a" && r.step == 1).unwrap();
-    assert!(matches!(a_second.messages.last(), Some(ChatMessage::Tool { content, .. }) if content == "2"));
+    assert!(
+        matches!(a_second.messages.last(), Some(ChatMessage::Tool { content, .. }) if content == "2")
+    );
     let sink = seen.iter().find(|r| r.agent == "sink").unwrap();
     let text = text_of(sink);
     for label in ["[a] alpha secret", "[b] bravo secret", "[c] charlie secret"] {
@@ -147,7 +167,10 @@ async fn parallel_agents_never_see_each_others_history() {
             _ => None,
         })
         .unwrap();
-    assert_eq!(started, "[a] alpha secret\n\n[b] bravo secret\n\n[c] charlie secret");
+    assert_eq!(
+        started,
+        "[a] alpha secret\n\n[b] bravo secret\n\n[c] charlie secret"
+    );
 }
 
 #[tokio::test]
@@ -260,7 +283,10 @@ agents:
     });
     assert_eq!(
         finished,
-        Some((vec!["a".to_string(), "c".to_string()], vec!["b".to_string()]))
+        Some((
+            vec!["a".to_string(), "c".to_string()],
+            vec!["b".to_string()]
+        ))
     );
     assert_eq!(streamed(&events, "sink"), "merged");
     assert_eq!(finish(&events).0, Outcome::Completed);
@@ -307,7 +333,10 @@ async fn max_rounds_ends_a_run_with_outcome_limit() {
         "name: loop\nsettings: {{scripted_tokens_per_second: 0, max_handoffs: 50, max_rounds: 2}}\nagents:\n  - {{id: a, provider: scripted, handoff_targets: [b], script: [{step}, {step}]}}\n  - {{id: b, provider: scripted, handoff_targets: [a], script: [{step}, {step}]}}\n"
     );
     let events = run_to_end(start(crew(&yaml), "go"), &[]).await;
-    let turns = types(&events).iter().filter(|t| *t == "agent_started").count();
+    let turns = types(&events)
+        .iter()
+        .filter(|t| *t == "agent_started")
+        .count();
     assert_eq!(turns, 2);
     assert_eq!(
         finish(&events),
@@ -361,7 +390,11 @@ async fn a_pause_waits_for_the_answer_and_the_agent_continues_with_it() {
     let events = run_to_end(start(crew(PAUSING), "paint it"), &["blue"]).await;
     let kinds: Vec<_> = events.iter().map(|e| &e.kind).collect();
     assert!(kinds.iter().any(|k| matches!(k, EventKind::Paused { agent, prompt } if agent == "asker" && prompt == "Which colour?")));
-    assert!(kinds.iter().any(|k| matches!(k, EventKind::Resumed { input, .. } if input == "blue")));
+    assert!(
+        kinds
+            .iter()
+            .any(|k| matches!(k, EventKind::Resumed { input, .. } if input == "blue"))
+    );
     assert!(kinds.iter().any(|k| matches!(k, EventKind::AgentStarted { agent, turn: 2, input } if agent == "asker" && input == "blue")));
     assert_eq!(streamed(&events, "closer"), "closed");
     assert_eq!(finish(&events).0, Outcome::Completed);
@@ -372,7 +405,10 @@ async fn a_pause_with_nobody_to_answer_ends_the_run_paused() {
     let events = run_to_end(start(crew(PAUSING), "paint it"), &[]).await;
     assert_eq!(
         finish(&events),
-        (Outcome::Paused, "agent `asker` is waiting for input".to_string())
+        (
+            Outcome::Paused,
+            "agent `asker` is waiting for input".to_string()
+        )
     );
 }
 
@@ -396,7 +432,10 @@ agents:
         _ => None,
     });
     let error = error.expect("agent_failed");
-    assert!(error.contains("script exhausted") && error.contains("1 step"), "{error}");
+    assert!(
+        error.contains("script exhausted") && error.contains("1 step"),
+        "{error}"
+    );
     assert_eq!(finish(&events).0, Outcome::Failed);
 }
 

@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use crewtui::config::load_crew;
@@ -50,8 +51,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(outcome.exit_code() as u8))
 }
 
-async fn drive(crew: Crew, input: String, mut answers: VecDeque<String>) -> anyhow::Result<Outcome> {
-    let parts = SessionParts::for_crew(&crew);
+async fn drive(
+    crew: Crew,
+    input: String,
+    mut answers: VecDeque<String>,
+) -> anyhow::Result<Outcome> {
+    let http = crewtui::provider::openai::http_client(Duration::from_secs(
+        crew.settings.connect_timeout_seconds,
+    ))
+    .context("setting up the HTTP client")?;
+    let parts = SessionParts::for_crew(&crew, &http);
     let mut handle = engine::start(crew, input, parts);
     let mut commands = Some(handle.commands.clone());
     drop(handle.commands);

@@ -2,6 +2,7 @@
 
 mod headless;
 mod logging;
+mod tui;
 mod validate;
 
 use std::ffi::OsString;
@@ -46,6 +47,20 @@ struct RunArgs {
     /// An answer for the next pause; repeat for several pauses, used in order
     #[arg(long = "answer", value_name = "TEXT")]
     answers: Vec<String>,
+    /// Colours: dark (default), light, high-contrast, or a theme file (NO_COLOR is honoured)
+    #[arg(long, value_name = "NAME|PATH")]
+    theme: Option<String>,
+}
+
+/// The providers and tools of a crew, sharing the process's one HTTP client.
+fn session_parts(
+    crew: &crewtui::config::model::Crew,
+) -> anyhow::Result<crewtui::engine::SessionParts> {
+    let http = crewtui::provider::openai::http_client(std::time::Duration::from_secs(
+        crew.settings.connect_timeout_seconds,
+    ))
+    .map_err(|e| anyhow::anyhow!("setting up the HTTP client: {e}"))?;
+    Ok(crewtui::engine::SessionParts::for_crew(crew, &http))
 }
 
 /// `crewtui CREW ...` means `crewtui run CREW ...`.
@@ -65,9 +80,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Commands::Validate { crew } => Ok(validate::run(&crew)),
         Commands::Run(args) if args.headless => headless::run(args),
-        Commands::Run(_) => Err(anyhow::anyhow!(
-            "the interactive TUI is not in this build yet; add --headless to print events as JSON lines"
-        )),
+        Commands::Run(args) => tui::run(args),
     };
     match result {
         Ok(code) => code,

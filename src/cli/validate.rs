@@ -13,7 +13,10 @@ pub fn run(path: &Path) -> ExitCode {
     let errors = report.errors().count();
     let warnings = report.warnings().count();
     if errors > 0 {
-        println!("{}: {errors} error(s), {warnings} warning(s)", path.display());
+        println!(
+            "{}: {errors} error(s), {warnings} warning(s)",
+            path.display()
+        );
         ExitCode::FAILURE
     } else {
         let agents = report.crew.as_ref().map_or(0, |c| c.agents.len());

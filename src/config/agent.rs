@@ -50,11 +50,8 @@ pub(crate) fn read_agent(
         }
     };
 
-    let mut text = |key: &str, d: &mut Diagnostics| {
-        map.get(key)
-            .and_then(|f| f.string(d))
-            .unwrap_or_default()
-    };
+    let mut text =
+        |key: &str, d: &mut Diagnostics| map.get(key).and_then(|f| f.string(d)).unwrap_or_default();
     let name = text("name", d);
     let role = text("role", d);
     let backstory = text("backstory", d);
@@ -137,7 +134,10 @@ fn read_step(
     d: &mut Diagnostics,
 ) -> Option<ScriptStep> {
     let mut map = field.map(d)?;
-    let reply = map.get("reply").and_then(|f| f.string(d)).unwrap_or_default();
+    let reply = map
+        .get("reply")
+        .and_then(|f| f.string(d))
+        .unwrap_or_default();
     let reasoning = map
         .get("reasoning")
         .and_then(|f| f.string(d))

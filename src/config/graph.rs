@@ -10,8 +10,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use super::agent::AgentSites;
 use super::diagnostic::{Diagnostics, Site};
 use super::load::Loaded;
+use super::model::Agent;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Vertex<'a> {
@@ -36,91 +38,138 @@ struct Edge<'a> {
 
 type Adjacency<'a> = BTreeMap<Vertex<'a>, Vec<Vertex<'a>>>;
 
-pub(crate) fn check_routes(loaded: &Loaded, d: &mut Diagnostics) {
-    let Loaded { crew, sites } = loaded;
-    let groups = &crew.routing.parallel_groups;
+/// The routes of a crew, with the vertices where a run can end.
+struct Graph<'a> {
+    /// The first agent of each id; later duplicates were reported already.
+    agents: Vec<(&'a Agent, &'a AgentSites)>,
+    edges: BTreeMap<Vertex<'a>, Vec<Edge<'a>>>,
+    ends: BTreeSet<Vertex<'a>>,
+}
 
-    // The first agent of each id; later duplicates were reported already.
-    let mut agents = Vec::new();
-    let mut seen = BTreeSet::new();
-    for (agent, at) in crew.agents.iter().zip(&sites.agent) {
-        if seen.insert(agent.id.as_str()) {
-            agents.push((agent, at));
-        }
-    }
-
-    let mut edges: BTreeMap<Vertex, Vec<Edge>> = BTreeMap::new();
-    let mut ends = BTreeSet::new();
-    for &(agent, at) in &agents {
-        let from = Vertex::Agent(&agent.id);
-        let out = edges.entry(from).or_default();
-        let signals = crew.routing.signals.get(&agent.id).into_iter().flatten();
-        let signal_sites = sites.routing.signals.get(&agent.id).map(|(_, t)| t.as_slice());
-        for (signal, site) in signals.zip(signal_sites.unwrap_or_default()) {
-            let target = signal.target.as_str();
-            let to = if groups.contains_key(target) {
-                Vertex::Group(target)
-            } else if seen.contains(target) {
-                Vertex::Agent(target)
-            } else {
-                continue;
-            };
-            out.push(Edge { to, site, next: true });
-        }
-        let mut has_handoff = false;
-        for (target, site) in agent.handoff_targets.iter().zip(&at.handoff_targets) {
-            if seen.contains(target.as_str()) {
-                has_handoff = true;
-                let to = Vertex::Agent(target);
-                out.push(Edge { to, site, next: true });
+impl<'a> Graph<'a> {
+    fn new(loaded: &'a Loaded) -> Self {
+        let Loaded { crew, sites } = loaded;
+        let groups = &crew.routing.parallel_groups;
+        let mut agents = Vec::new();
+        let mut seen = BTreeSet::new();
+        for (agent, at) in crew.agents.iter().zip(&sites.agent) {
+            if seen.insert(agent.id.as_str()) {
+                agents.push((agent, at));
             }
         }
-        if crew.is_terminal(&agent.id) || crew.waits_for_signal(&agent.id) || !has_handoff {
-            ends.insert(from);
-        }
-    }
-    for (name, group) in groups {
-        let Some(at) = sites.routing.groups.get(name) else {
-            continue;
-        };
-        let from = Vertex::Group(name);
-        let out = edges.entry(from).or_default();
-        for (member, site) in group.agents.iter().zip(&at.agents) {
-            if seen.contains(member.as_str()) {
-                let to = Vertex::Agent(member);
-                out.push(Edge { to, site, next: false });
+
+        let mut edges: BTreeMap<Vertex, Vec<Edge>> = BTreeMap::new();
+        let mut ends = BTreeSet::new();
+        for &(agent, at) in &agents {
+            let from = Vertex::Agent(&agent.id);
+            let out = edges.entry(from).or_default();
+            let signals = crew.routing.signals.get(&agent.id).into_iter().flatten();
+            let signal_sites = sites
+                .routing
+                .signals
+                .get(&agent.id)
+                .map(|(_, t)| t.as_slice());
+            for (signal, site) in signals.zip(signal_sites.unwrap_or_default()) {
+                let target = signal.target.as_str();
+                let to = if groups.contains_key(target) {
+                    Vertex::Group(target)
+                } else if seen.contains(target) {
+                    Vertex::Agent(target)
+                } else {
+                    continue;
+                };
+                out.push(Edge {
+                    to,
+                    site,
+                    next: true,
+                });
             }
-        }
-        let next = group.next_agent.as_deref().zip(at.next_agent.as_ref());
-        match next.filter(|(next, _)| seen.contains(next)) {
-            Some((next, site)) => out.push(Edge {
-                to: Vertex::Agent(next),
-                site,
-                next: true,
-            }),
-            None => {
+            let mut has_handoff = false;
+            for (target, site) in agent.handoff_targets.iter().zip(&at.handoff_targets) {
+                if seen.contains(target.as_str()) {
+                    has_handoff = true;
+                    let to = Vertex::Agent(target);
+                    out.push(Edge {
+                        to,
+                        site,
+                        next: true,
+                    });
+                }
+            }
+            if crew.is_terminal(&agent.id) || crew.waits_for_signal(&agent.id) || !has_handoff {
                 ends.insert(from);
             }
         }
+        for (name, group) in groups {
+            let Some(at) = sites.routing.groups.get(name) else {
+                continue;
+            };
+            let from = Vertex::Group(name);
+            let out = edges.entry(from).or_default();
+            for (member, site) in group.agents.iter().zip(&at.agents) {
+                if seen.contains(member.as_str()) {
+                    let to = Vertex::Agent(member);
+                    out.push(Edge {
+                        to,
+                        site,
+                        next: false,
+                    });
+                }
+            }
+            let next = group.next_agent.as_deref().zip(at.next_agent.as_ref());
+            match next.filter(|(next, _)| seen.contains(next)) {
+                Some((next, site)) => {
+                    let to = Vertex::Agent(next);
+                    out.push(Edge {
+                        to,
+                        site,
+                        next: true,
+                    });
+                }
+                None => {
+                    ends.insert(from);
+                }
+            }
+        }
+        Graph {
+            agents,
+            edges,
+            ends,
+        }
     }
 
-    let adjacency = |next_only: bool, reverse: bool| -> Adjacency {
+    /// Every route, or only where a run goes next; `reverse` to walk routes backwards.
+    fn adjacency(&self, next_only: bool, reverse: bool) -> Adjacency<'a> {
         let mut adj: Adjacency = BTreeMap::new();
-        for (&from, out) in &edges {
+        for (&from, out) in &self.edges {
             adj.entry(from).or_default();
             for edge in out.iter().filter(|e| e.next || !next_only) {
-                let (a, b) = if reverse { (edge.to, from) } else { (from, edge.to) };
+                let (a, b) = if reverse {
+                    (edge.to, from)
+                } else {
+                    (from, edge.to)
+                };
                 adj.entry(a).or_default().push(b);
             }
         }
         adj
-    };
-    let all = adjacency(false, false);
+    }
+}
+
+pub(crate) fn check_routes(loaded: &Loaded, d: &mut Diagnostics) {
+    let crew = &loaded.crew;
+    let graph = Graph::new(loaded);
+    let Graph {
+        agents,
+        edges,
+        ends,
+    } = &graph;
+    let all = graph.adjacency(false, false);
     let every: BTreeSet<Vertex> = all.keys().copied().collect();
 
     let entry = Vertex::Agent(&crew.entry_point);
     let reached = reach([entry], &all, &every);
-    for &(agent, at) in &agents {
+    for &(agent, at) in agents {
         if !reached.contains(&Vertex::Agent(&agent.id)) {
             let message = format!(
                 "agent `{}` is unreachable: no route from entry point `{}` leads to it",
@@ -130,15 +179,16 @@ pub(crate) fn check_routes(loaded: &Loaded, d: &mut Diagnostics) {
         }
     }
 
-    let forward = adjacency(true, false);
-    let backward = adjacency(true, true);
+    let forward = graph.adjacency(true, false);
+    let backward = graph.adjacency(true, true);
     let can_end = reach(ends.iter().copied(), &backward, &every);
     let stuck: BTreeSet<Vertex> = reached.difference(&can_end).copied().collect();
     // Agents in file order, then groups, so each cycle is named from its first vertex.
+    let groups = crew.routing.parallel_groups.keys();
     let order = agents
         .iter()
         .map(|(agent, _)| Vertex::Agent(&agent.id))
-        .chain(groups.keys().map(|name| Vertex::Group(name)));
+        .chain(groups.map(|name| Vertex::Group(name)));
     let mut covered = BTreeSet::new();
     for v in order.filter(|v| stuck.contains(v)) {
         if covered.contains(&v) {
@@ -152,7 +202,10 @@ pub(crate) fn check_routes(loaded: &Loaded, d: &mut Diagnostics) {
         let behind = reach([v], &backward, &stuck);
         covered.extend(ahead.intersection(&behind).copied());
 
-        let names: Vec<&str> = std::iter::once(v).chain(cycle.iter().copied()).map(|u| u.name()).collect();
+        let names: Vec<&str> = std::iter::once(v)
+            .chain(cycle.iter().copied())
+            .map(|u| u.name())
+            .collect();
         let first_step = cycle.first().copied();
         let site = edges
             .get(&v)

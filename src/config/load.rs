@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde_saphyr::Spanned;
@@ -29,8 +30,12 @@ pub(crate) struct Loaded {
 
 /// Where the parts of a crew that others refer to were written.
 pub(crate) struct Sites {
-    /// The `agents` value, or the document's start when there is none.
-    pub agents: Site,
+    /// Where to report a crew without agents: the `agents` value, or the document's start
+    /// when there is none. `None` when the emptiness was already reported as a wrong type.
+    pub agents: Option<Site>,
+    /// Agents listed in `crew.yaml` whose file could not be read; references to them are not
+    /// reported again.
+    pub unloaded: BTreeSet<String>,
     pub entry_point: Option<Site>,
     /// Parallel to [`Crew::agents`].
     pub agent: Vec<AgentSites>,
@@ -66,7 +71,14 @@ pub(crate) fn load_path(path: &Path, d: &mut Diagnostics) -> Option<Loaded> {
     let text = read_text(&file, d)?;
     let root = parse_into(&text, &file, d)?;
     let agent_dir = base_dir.join("agents");
-    Some(read_crew(&root, &file, &base_dir, Some(&agent_dir), default_name, d))
+    Some(read_crew(
+        &root,
+        &file,
+        &base_dir,
+        Some(&agent_dir),
+        default_name,
+        d,
+    ))
 }
 
 /// Load a crew from text in memory; agents must be inline.
@@ -98,9 +110,13 @@ fn read_text(file: &Path, d: &mut Diagnostics) -> Option<String> {
         d.file_error(file, 0, 0, message);
         return None;
     }
-    let bytes = fs::read(file)
-        .inspect_err(|err| d.file_error(file, 0, 0, format!("cannot read: {err}")))
-        .ok()?;
+    // Bounded even where the size is unknown (a device, a pipe).
+    let mut bytes = Vec::new();
+    let read = fs::File::open(file).and_then(|f| f.take(MAX_FILE_BYTES).read_to_end(&mut bytes));
+    if let Err(err) = read {
+        d.file_error(file, 0, 0, format!("cannot read: {err}"));
+        return None;
+    }
     match String::from_utf8(bytes) {
         Ok(text) => Some(text),
         Err(err) => {
@@ -145,12 +161,22 @@ fn read_crew(
     let tools = read_tools(get("tools"), base_dir, d);
 
     let agents_field = get("agents");
-    let agents_site = agents_field
-        .as_ref()
-        .map_or_else(|| top.site().with_field("agents".into()), Field::site);
+    // A crew is empty as written; when the document or `agents` has the wrong type, or every
+    // agent in it was wrong, that was reported already.
+    let written_empty = match agents_field.as_ref().map(Field::node) {
+        None | Some(Node::Null) => true,
+        Some(Node::Seq(items)) => items.is_empty(),
+        Some(Node::Bool(_) | Node::Int(_) | Node::Float(_) | Node::Str(_) | Node::Map(_)) => false,
+    };
+    let agents_site =
+        (written_empty && matches!(top.node(), Node::Map(_) | Node::Null)).then(|| {
+            let at_top = || top.site().with_field("agents".into());
+            agents_field.as_ref().map_or_else(at_top, Field::site)
+        });
     let mut agents = Vec::new();
     let mut agent_sites = Vec::new();
     let mut listed = BTreeSet::new();
+    let mut unloaded = BTreeSet::new();
     for item in agents_field.map(|f| f.list(d)).unwrap_or_default() {
         let read = match item.node() {
             Node::Map(_) => read_agent(&item, None, d),
@@ -168,7 +194,11 @@ fn read_crew(
                     d.error(&item.site(), format!("duplicate agent id `{id}`"));
                     continue;
                 }
-                read_agent_file(dir, &id, &item, d)
+                let read = read_agent_file(dir, &id, &item, d);
+                if read.as_ref().is_none_or(|(agent, _)| agent.id != id) {
+                    unloaded.insert(id);
+                }
+                read
             }
             Node::Null | Node::Seq(_) => {
                 let found = item.node().kind();
@@ -186,7 +216,9 @@ fn read_crew(
     }
 
     let (routing, routing_sites) = read_routing(get("routing"), &settings, d);
-    let name = get("name").and_then(|f| f.string(d)).unwrap_or(default_name);
+    let name = get("name")
+        .and_then(|f| f.string(d))
+        .unwrap_or(default_name);
     let description = get("description")
         .and_then(|f| f.string(d))
         .unwrap_or_default();
@@ -199,7 +231,10 @@ fn read_crew(
     }
     let (entry_point, entry_site) = match entry {
         Some((id, site)) => (id, Some(site)),
-        None => (agents.first().map(|a| a.id.clone()).unwrap_or_default(), None),
+        None => (
+            agents.first().map(|a| a.id.clone()).unwrap_or_default(),
+            None,
+        ),
     };
 
     let crew = Crew {
@@ -216,6 +251,7 @@ fn read_crew(
     };
     let sites = Sites {
         agents: agents_site,
+        unloaded,
         entry_point: entry_site,
         agent: agent_sites,
         routing: routing_sites,

@@ -76,3 +76,5 @@ fn report(loaded: Option<Loaded>, mut d: Diagnostics) -> CrewReport {
         diagnostics: d.into_sorted(),
     }
 }
+#[cfg(test)]
+mod tests;

@@ -35,11 +35,18 @@ impl Crew {
     /// Whether the run ends after this agent's turn (agent key or routing behaviour).
     pub fn is_terminal(&self, id: &str) -> bool {
         self.agent(id).is_some_and(|a| a.is_terminal)
-            || self.routing.behaviors.get(id).is_some_and(|b| b.is_terminal)
+            || self
+                .routing
+                .behaviors
+                .get(id)
+                .is_some_and(|b| b.is_terminal)
     }
 
     pub fn waits_for_signal(&self, id: &str) -> bool {
-        self.routing.behaviors.get(id).is_some_and(|b| b.wait_for_signal)
+        self.routing
+            .behaviors
+            .get(id)
+            .is_some_and(|b| b.wait_for_signal)
     }
 }
 

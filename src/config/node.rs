@@ -30,7 +30,7 @@ impl Node {
             Node::Null => "nothing (null)",
             Node::Bool(_) => "a boolean",
             Node::Int(_) => "an integer",
-            Node::Float(_) => "a number",
+            Node::Float(_) => "a decimal number",
             Node::Str(_) => "a string",
             Node::Seq(_) => "a list",
             Node::Map(_) => "a mapping",
@@ -173,19 +173,25 @@ pub struct SyntaxError {
     pub message: String,
 }
 
-/// Parse one YAML document into a tree. Nesting is bounded by the parser's default budget
-/// (64 levels), so no input can make this, or anything walking the tree, recurse deeply.
+/// How deep collections may nest. A crew needs about 8 levels plus those of a tool's JSON
+/// schema; each level costs tens of KiB of stack in debug builds, and loading must fit in the
+/// 2 MiB of a spawned thread.
+pub const MAX_DEPTH: usize = 32;
+
+/// Parse one YAML document into a tree. Nesting is bounded by [`MAX_DEPTH`] and the parser's
+/// budget, so no input can make this, or anything walking the tree, recurse deeply.
 pub fn parse(text: &str) -> Result<Spanned<Node>, SyntaxError> {
     let options = serde_saphyr::options! {
+        budget: serde_saphyr::budget! { max_depth: MAX_DEPTH },
         with_snippet: false,
         // YAML 1.1 would read `y`, `n`, `on`, `off` as booleans, turning an agent named `y`
         // into `true`; boolean fields still accept yes/no/on/off (see `load.rs`).
         strict_booleans: true,
     };
     serde_saphyr::from_str_with_options::<Spanned<Node>>(text, options).map_err(|err| {
-        let (line, column) = err
-            .location()
-            .map_or((1, 1), |l| (clamp(l.line()).max(1), clamp(l.column()).max(1)));
+        let (line, column) = err.location().map_or((1, 1), |l| {
+            (clamp(l.line()).max(1), clamp(l.column()).max(1))
+        });
         SyntaxError {
             line,
             column,
@@ -196,7 +202,10 @@ pub fn parse(text: &str) -> Result<Spanned<Node>, SyntaxError> {
 
 /// Line and column as the diagnostics carry them.
 pub fn position(node: &Spanned<Node>) -> (u32, u32) {
-    (clamp(node.referenced.line()), clamp(node.referenced.column()))
+    (
+        clamp(node.referenced.line()),
+        clamp(node.referenced.column()),
+    )
 }
 
 fn clamp(n: u64) -> u32 {
@@ -214,7 +223,10 @@ fn one_line(message: &str) -> String {
         .filter(|(_, pos)| pos.contains("column"))
         .map_or(first, |(msg, _)| msg);
     if let Some(rest) = first.strip_prefix("duplicate mapping key: ") {
-        let key = rest.split(", set DuplicateKeyPolicy").next().unwrap_or(rest);
+        let key = rest
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(rest);
         format!("duplicate key `{key}`")
     } else if first.starts_with("multiple YAML documents") {
         "more than one YAML document; a crew file holds exactly one".to_string()
@@ -222,7 +234,7 @@ fn one_line(message: &str) -> String {
         let value = rest.split(" rejected").next().unwrap_or(rest);
         format!("{value} is not a finite number")
     } else if first.contains("Depth") || first.starts_with("recursion limit") {
-        "nested too deeply (at most 64 levels)".to_string()
+        format!("nested too deeply (at most {MAX_DEPTH} levels)")
     } else if first.is_empty() {
         "invalid YAML".to_string()
     } else {

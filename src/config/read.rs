@@ -11,36 +11,32 @@ use serde_saphyr::Spanned;
 use super::diagnostic::{Diagnostics, Site};
 use super::node::{Node, position};
 
-/// A node together with the file it came from and its field path in the crew.
-#[derive(Clone, Copy)]
-pub(crate) struct Value<'a> {
-    pub node: &'a Spanned<Node>,
-    pub file: &'a Path,
-}
-
-/// A [`Value`] with its field path, e.g. `agents[2].tools[0]`.
+/// A node together with the file it came from and its field path in the crew, e.g.
+/// `agents[2].tools[0]`.
 #[derive(Clone)]
 pub(crate) struct Field<'a> {
-    pub value: Value<'a>,
+    spanned: &'a Spanned<Node>,
+    file: &'a Path,
     pub path: String,
 }
 
 impl<'a> Field<'a> {
-    pub fn root(node: &'a Spanned<Node>, file: &'a Path, path: String) -> Self {
+    pub fn root(spanned: &'a Spanned<Node>, file: &'a Path, path: String) -> Self {
         Field {
-            value: Value { node, file },
+            spanned,
+            file,
             path,
         }
     }
 
     pub fn node(&self) -> &'a Node {
-        &self.value.node.value
+        &self.spanned.value
     }
 
     pub fn site(&self) -> Site {
-        let (line, column) = position(self.value.node);
+        let (line, column) = position(self.spanned);
         Site {
-            file: self.value.file.to_path_buf(),
+            file: self.file.to_path_buf(),
             line,
             column,
             field: self.path.clone(),
@@ -62,7 +58,9 @@ impl<'a> Field<'a> {
                 self.wrong_type(d, "a string");
                 None
             }
-            Node::Bool(_) | Node::Int(_) | Node::Float(_) | Node::Str(_) => self.node().scalar_text(),
+            Node::Bool(_) | Node::Int(_) | Node::Float(_) | Node::Str(_) => {
+                self.node().scalar_text()
+            }
         }
     }
 
@@ -163,13 +161,7 @@ impl<'a> Field<'a> {
             Node::Seq(items) => items
                 .iter()
                 .enumerate()
-                .map(|(i, node)| Field {
-                    value: Value {
-                        node,
-                        file: self.value.file,
-                    },
-                    path: format!("{}[{i}]", self.path),
-                })
+                .map(|(i, node)| self.child(node, format!("{}[{i}]", self.path)))
                 .collect(),
             Node::Bool(_) | Node::Int(_) | Node::Float(_) | Node::Str(_) | Node::Map(_) => {
                 self.wrong_type(d, "a list");
@@ -224,14 +216,8 @@ impl<'a> Field<'a> {
             .collect()
     }
 
-    fn child(&self, node: &'a Spanned<Node>, path: String) -> Field<'a> {
-        Field {
-            value: Value {
-                node,
-                file: self.value.file,
-            },
-            path,
-        }
+    fn child(&self, spanned: &'a Spanned<Node>, path: String) -> Field<'a> {
+        Field::root(spanned, self.file, path)
     }
 }
 
@@ -269,11 +255,7 @@ impl<'a> MapReader<'a> {
         self.entries
             .iter()
             .find(|(k, _)| matches!(&k.value, Node::Str(s) if s == key))
-            .map(|(k, _)| {
-                self.at
-                    .child(k, join(&self.at.path, key))
-                    .site()
-            })
+            .map(|(k, _)| self.at.child(k, join(&self.at.path, key)).site())
     }
 
     /// The value of a key that must be there: a missing key is reported at the mapping.

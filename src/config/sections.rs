@@ -13,7 +13,11 @@ use super::model::{
 use super::node::Node;
 use super::read::Field;
 
-pub(crate) fn read_settings(field: Option<Field<'_>>, base_dir: &Path, d: &mut Diagnostics) -> Settings {
+pub(crate) fn read_settings(
+    field: Option<Field<'_>>,
+    base_dir: &Path,
+    d: &mut Diagnostics,
+) -> Settings {
     let mut s = Settings {
         files_root: absolute(base_dir),
         ..Settings::default()
@@ -38,15 +42,12 @@ pub(crate) fn read_settings(field: Option<Field<'_>>, base_dir: &Path, d: &mut D
     set!(connect_timeout_seconds, u64);
     set!(first_token_timeout_seconds, u64);
     set!(stream_idle_timeout_seconds, u64);
-    if let Some(root) = map.get("files_root") {
-        if let Some(path) = root.required_string(d) {
-            s.files_root = absolute(&base_dir.join(path));
-            if !s.files_root.is_dir() {
-                d.warning(
-                    &root.site(),
-                    format!("directory {} does not exist", s.files_root.display()),
-                );
-            }
+    let root = map.get("files_root");
+    if let Some((root, path)) = root.and_then(|f| Some((f.site(), f.required_string(d)?))) {
+        s.files_root = absolute(&base_dir.join(path));
+        if !s.files_root.is_dir() {
+            let message = format!("directory {} does not exist", s.files_root.display());
+            d.warning(&root, message);
         }
     }
     map.finish(d);
@@ -62,17 +63,47 @@ pub(crate) fn read_providers(
     let entries = field.map(|f| f.named_entries(d)).unwrap_or_default();
     for (name, _, value) in entries {
         let Some(mut map) = value.map(d) else {
+            // `local:` alone is an OpenAI-compatible provider with every default.
+            if matches!(value.node(), Node::Null) {
+                let config = ProviderConfig::OpenAi {
+                    base_url: ProviderConfig::OPENAI_BASE_URL.to_string(),
+                    api_key_env: None,
+                };
+                providers.insert(name, config);
+            }
             continue;
         };
-        let kind = map.get("kind").and_then(|f| Some((f.required_string(d)?, f.site())));
-        let base_url = map.get("base_url").and_then(|f| f.required_string(d));
-        let api_key_env = map.get("api_key_env").and_then(|f| f.required_string(d));
+        let kind = map
+            .get("kind")
+            .and_then(|f| Some((f.required_string(d)?, f.site())));
+        let base_url = map.get("base_url").and_then(|f| {
+            let url = f.required_string(d)?;
+            let http = url.starts_with("http://") || url.starts_with("https://");
+            if !http {
+                d.error(
+                    &f.site(),
+                    format!("`{url}` is not an http:// or https:// URL"),
+                );
+            }
+            http.then_some(url)
+        });
+        let api_key_env = map.get("api_key_env").and_then(|f| {
+            let name = f.required_string(d)?;
+            // A key pasted here by mistake must not be echoed, or kept.
+            if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                let message = "expected the name of an environment variable (like \
+                               OPENAI_API_KEY), not the key itself";
+                d.error(&f.site(), message);
+                return None;
+            }
+            Some(name)
+        });
         if let Some(site) = map.key_site("api_key") {
             map.get("api_key");
             d.error(
                 &site,
                 "API keys never live in crew files: put the key in an environment variable \
-                 and name the variable with `api_key_env`",
+                 and use `api_key_env` to name it",
             );
         }
         map.finish(d);
@@ -112,6 +143,9 @@ pub(crate) fn read_tools(
             );
         }
         let Some(mut map) = value.map(d) else {
+            if matches!(value.node(), Node::Null) {
+                d.error(&key_site, "missing required key `command`");
+            }
             continue;
         };
         let command = map.require("command", d).and_then(|f| {
@@ -122,12 +156,13 @@ pub(crate) fn read_tools(
             }
             found
         });
+        // Unlike names, an argument may be empty.
         let args = map
             .get("args")
-            .map(|f| f.strings(d))
+            .map(|f| f.list(d))
             .unwrap_or_default()
-            .into_iter()
-            .map(|(arg, _)| arg)
+            .iter()
+            .filter_map(|arg| arg.string(d))
             .collect();
         let description = map
             .get("description")
@@ -206,7 +241,10 @@ pub(crate) fn read_routing(
     let Some(mut map) = field.and_then(|f| f.map(d)) else {
         return (routing, sites);
     };
-    let signals = map.get("signals").map(|f| f.named_entries(d)).unwrap_or_default();
+    let signals = map
+        .get("signals")
+        .map(|f| f.named_entries(d))
+        .unwrap_or_default();
     for (agent, key_site, value) in signals {
         let mut list = Vec::new();
         let mut targets = Vec::new();
@@ -260,6 +298,9 @@ pub(crate) fn read_routing(
         .unwrap_or_default();
     for (name, key_site, value) in groups {
         let Some(mut m) = value.map(d) else {
+            if matches!(value.node(), Node::Null) {
+                d.error(&key_site, "missing required key `agents`");
+            }
             continue;
         };
         let agents_field = m.require("agents", d);
@@ -274,13 +315,18 @@ pub(crate) fn read_routing(
             let written_empty = match f.node() {
                 Node::Seq(items) => items.is_empty(),
                 Node::Null => true,
-                Node::Bool(_) | Node::Int(_) | Node::Float(_) | Node::Str(_) | Node::Map(_) => false,
+                Node::Bool(_) | Node::Int(_) | Node::Float(_) | Node::Str(_) | Node::Map(_) => {
+                    false
+                }
             };
             if agents.is_empty() && written_empty {
                 d.error(&f.site(), "a parallel group needs at least one agent");
             }
         }
-        let wait_for_all = m.get("wait_for_all").and_then(|f| f.bool(d)).unwrap_or(true);
+        let wait_for_all = m
+            .get("wait_for_all")
+            .and_then(|f| f.bool(d))
+            .unwrap_or(true);
         let timeout_seconds = m
             .get("timeout_seconds")
             .and_then(|f| f.u64(d))

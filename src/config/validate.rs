@@ -10,8 +10,8 @@ use super::model::ProviderConfig;
 
 pub(crate) fn validate(loaded: &Loaded, d: &mut Diagnostics) {
     let Loaded { crew, sites } = loaded;
-    if crew.agents.is_empty() {
-        d.error(&sites.agents, "the crew has no agents");
+    if let (true, Some(site)) = (crew.agents.is_empty(), &sites.agents) {
+        d.error(site, "the crew has no agents");
     }
 
     let mut ids: BTreeMap<&str, &Site> = BTreeMap::new();
@@ -30,8 +30,11 @@ pub(crate) fn validate(loaded: &Loaded, d: &mut Diagnostics) {
     let groups = &crew.routing.parallel_groups;
     let known_agents = ids.keys().copied().collect::<Vec<_>>().join(", ");
     let check_agent = |d: &mut Diagnostics, id: &str, site: &Site| {
-        if !ids.contains_key(id) {
-            d.error(site, format!("unknown agent `{id}`; agents: {known_agents}"));
+        if !ids.contains_key(id) && !sites.unloaded.contains(id) {
+            d.error(
+                site,
+                format!("unknown agent `{id}`; agents: {known_agents}"),
+            );
         }
     };
 
@@ -50,11 +53,14 @@ pub(crate) fn validate(loaded: &Loaded, d: &mut Diagnostics) {
             .or_else(|| ProviderConfig::implicit(&agent.provider));
         match provider {
             None => {
-                let declared: Vec<_> = crew.providers.keys().map(String::as_str).collect();
+                let mut known: Vec<&str> = crew.providers.keys().map(String::as_str).collect();
+                known.extend(["openai", "scripted"]);
+                known.sort_unstable();
+                known.dedup();
                 let message = format!(
-                    "unknown provider `{}`; declared: [{}], built in: openai, scripted",
+                    "unknown provider `{}`; known: {}",
                     agent.provider,
-                    declared.join(", ")
+                    known.join(", ")
                 );
                 d.error(&at.provider, message);
             }
@@ -94,7 +100,10 @@ pub(crate) fn validate(loaded: &Loaded, d: &mut Diagnostics) {
         let signals = crew.routing.signals.get(agent).into_iter().flatten();
         for (signal, site) in signals.zip(targets) {
             let target = &signal.target;
-            if !ids.contains_key(target.as_str()) && !groups.contains_key(target) {
+            let known = ids.contains_key(target.as_str())
+                || groups.contains_key(target)
+                || sites.unloaded.contains(target);
+            if !known {
                 let message = format!(
                     "unknown signal target `{target}`: neither an agent nor a parallel group"
                 );

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 pub use crate::provider::Usage;
+use crate::provider::{ChatMessage, ToolSpec};
 pub use crate::tools::ToolFailureKind;
 
 /// One thing that happened in a session, stamped with its place in the session.
@@ -25,6 +26,7 @@ impl Event {
         use EventKind as K;
         match &self.kind {
             K::AgentStarted { agent, .. }
+            | K::ModelRequest { agent, .. }
             | K::Token { agent, .. }
             | K::Message { agent, .. }
             | K::ToolCall { agent, .. }
@@ -60,6 +62,14 @@ pub enum EventKind {
         /// 1 for the agent's first turn in the session, then 2, 3, ...
         turn: u32,
         input: String,
+    },
+    /// What is about to be sent to the model, exactly: for inspecting what an agent was told.
+    ModelRequest {
+        agent: String,
+        model: String,
+        system_prompt: String,
+        messages: Vec<ChatMessage>,
+        tools: Vec<ToolSpec>,
     },
     Token {
         agent: String,

@@ -46,11 +46,12 @@ pub struct SessionParts {
 }
 
 impl SessionParts {
-    /// The providers and tools the crew declares, and a fresh session id.
-    pub fn for_crew(crew: &Crew) -> Self {
+    /// The providers and tools the crew declares, and a fresh session id. `http` is the
+    /// process's one HTTP client, shared by every session.
+    pub fn for_crew(crew: &Crew, http: &reqwest::Client) -> Self {
         Self {
             session_id: new_session_id(),
-            providers: Providers::for_crew(crew),
+            providers: Providers::for_crew(crew, http),
             tools: ToolRegistry::for_crew(crew),
         }
     }
@@ -58,8 +59,8 @@ impl SessionParts {
 
 /// A session id that sorts by start time and does not repeat: `20261128T201503Z-3fa9c1`.
 pub fn new_session_id() -> String {
-    let stamp = crate::tools::format_rfc3339_utc(std::time::SystemTime::now())
-        .replace(['-', ':'], "");
+    let stamp =
+        crate::tools::format_rfc3339_utc(std::time::SystemTime::now()).replace(['-', ':'], "");
     format!("{stamp}-{:06x}", fastrand::u32(..0x100_0000))
 }
 

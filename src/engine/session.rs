@@ -297,9 +297,10 @@ impl Session {
     /// The crew's agent by id. The loader checked every id routing can name, so a miss means a
     /// crew that changed under a resumed session.
     fn agent(&self, id: &str) -> Result<Agent, Finish> {
-        self.crew.agent(id).cloned().ok_or_else(|| {
-            Finish::new(Outcome::Failed, format!("the crew has no agent `{id}`"))
-        })
+        self.crew
+            .agent(id)
+            .cloned()
+            .ok_or_else(|| Finish::new(Outcome::Failed, format!("the crew has no agent `{id}`")))
     }
 
     fn spawn_turn(
@@ -315,6 +316,13 @@ impl Session {
         *turn += 1;
         let settings = &self.crew.settings;
         let cx = TurnContext {
+            signals: self
+                .crew
+                .routing
+                .signals
+                .get(&id)
+                .cloned()
+                .unwrap_or_default(),
             provider: self.providers.get(&agent.provider),
             agent,
             turn: *turn,
@@ -525,9 +533,9 @@ impl Session {
                     Some(content.clone())
                 }
                 ChatMessage::User { content } if e.author == Author::User => Some(content.clone()),
-                ChatMessage::Assistant { .. } | ChatMessage::User { .. } | ChatMessage::Tool { .. } => {
-                    None
-                }
+                ChatMessage::Assistant { .. }
+                | ChatMessage::User { .. }
+                | ChatMessage::Tool { .. } => None,
             })
             .unwrap_or_default()
     }

@@ -9,13 +9,15 @@ use tokio_util::sync::CancellationToken;
 use super::emitter::Emitter;
 use super::event::EventKind;
 use super::history::{Author, Entry, History};
-use crate::config::model::Agent;
+use crate::config::model::{Agent, Signal};
 use crate::provider::{ChatMessage, ChatRequest, Delta, Provider, ProviderError, ToolCallRequest};
 use crate::tools::{ToolLimits, ToolOutcome, ToolRegistry, parse_text_calls};
 
 /// Everything a turn task owns. Built by the session for each turn.
 pub struct TurnContext {
     pub agent: Agent,
+    /// The signals this agent may emit, which its system prompt lists for the model.
+    pub signals: Vec<Signal>,
     /// 1 for the agent's first turn in the session.
     pub turn: u32,
     /// What the agent is responding to, as shown in `agent_started`.
@@ -105,17 +107,27 @@ pub async fn run_turn(mut cx: TurnContext) -> TurnResult {
             }
         };
         let specs = cx.tools.specs(&cx.agent.tools);
+        let system_prompt = system_prompt(&cx.agent, &cx.signals);
         let request = ChatRequest {
             agent: agent_id.clone(),
             step: cx.steps_before + model_calls,
             model: cx.agent.model.clone(),
-            system_prompt: cx.agent.system_prompt(),
+            system_prompt,
             messages: cx.history.view_for(&agent_id),
             tools: specs.clone(),
             temperature: cx.agent.temperature,
             max_tokens: cx.agent.max_tokens,
         };
         model_calls += 1;
+        cx.emitter
+            .emit(EventKind::ModelRequest {
+                agent: agent_id.clone(),
+                model: request.model.clone(),
+                system_prompt: request.system_prompt.clone(),
+                messages: request.messages.clone(),
+                tools: request.tools.clone(),
+            })
+            .await;
         let mut answer = match model_call(&cx, provider.as_ref(), request).await {
             CallEnd::Done(answer) => answer,
             CallEnd::Failed(error) => {
@@ -175,6 +187,24 @@ pub async fn run_turn(mut cx: TurnContext) -> TurnResult {
         reply,
         model_calls,
     }
+}
+
+/// The agent's prompt, plus the signals it can hand off with: a model cannot route by a
+/// signal it was never told about.
+fn system_prompt(agent: &Agent, signals: &[Signal]) -> String {
+    let mut prompt = agent.system_prompt();
+    if !signals.is_empty() {
+        prompt.push_str(
+            "\n\nWhen your part is done, hand off by writing one of these signals in your reply:",
+        );
+        for s in signals {
+            prompt.push_str(&format!("\n- {}", s.signal));
+            if !s.description.is_empty() {
+                prompt.push_str(&format!(": {}", s.description));
+            }
+        }
+    }
+    prompt
 }
 
 /// Streams one model reply into events.

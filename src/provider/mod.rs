@@ -4,6 +4,7 @@
 //! the request (for HTTP providers, the connection is closed). Providers know nothing of
 //! sessions or events; the engine turns deltas into events.
 
+pub mod openai;
 pub mod scripted;
 
 use std::collections::BTreeMap;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use futures_util::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
+pub use openai::OpenAiProvider;
 pub use scripted::ScriptedProvider;
 
 use crate::config::model::{Crew, ProviderConfig};
@@ -52,7 +54,7 @@ pub struct ToolCallRequest {
 }
 
 /// A tool as offered to the model.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ToolSpec {
     pub name: String,
     pub description: String,
@@ -128,9 +130,10 @@ pub struct Providers {
 }
 
 impl Providers {
-    /// Builds every provider the crew's agents name. One that cannot be built (a missing key,
-    /// say) is kept as its error, which the agents using it report when they run.
-    pub fn for_crew(crew: &Crew) -> Self {
+    /// Builds every provider the crew's agents name, HTTP ones on the process's one client
+    /// (see [`openai::http_client`]). One that cannot be built (a missing key, say) is kept as
+    /// its error, which the agents using it report when they run.
+    pub fn for_crew(crew: &Crew, http: &reqwest::Client) -> Self {
         let mut by_name = BTreeMap::new();
         for agent in &crew.agents {
             if by_name.contains_key(&agent.provider) {
@@ -143,10 +146,18 @@ impl Providers {
                 .or_else(|| ProviderConfig::implicit(&agent.provider));
             let built: Result<Arc<dyn Provider>, String> = match config {
                 Some(ProviderConfig::Scripted) => Ok(Arc::new(ScriptedProvider::new(crew))),
-                Some(ProviderConfig::OpenAi { base_url, .. }) => Err(format!(
-                    "provider `{}` ({base_url}): the openai provider kind is not part of this build",
-                    agent.provider
-                )),
+                Some(ProviderConfig::OpenAi {
+                    base_url,
+                    api_key_env,
+                }) => OpenAiProvider::from_config(
+                    &agent.provider,
+                    &base_url,
+                    api_key_env.as_deref(),
+                    &crew.settings,
+                    http,
+                )
+                .map(|p| Arc::new(p) as Arc<dyn Provider>)
+                .map_err(|e| e.to_string()),
                 None => Err(format!("unknown provider `{}`", agent.provider)),
             };
             by_name.insert(agent.provider.clone(), built);

@@ -10,7 +10,9 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use futures_util::stream;
 
-use super::{ChatRequest, Delta, DeltaStream, Provider, ProviderError, ToolCallRequest, Usage};
+use super::{
+    ChatMessage, ChatRequest, Delta, DeltaStream, Provider, ProviderError, ToolCallRequest, Usage,
+};
 use crate::config::model::{Crew, ScriptStep};
 
 #[derive(Debug)]
@@ -31,7 +33,8 @@ impl ScriptedProvider {
         }
     }
 
-    fn deltas(step: &ScriptStep, agent: &str, index: usize) -> Vec<Delta> {
+    fn deltas(step: &ScriptStep, request: &ChatRequest) -> Vec<Delta> {
+        let (agent, index) = (&request.agent, request.step);
         let mut out: Vec<Delta> = split_tokens(&step.reasoning)
             .map(|t| Delta::Reasoning(t.to_string()))
             .collect();
@@ -50,14 +53,29 @@ impl ScriptedProvider {
         };
         out.push(Delta::Done {
             finish_reason: Some(finish_reason.to_string()),
+            // Counted the way this provider streams: one token per word.
             usage: Some(Usage {
-                prompt_tokens: 0,
+                prompt_tokens: prompt_tokens(request),
                 completion_tokens: split_tokens(&step.reply).count() as u64,
             }),
             truncated: false,
         });
         out
     }
+}
+
+fn prompt_tokens(request: &ChatRequest) -> u64 {
+    let words = |text: &str| split_tokens(text).count() as u64;
+    let messages: u64 = request
+        .messages
+        .iter()
+        .map(|m| match m {
+            ChatMessage::User { content }
+            | ChatMessage::Assistant { content, .. }
+            | ChatMessage::Tool { content, .. } => words(content),
+        })
+        .sum();
+    words(&request.system_prompt) + messages
 }
 
 /// Splits text into word-sized pieces that concatenate back to the original.
@@ -93,7 +111,7 @@ impl Provider for ScriptedProvider {
             ));
             return stream::once(async move { Err(error) }).boxed();
         };
-        let deltas = Self::deltas(step, &request.agent, request.step);
+        let deltas = Self::deltas(step, &request);
         if self.tokens_per_second <= 0.0 {
             return stream::iter(deltas.into_iter().map(Ok)).boxed();
         }

@@ -194,3 +194,143 @@ impl Tool for CommandTool {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tokio_util::sync::CancellationToken;
+
+    use super::*;
+    use crate::provider::ToolCallRequest;
+    use crate::tools::test_support::{TestDir, command, crew, process_ends, read_pid};
+    use crate::tools::{ToolFailureKind, ToolLimits, ToolOutcome, ToolRegistry};
+
+    async fn run(program: &str, args: &[&str], input: serde_json::Value) -> Result<String, String> {
+        let tool = CommandTool::new("cmd", &command(program, args, None));
+        let ctx = ToolContext {
+            cancel: CancellationToken::new(),
+        };
+        tool.call(input, &ctx).await
+    }
+
+    fn request(name: &str) -> ToolCallRequest {
+        ToolCallRequest {
+            id: "call-1".to_string(),
+            name: name.to_string(),
+            arguments: "{}".to_string(),
+        }
+    }
+
+    const LIMITS: ToolLimits = ToolLimits {
+        timeout: Duration::from_secs(60),
+        output_limit: 16 * 1024,
+    };
+
+    #[tokio::test]
+    async fn the_arguments_go_to_stdin_and_stdout_is_the_result() {
+        let echoed = run("cat", &[], serde_json::json!({"text": "héllo"})).await;
+        assert_eq!(echoed.as_deref(), Ok("{\"text\":\"héllo\"}\n"));
+        let script = "read -r line; printf 'got %s and %s' \"$line\" \"$0\"";
+        let shell = run("sh", &["-c", script, "arg0"], serde_json::json!({"n": 1})).await;
+        assert_eq!(shell.as_deref(), Ok("got {\"n\":1} and arg0"));
+    }
+
+    #[tokio::test]
+    async fn a_non_zero_exit_is_an_error_carrying_stderr() {
+        let script =
+            "echo partial; echo '  first problem' >&2; echo 'the real reason  ' >&2; exit 3";
+        let error = run("sh", &["-c", script], serde_json::json!({}))
+            .await
+            .unwrap_err();
+        assert!(error.contains("exit status: 3"), "{error}");
+        assert!(error.ends_with("first problem\nthe real reason"), "{error}");
+        let silent = run("sh", &["-c", "exit 1"], serde_json::json!({}))
+            .await
+            .unwrap_err();
+        assert!(silent.contains("wrote nothing to stderr"), "{silent}");
+        let noisy = "i=0; while [ $i -lt 2000 ]; do echo \"line $i\" >&2; i=$((i+1)); done; exit 2";
+        let long = run("sh", &["-c", noisy], serde_json::json!({}))
+            .await
+            .unwrap_err();
+        assert!(long.len() < 2200 && long.ends_with("line 1999"), "{long}");
+    }
+
+    #[tokio::test]
+    async fn a_missing_program_is_named() {
+        let error = run("crewtui-no-such-program", &[], serde_json::json!({})).await;
+        assert_eq!(
+            error.unwrap_err(),
+            "program `crewtui-no-such-program` not found"
+        );
+        let error = run("/nonexistent/dir/tool", &[], serde_json::json!({})).await;
+        assert_eq!(
+            error.unwrap_err(),
+            "program `/nonexistent/dir/tool` not found"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_chatty_program_that_ignores_stdin_does_not_deadlock() {
+        // More than any pipe buffer on stdout, stderr and stdin at once.
+        let script = "head -c 1000000 /dev/zero | tr '\\0' x; head -c 300000 /dev/zero >&2";
+        let big_input = serde_json::json!({"blob": "y".repeat(1_000_000)});
+        let output = run("sh", &["-c", script], big_input).await.unwrap();
+        assert_eq!(output.len(), 1_000_000);
+        assert!(output.bytes().all(|b| b == b'x'));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_timeout_kills_the_program() {
+        let dir = TestDir::new("command-timeout");
+        let pid_file = dir.path().join("pid");
+        let script = format!("echo $$ > '{}'; exec sleep 30", pid_file.display());
+        // The tool's own timeout wins over the crew-wide one.
+        let tools = vec![("slow", command("sh", &["-c", &script], Some(1)))];
+        let registry = ToolRegistry::for_crew(&crew(dir.path(), tools));
+        let granted = ["slow".to_string()];
+        let outcome = registry
+            .call(
+                &granted,
+                &request("slow"),
+                &LIMITS,
+                CancellationToken::new(),
+            )
+            .await;
+        match outcome {
+            ToolOutcome::Failed { kind, error, .. } => {
+                assert_eq!(kind, ToolFailureKind::Timeout);
+                assert_eq!(error, "timed out after 1 s");
+            }
+            other => panic!("{other:?}"),
+        }
+        let pid = read_pid(&pid_file).await;
+        assert!(process_ends(pid).await, "sleep {pid} outlived the call");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cancelling_kills_what_the_program_started() {
+        let dir = TestDir::new("command-cancel");
+        let pid_file = dir.path().join("pid");
+        let script = format!("sleep 30 & echo $! > '{}'; wait", pid_file.display());
+        let tools = vec![("spawner", command("sh", &["-c", &script], None))];
+        let registry = Arc::new(ToolRegistry::for_crew(&crew(dir.path(), tools)));
+        let cancel = CancellationToken::new();
+        let call = {
+            let (registry, cancel) = (Arc::clone(&registry), cancel.clone());
+            tokio::spawn(async move {
+                let granted = ["spawner".to_string()];
+                registry
+                    .call(&granted, &request("spawner"), &LIMITS, cancel)
+                    .await
+            })
+        };
+        let grandchild = read_pid(&pid_file).await;
+        cancel.cancel();
+        assert_eq!(call.await.unwrap(), ToolOutcome::Cancelled);
+        assert!(
+            process_ends(grandchild).await,
+            "sleep {grandchild} outlived the call"
+        );
+    }
+}

@@ -54,7 +54,10 @@ impl Tool for Fault {
                 }
             };
             match mode {
-                "panic" => panic!("{}", message.unwrap_or("the fault tool panicked on purpose")),
+                "panic" => panic!(
+                    "{}",
+                    message.unwrap_or("the fault tool panicked on purpose")
+                ),
                 "hang" => {
                     ctx.cancel.cancelled().await;
                     Err("cancelled".to_string())

@@ -5,6 +5,8 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use tokio::io::AsyncReadExt;
+
 use crate::provider::ToolSpec;
 
 use super::{BoxFuture, Tool, ToolContext, json_kind, string_arg};
@@ -40,7 +42,8 @@ async fn resolve(root: &Path, path: &str) -> Result<PathBuf, String> {
     // Checked before touching the file system too, so that whether something exists outside
     // the root is not revealed by the error. An absolute path may name the root as configured
     // rather than as resolved.
-    if !joined.starts_with(&root) && !(given.is_absolute() && joined.starts_with(&given)) {
+    let inside = joined.starts_with(&root) || given.is_absolute() && joined.starts_with(&given);
+    if !inside {
         return Err(escapes());
     }
     let real = tokio::fs::canonicalize(&joined)
@@ -98,15 +101,27 @@ impl Tool for ReadFile {
             if metadata.is_dir() {
                 return Err(format!("`{path}` is a directory; list it with list_dir"));
             }
-            if metadata.len() > MAX_READ_BYTES {
-                return Err(format!(
-                    "`{path}` is {} bytes, more than read_file reads ({MAX_READ_BYTES})",
-                    metadata.len()
-                ));
+            // A fifo or a device could block the read forever, or never end.
+            if !metadata.is_file() {
+                return Err(format!("`{path}` is not a regular file"));
             }
-            let bytes = tokio::fs::read(&real)
+            let too_big = |len: u64| {
+                format!("`{path}` is {len} bytes, more than read_file reads ({MAX_READ_BYTES})")
+            };
+            if metadata.len() > MAX_READ_BYTES {
+                return Err(too_big(metadata.len()));
+            }
+            let cannot_read = |e: std::io::Error| format!("cannot read `{path}`: {e}");
+            let file = tokio::fs::File::open(&real).await.map_err(cannot_read)?;
+            // The file may have grown since its size was read.
+            let mut bytes = Vec::new();
+            file.take(MAX_READ_BYTES + 1)
+                .read_to_end(&mut bytes)
                 .await
-                .map_err(|e| format!("cannot read `{path}`: {e}"))?;
+                .map_err(cannot_read)?;
+            if bytes.len() as u64 > MAX_READ_BYTES {
+                return Err(too_big(bytes.len() as u64));
+            }
             Ok(String::from_utf8_lossy(&bytes).into_owned())
         })
     }
@@ -252,15 +267,34 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn read_file_reports_missing_files_and_directories() {
+    async fn read_file_refuses_what_is_not_a_readable_text_file() {
         let (_dir, root) = tree();
-        let read = ReadFile::new(root);
+        let read = ReadFile::new(root.clone());
         let missing = call(&read, serde_json::json!({"path": "nope.txt"})).await;
         assert!(missing.unwrap_err().contains("cannot open `nope.txt`"));
         let directory = call(&read, serde_json::json!({"path": "sub"})).await;
         assert!(directory.unwrap_err().contains("is a directory"));
+        let fifo = std::process::Command::new("mkfifo")
+            .arg(root.join("pipe"))
+            .status();
+        if fifo.is_ok_and(|status| status.success()) {
+            let pipe = call(&read, serde_json::json!({"path": "pipe"})).await;
+            assert!(pipe.unwrap_err().contains("not a regular file"));
+        }
+        let huge = vec![b'z'; MAX_READ_BYTES as usize + 1];
+        std::fs::write(root.join("huge.txt"), huge).unwrap();
+        let error = call(&read, serde_json::json!({"path": "huge.txt"})).await;
+        assert!(
+            error
+                .unwrap_err()
+                .contains("is 4194305 bytes, more than read_file reads")
+        );
         let no_path = call(&read, serde_json::json!({})).await;
-        assert!(no_path.unwrap_err().contains("missing string argument `path`"));
+        assert!(
+            no_path
+                .unwrap_err()
+                .contains("missing string argument `path`")
+        );
     }
 
     #[tokio::test]
@@ -268,10 +302,7 @@ mod tests {
         let (_dir, root) = tree();
         let list = ListDir::new(root);
         let top = call(&list, serde_json::json!({})).await;
-        assert_eq!(
-            top.as_deref(),
-            Ok("a.txt\ninner/\nleak.txt\nout/\nsub/")
-        );
+        assert_eq!(top.as_deref(), Ok("a.txt\ninner/\nleak.txt\nout/\nsub/"));
         let sub = call(&list, serde_json::json!({"path": "sub"})).await;
         assert_eq!(sub.as_deref(), Ok("b.txt"));
         let file = call(&list, serde_json::json!({"path": "a.txt"})).await;

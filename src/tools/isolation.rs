@@ -82,6 +82,12 @@ impl<T> Drop for Flagged<'_, T> {
 /// cannot be dropped until it yields, and the caller must not wait for it.
 const ABORT_GRACE: Duration = Duration::from_millis(50);
 
+/// Why a call was stopped before it finished.
+enum Stop {
+    Cancelled,
+    TimedOut,
+}
+
 /// Run `tool` in a task of its own and turn however it ends into a [`ToolOutcome`].
 pub(super) async fn run(
     tool: Arc<dyn Tool>,
@@ -111,21 +117,28 @@ pub(super) async fn run(
 
     let joined = tokio::select! {
         biased;
-        () = cancel.cancelled() => None,
-        joined = &mut task => Some(joined),
-        () = tokio::time::sleep(timeout) => {
+        () = cancel.cancelled() => Err(Stop::Cancelled),
+        joined = &mut task => Ok(joined),
+        () = tokio::time::sleep(timeout) => Err(Stop::TimedOut),
+    };
+    let joined = match joined {
+        Ok(joined) => joined,
+        Err(why) => {
+            // The tool's own token first, for a tool that stops cleanly, then the task.
             stop.cancel();
             task.abort();
             let _ = tokio::time::timeout(ABORT_GRACE, &mut task).await;
-            let secs = timeout.as_secs_f64();
-            return failed(ToolFailureKind::Timeout, format!("timed out after {secs} s"));
+            return match why {
+                Stop::Cancelled => ToolOutcome::Cancelled,
+                Stop::TimedOut => {
+                    let secs = timeout.as_secs_f64();
+                    failed(
+                        ToolFailureKind::Timeout,
+                        format!("timed out after {secs} s"),
+                    )
+                }
+            };
         }
-    };
-    let Some(joined) = joined else {
-        stop.cancel();
-        task.abort();
-        let _ = tokio::time::timeout(ABORT_GRACE, &mut task).await;
-        return ToolOutcome::Cancelled;
     };
     match joined {
         Ok(Ok(output)) => {
@@ -171,6 +184,8 @@ pub(super) fn truncate(text: String, limit: usize) -> (String, bool) {
     if !shown.is_empty() && !shown.ends_with('\n') {
         shown.push('\n');
     }
-    shown.push_str(&format!("… [output truncated: {cut} of {total} bytes shown]"));
+    shown.push_str(&format!(
+        "… [output truncated: {cut} of {total} bytes shown]"
+    ));
     (shown, true)
 }

@@ -78,7 +78,13 @@ pub struct ToolContext {
 }
 
 /// Names that always exist without being declared in the crew.
-pub const BUILTIN_TOOLS: &[&str] = &["current_time", "calculator", "read_file", "list_dir", "fault"];
+pub const BUILTIN_TOOLS: &[&str] = &[
+    "current_time",
+    "calculator",
+    "read_file",
+    "list_dir",
+    "fault",
+];
 
 /// Bounds every call runs under.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -182,9 +188,10 @@ impl ToolRegistry {
         cancel: CancellationToken,
     ) -> ToolOutcome {
         let started = Instant::now();
+        // The name and the arguments come from the model and may be of any size.
         let failed = |kind, error| ToolOutcome::Failed {
             kind,
-            error,
+            error: isolation::truncate(error, limits.output_limit).0,
             elapsed_ms: elapsed_ms(started),
         };
         let name = &request.name;
@@ -301,7 +308,10 @@ mod tests {
         }
     }
 
-    fn fn_tool(name: &str, run: fn(serde_json::Value) -> BoxFuture<'static, Result<String, String>>) -> Arc<dyn Tool> {
+    fn fn_tool(
+        name: &str,
+        run: fn(serde_json::Value) -> BoxFuture<'static, Result<String, String>>,
+    ) -> Arc<dyn Tool> {
         Arc::new(FnTool {
             spec: ToolSpec {
                 name: name.to_string(),
@@ -321,9 +331,13 @@ mod tests {
     fn fixture() -> Fixture {
         let dir = TestDir::new("registry");
         let mut registry = ToolRegistry::for_crew(&crew(dir.path(), Vec::new()));
-        registry.insert(fn_tool("static_panic", |_| Box::pin(async { panic!("static message") })));
+        registry.insert(fn_tool("static_panic", |_| {
+            Box::pin(async { panic!("static message") })
+        }));
         registry.insert(fn_tool("pending", |_| Box::pin(std::future::pending())));
-        registry.insert(fn_tool("flag", |_| Box::pin(async { Ok(in_tool_call().to_string()) })));
+        registry.insert(fn_tool("flag", |_| {
+            Box::pin(async { Ok(in_tool_call().to_string()) })
+        }));
         registry.insert(fn_tool("big", |args| {
             let n = args["n"].as_u64().unwrap_or(0) as usize;
             Box::pin(async move { Ok("é".repeat(n)) })
@@ -357,7 +371,9 @@ mod tests {
         async fn call_with(&self, name: &str, arguments: &str, limits: &ToolLimits) -> ToolOutcome {
             let request = request(name, arguments);
             let cancel = CancellationToken::new();
-            self.registry.call(&self.granted, &request, limits, cancel).await
+            self.registry
+                .call(&self.granted, &request, limits, cancel)
+                .await
         }
 
         async fn call(&self, name: &str, arguments: &str) -> ToolOutcome {
@@ -370,7 +386,10 @@ mod tests {
         match outcome {
             ToolOutcome::Failed { kind, error, .. } => {
                 assert_eq!(*kind, expected, "{error}");
-                assert!(error.contains(needle), "{error:?} does not mention {needle:?}");
+                assert!(
+                    error.contains(needle),
+                    "{error:?} does not mention {needle:?}"
+                );
             }
             other => panic!("expected {expected:?} failure, got {other:?}"),
         }
@@ -386,7 +405,9 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_tool_fails_with_its_message_and_the_process_goes_on() {
         let f = fixture();
-        let outcome = f.call("fault", r#"{"mode": "panic", "message": "boom 42"}"#).await;
+        let outcome = f
+            .call("fault", r#"{"mode": "panic", "message": "boom 42"}"#)
+            .await;
         assert_failed(&outcome, ToolFailureKind::Panic, "boom 42");
         let outcome = f.call("static_panic", "").await;
         assert_failed(&outcome, ToolFailureKind::Panic, "static message");
@@ -470,7 +491,11 @@ mod tests {
         let outcome = f.call("calculator", "{\"expression\": ").await;
         assert_failed(&outcome, ToolFailureKind::BadArguments, "not valid JSON");
         let outcome = f.call("calculator", "[1, 2]").await;
-        assert_failed(&outcome, ToolFailureKind::BadArguments, "must be a JSON object, got an array");
+        assert_failed(
+            &outcome,
+            ToolFailureKind::BadArguments,
+            "must be a JSON object, got an array",
+        );
         let outcome = f.call("current_time", "  ").await;
         let time = completed(outcome);
         assert!(time.len() == 20 && time.ends_with('Z'), "{time}");
@@ -480,25 +505,37 @@ mod tests {
     async fn unknown_and_ungranted_tools_are_not_found() {
         let f = fixture();
         let outcome = f.call("web_search", "{}").await;
-        assert_failed(&outcome, ToolFailureKind::NotFound, "tool `web_search` does not exist");
+        assert_failed(
+            &outcome,
+            ToolFailureKind::NotFound,
+            "tool `web_search` does not exist",
+        );
         assert_failed(&outcome, ToolFailureKind::NotFound, "calculator, read_file");
 
         let granted = vec!["current_time".to_string()];
         let calc = request("calculator", r#"{"expression": "1"}"#);
-        let outcome = f.registry.call(&granted, &calc, &LIMITS, CancellationToken::new()).await;
+        let outcome = f
+            .registry
+            .call(&granted, &calc, &LIMITS, CancellationToken::new())
+            .await;
         assert_failed(
             &outcome,
             ToolFailureKind::NotFound,
             "tool `calculator` is not granted to this agent (granted: current_time)",
         );
-        let outcome = f.registry.call(&[], &calc, &LIMITS, CancellationToken::new()).await;
+        let outcome = f
+            .registry
+            .call(&[], &calc, &LIMITS, CancellationToken::new())
+            .await;
         assert_failed(&outcome, ToolFailureKind::NotFound, "(granted: none)");
     }
 
     #[tokio::test]
     async fn errors_the_tool_reports_are_failures() {
         let f = fixture();
-        let outcome = f.call("fault", r#"{"mode": "error", "message": "disk on fire"}"#).await;
+        let outcome = f
+            .call("fault", r#"{"mode": "error", "message": "disk on fire"}"#)
+            .await;
         assert_failed(&outcome, ToolFailureKind::Error, "disk on fire");
         let outcome = f.call("fault", r#"{"mode": "explode"}"#).await;
         assert_failed(&outcome, ToolFailureKind::Error, "unknown mode `explode`");
@@ -514,11 +551,39 @@ mod tests {
         assert!(!in_tool_call());
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panic_hook_sees_the_flag_while_a_tool_panics() {
+        static SEEN: std::sync::Mutex<Vec<bool>> = std::sync::Mutex::new(Vec::new());
+        const MARK: &str = "flag check 7d1f";
+        // Chained, so panics of other tests still reach the default hook.
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.payload_as_str().is_some_and(|m| m.contains(MARK)) {
+                SEEN.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(in_tool_call());
+            } else {
+                previous(info);
+            }
+        }));
+        let f = fixture();
+        let args = format!(r#"{{"mode": "panic", "message": "{MARK}"}}"#);
+        let outcome = f.call("fault", &args).await;
+        assert_failed(&outcome, ToolFailureKind::Panic, MARK);
+        let seen = SEEN.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        assert_eq!(seen, [true]);
+    }
+
     #[test]
     fn specs_follow_the_grant_order() {
         let f = fixture();
         let granted = ["list_dir", "no_such_tool", "calculator", "list_dir"].map(String::from);
-        let names: Vec<_> = f.registry.specs(&granted).into_iter().map(|s| s.name).collect();
+        let names: Vec<_> = f
+            .registry
+            .specs(&granted)
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
         assert_eq!(names, ["list_dir", "calculator"]);
         for name in BUILTIN_TOOLS {
             let spec = &f.registry.specs(&[name.to_string()])[0];

@@ -16,10 +16,8 @@ impl TestDir {
     pub(crate) fn new(label: &str) -> Self {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!(
-            "crewtui-tools-{label}-{}-{n}",
-            std::process::id()
-        ));
+        let path =
+            std::env::temp_dir().join(format!("crewtui-tools-{label}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).expect("create test dir");
         Self { path }
@@ -58,7 +56,11 @@ pub(crate) fn crew(root: &Path, tools: Vec<(&str, CommandToolConfig)>) -> Crew {
     }
 }
 
-pub(crate) fn command(program: &str, args: &[&str], timeout_seconds: Option<u64>) -> CommandToolConfig {
+pub(crate) fn command(
+    program: &str,
+    args: &[&str],
+    timeout_seconds: Option<u64>,
+) -> CommandToolConfig {
     CommandToolConfig {
         description: format!("runs {program}"),
         command: PathBuf::from(program),

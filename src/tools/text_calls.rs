@@ -49,7 +49,9 @@ fn parameter_names(schema: &Value) -> Vec<&str> {
     let required = schema.get("required").and_then(Value::as_array);
     let required = required.into_iter().flatten().filter_map(Value::as_str);
     let properties = schema.get("properties").and_then(Value::as_object);
-    let properties = properties.into_iter().flat_map(|p| p.keys().map(String::as_str));
+    let properties = properties
+        .into_iter()
+        .flat_map(|p| p.keys().map(String::as_str));
     for name in required.chain(properties) {
         if !names.contains(&name) {
             names.push(name);
@@ -87,7 +89,10 @@ fn arguments(inner: &str, schema: &Value) -> Option<Map<String, Value>> {
             arguments.insert(name.to_string(), value(text, is_string(name)));
             continue;
         }
-        while names.get(position).is_some_and(|n| arguments.contains_key(*n)) {
+        while names
+            .get(position)
+            .is_some_and(|n| arguments.contains_key(*n))
+        {
             position += 1;
         }
         // Arguments past the last parameter have nowhere to go.
@@ -260,20 +265,35 @@ mod tests {
 
     #[test]
     fn one_parameter_gets_the_whole_text() {
-        assert_eq!(args("calculator(2 + 3 * 4)"), json!({"expression": "2 + 3 * 4"}));
-        assert_eq!(args("calculator((1 + 2) * 3)"), json!({"expression": "(1 + 2) * 3"}));
+        assert_eq!(
+            args("calculator(2 + 3 * 4)"),
+            json!({"expression": "2 + 3 * 4"})
+        );
+        assert_eq!(
+            args("calculator((1 + 2) * 3)"),
+            json!({"expression": "(1 + 2) * 3"})
+        );
         assert_eq!(args("calculator(\"2+2\")"), json!({"expression": "2+2"}));
         assert_eq!(args("calculator('2+2')"), json!({"expression": "2+2"}));
-        assert_eq!(args("calculator(max(1, 2))"), json!({"expression": "max(1, 2)"}));
+        assert_eq!(
+            args("calculator(max(1, 2))"),
+            json!({"expression": "max(1, 2)"})
+        );
         assert_eq!(args("calculator(42)"), json!({"expression": "42"}));
-        assert_eq!(args("calculator(expression=\"7*6\")"), json!({"expression": "7*6"}));
+        assert_eq!(
+            args("calculator(expression=\"7*6\")"),
+            json!({"expression": "7*6"})
+        );
     }
 
     #[test]
     fn empty_and_json_object_arguments() {
         assert_eq!(args("current_time()"), json!({}));
         assert_eq!(args("  `current_time()`  "), json!({}));
-        assert_eq!(args("calculator({\"expression\": \"1\"})"), json!({"expression": "1"}));
+        assert_eq!(
+            args("calculator({\"expression\": \"1\"})"),
+            json!({"expression": "1"})
+        );
         assert_eq!(
             args("search({\"query\": \"q\", \"limit\": 2})"),
             json!({"query": "q", "limit": 2})
@@ -291,7 +311,10 @@ mod tests {
             args("search(\"a, b\", 3, \"x(y\")"),
             json!({"query": "a, b", "limit": 3, "lang": "x(y"})
         );
-        assert_eq!(args("search(it's late, 1)"), json!({"query": "it's late", "limit": 1}));
+        assert_eq!(
+            args("search(it's late, 1)"),
+            json!({"query": "it's late", "limit": 1})
+        );
         assert_eq!(
             args("search(limit=3, query=\"named\")"),
             json!({"query": "named", "limit": 3})
@@ -311,6 +334,27 @@ mod tests {
         assert_eq!(one("calculator(1) + calculator(2)"), None);
         assert_eq!(one("search(\"unclosed, 1)"), None);
         assert_eq!(one("calculator 2 + 2"), None);
+    }
+
+    #[test]
+    fn random_lines_never_panic_and_give_object_arguments() {
+        let alphabet: Vec<char> = "calculator search flags()[]{}\"',=: 1\\é`"
+            .chars()
+            .collect();
+        let mut rng = fastrand::Rng::with_seed(11);
+        let specs = specs();
+        for _ in 0..5_000 {
+            let len = rng.usize(0..30);
+            let body: String = (0..len)
+                .map(|_| alphabet[rng.usize(..alphabet.len())])
+                .collect();
+            let name = ["calculator", "search", "flags"][rng.usize(..3)];
+            let line = format!("{name}({body})");
+            for call in parse_text_calls(&line, &specs) {
+                let arguments: Value = serde_json::from_str(&call.arguments).unwrap();
+                assert!(arguments.is_object(), "{line}: {arguments}");
+            }
+        }
     }
 
     #[test]

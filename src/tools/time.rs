@@ -130,7 +130,11 @@ mod tests {
             let next = civil_date(days);
             let (y, m, d) = previous;
             let expected = if next.2 == 1 {
-                if next.1 == 1 { (y + 1, 1, 1) } else { (y, m + 1, 1) }
+                if next.1 == 1 {
+                    (y + 1, 1, 1)
+                } else {
+                    (y, m + 1, 1)
+                }
             } else {
                 (y, m, d + 1)
             };

@@ -19,7 +19,7 @@ pub fn crew(yaml: &str) -> Crew {
 }
 
 pub fn start(crew: Crew, input: &str) -> SessionHandle {
-    let parts = SessionParts::for_crew(&crew);
+    let parts = SessionParts::for_crew(&crew, &reqwest::Client::new());
     engine::start(crew, input.to_string(), parts)
 }
 
@@ -35,8 +35,12 @@ pub async fn run_to_end(mut handle: SessionHandle, answers: &[&str]) -> Vec<Even
         if let EventKind::Paused { .. } = event.kind {
             match answers.next() {
                 Some(a) => {
-                    let tx = commands.as_ref().expect("commands open while answers remain");
-                    tx.send(Command::Answer(a.to_string())).await.expect("send answer");
+                    let tx = commands
+                        .as_ref()
+                        .expect("commands open while answers remain");
+                    tx.send(Command::Answer(a.to_string()))
+                        .await
+                        .expect("send answer");
                 }
                 None => commands = None,
             }

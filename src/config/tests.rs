@@ -1,0 +1,282 @@
+//! Unit tests of crew loading from text: defaults, value spellings, the route checks, and the
+//! bounds on nesting. Fixture files and exact diagnostics are in `tests/config.rs`.
+
+use std::path::Path;
+
+use super::model::{Crew, ProviderConfig, Settings};
+use super::{CrewReport, Diagnostic, Severity, load_crew_str};
+
+fn load(text: &str) -> CrewReport {
+    load_crew_str(text, Path::new("/crews/demo.yaml"), Path::new("/crews"))
+}
+
+fn crew(text: &str) -> Crew {
+    let report = load(text);
+    assert!(!report.has_errors(), "{:#?}", report.diagnostics);
+    report.crew.expect("a crew when there are no errors")
+}
+
+/// `(line, column, field, message)` of each diagnostic, for compact assertions.
+fn brief(report: &CrewReport) -> Vec<(u32, u32, String, String)> {
+    let d = &report.diagnostics;
+    d.iter()
+        .map(|d| (d.line, d.column, d.field.clone(), d.message.clone()))
+        .collect()
+}
+
+#[test]
+fn defaults_follow_go_agentic() {
+    let c = crew(
+        "agents:\n  - id: a\n    model: m\n    handoff_targets: [b]\n  - id: b\n    model: m\n\
+         routing:\n  parallel_groups:\n    g:\n      agents: [a]\n",
+    );
+    assert_eq!(c.name, "demo");
+    assert_eq!(c.entry_point, "a");
+    assert_eq!(c.input, None);
+    let s = &c.settings;
+    assert_eq!(s.max_handoffs, 5);
+    assert_eq!(s.max_rounds, 10);
+    assert_eq!(s.timeout_seconds, 300);
+    assert_eq!(s.tool_timeout_seconds, 30);
+    assert_eq!(s.scripted_tokens_per_second, 40.0);
+    assert_eq!(s.tool_output_limit, 16384);
+    assert_eq!(s.files_root, Path::new("/crews"));
+    let defaults = Settings::default();
+    assert_eq!(s.max_retries, defaults.max_retries);
+    assert_eq!(s.stream_idle_timeout_seconds, 60);
+    let a = &c.agents[0];
+    assert_eq!((a.name.as_str(), a.provider.as_str()), ("a", "openai"));
+    assert_eq!(a.temperature, 0.7);
+    assert!(!a.is_terminal && a.tools.is_empty() && a.script.is_empty());
+    let g = &c.routing.parallel_groups["g"];
+    assert!(g.wait_for_all);
+    assert_eq!((g.timeout_seconds, g.next_agent.as_deref()), (300, None));
+}
+
+#[test]
+fn group_timeout_defaults_to_the_crew_timeout_wherever_settings_are() {
+    let c = crew(
+        "routing:\n  parallel_groups:\n    g: {agents: [a]}\nagents:\n  - {id: a, provider: scripted}\n\
+         settings: {timeout_seconds: 42, files_root: sub}\n",
+    );
+    assert_eq!(c.routing.parallel_groups["g"].timeout_seconds, 42);
+    assert_eq!(c.settings.files_root, Path::new("/crews/sub"));
+}
+
+#[test]
+fn providers_have_defaults_and_implicit_ones_need_no_declaration() {
+    let c = crew(
+        "providers:\n  local: {base_url: 'http://h/v1'}\n  bare: {kind: openai}\n\
+         agents:\n  - {id: a, provider: local, model: m, handoff_targets: [b]}\n  \
+         - {id: b, provider: scripted}\n",
+    );
+    let local = ProviderConfig::OpenAi {
+        base_url: "http://h/v1".into(),
+        api_key_env: None,
+    };
+    assert_eq!(c.providers["local"], local);
+    let bare = ProviderConfig::OpenAi {
+        base_url: ProviderConfig::OPENAI_BASE_URL.into(),
+        api_key_env: None,
+    };
+    assert_eq!(c.providers["bare"], bare);
+    assert!(!c.providers.contains_key("scripted"));
+}
+
+#[test]
+fn scalars_keep_their_spelling_and_booleans_accept_yaml_1_1_words() {
+    let c = crew(
+        "version: 1.0\nagents:\n  - {id: y, name: 42, provider: scripted, handoff_targets: [n]}\n  \
+         - {id: n, provider: scripted, is_terminal: yes}\nrouting:\n  agent_behaviors:\n    \
+         y: {wait_for_signal: Off}\n",
+    );
+    assert_eq!(c.agents[0].id, "y");
+    assert_eq!(c.agents[0].name, "42");
+    assert!(c.agents[1].is_terminal);
+    assert!(!c.waits_for_signal("y"));
+}
+
+#[test]
+fn null_values_read_as_absent() {
+    let c = crew(
+        "description:
+settings:
+agents:
+  - id: a
+    provider: scripted
+    tools:
+    script:
+",
+    );
+    assert_eq!(c.description, "");
+    assert_eq!(c.settings.max_handoffs, 5);
+    assert!(c.agents[0].tools.is_empty() && c.agents[0].script.is_empty());
+}
+
+#[test]
+fn scripted_call_without_arguments_gets_an_empty_object() {
+    let c = crew(
+        "agents:\n  - id: a\n    provider: scripted\n    tools: [fault]\n    script:\n      \
+         - tool_calls: [{tool: fault, arguments: ~}, {tool: fault}]\n",
+    );
+    let calls = &c.agents[0].script[0].tool_calls;
+    assert_eq!(calls.len(), 2);
+    assert!(calls.iter().all(|c| c.arguments == serde_json::json!({})));
+}
+
+#[test]
+fn in_memory_crews_cannot_list_agent_ids() {
+    let report = load("agents: [a]\n");
+    assert_eq!(report.errors().count(), 1);
+    assert!(brief(&report)[0].3.contains("directory layout"));
+}
+
+#[test]
+fn display_names_file_position_severity_and_field() {
+    let d = Diagnostic {
+        severity: Severity::Warning,
+        file: "c.yaml".into(),
+        line: 3,
+        column: 7,
+        field: "agents[0].verbose".into(),
+        message: "unknown key `verbose` (ignored)".into(),
+    };
+    assert_eq!(
+        d.to_string(),
+        "c.yaml:3:7: warning: agents[0].verbose: unknown key `verbose` (ignored)"
+    );
+    let d = Diagnostic {
+        severity: Severity::Error,
+        field: String::new(),
+        message: "unclosed quote".into(),
+        ..d
+    };
+    assert_eq!(d.to_string(), "c.yaml:3:7: error: unclosed quote");
+}
+
+#[test]
+fn diagnostics_are_sorted_and_the_crew_is_withheld_on_errors() {
+    let report = load("agents:\n  - {id: a, provider: scripted, tools: [zz]}\nzzz: 1\nname: [x]\n");
+    let positions: Vec<_> = report
+        .diagnostics
+        .iter()
+        .map(|d| (d.line, d.column))
+        .collect();
+    let mut sorted = positions.clone();
+    sorted.sort();
+    assert_eq!(positions, sorted);
+    assert!(report.crew.is_none());
+    assert_eq!(report.warnings().count(), 1);
+    assert_eq!(report.errors().count(), 2);
+}
+
+#[test]
+fn a_self_loop_and_a_chain_into_a_cycle_give_one_warning_each_cycle() {
+    let report = load(
+        "agents:\n  - {id: a, provider: scripted, handoff_targets: [b]}\n  \
+         - {id: b, provider: scripted, handoff_targets: [c]}\n  \
+         - {id: c, provider: scripted, handoff_targets: [c]}\n",
+    );
+    let warnings: Vec<_> = report.warnings().map(|d| d.message.clone()).collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("`c → c`"), "{warnings:?}");
+    assert_eq!(brief(&report)[0].2, "agents[2].handoff_targets[0]");
+}
+
+#[test]
+fn a_group_member_is_reached_but_its_own_routes_are_not_taken_in_the_group() {
+    // `w` ends the run on its own (no handoff target), but in the group the run goes on to
+    // `a` regardless, so the loop a → g → a has no way out.
+    let report = load(
+        "agents:\n  - {id: a, provider: scripted, handoff_targets: [a2]}\n  \
+         - {id: a2, provider: scripted, handoff_targets: [a]}\n  - {id: w, provider: scripted}\n\
+         routing:\n  signals:\n    a: [{signal: X, target: g}]\n  \
+         parallel_groups:\n    g: {agents: [w], next_agent: a}\n",
+    );
+    let warnings: Vec<_> = report.warnings().map(|d| d.message.clone()).collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("`a → g → a`"), "{warnings:?}");
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    // The default stack of a spawned thread: a parser or walker that recursed once per level
+    // would overflow it long before 100 000 levels.
+    let handle = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(|| {
+            let mut results = Vec::new();
+            for depth in [super::node::MAX_DEPTH + 1, 100_000] {
+                let flow = format!("agents: {}{}", "[".repeat(depth), "]".repeat(depth));
+                let block = format!("agents:\n{}x\n", "- ".repeat(depth));
+                for text in [flow, block] {
+                    results.push(load(&text).has_errors());
+                }
+            }
+            results
+        })
+        .expect("spawn a thread");
+    let results = handle.join().expect("no stack overflow or panic");
+    assert!(results.iter().all(|&has_errors| has_errors));
+}
+
+#[test]
+fn syntax_error_messages_are_one_line_without_positions() {
+    let report = load("a: 1\na: 2\n");
+    assert_eq!(
+        brief(&report),
+        [(2, 1, String::new(), "duplicate key `a`".into())]
+    );
+    let report = load("agents:\n  - id: 'open\n");
+    let (_, _, field, message) = &brief(&report)[0];
+    assert!(field.is_empty() && !message.contains('\n') && !message.contains("line"));
+}
+
+#[test]
+fn provider_values_are_checked_and_a_pasted_key_is_never_echoed() {
+    let report = load(
+        "providers:\n  bad:\n    base_url: localhost:1\n    api_key_env: sk-secret-123\n  \
+         bare:\nagents:\n  - {id: a, provider: bare, model: m}\n",
+    );
+    let found = brief(&report);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert_eq!(
+        (found[0].0, found[0].2.as_str()),
+        (3, "providers.bad.base_url")
+    );
+    assert!(found[0].3.contains("not an http:// or https:// URL"));
+    assert_eq!(
+        (found[1].0, found[1].2.as_str()),
+        (4, "providers.bad.api_key_env")
+    );
+    assert!(
+        report
+            .diagnostics
+            .iter()
+            .all(|d| !d.to_string().contains("sk-secret"))
+    );
+}
+
+#[test]
+fn null_tools_and_groups_are_missing_their_required_keys() {
+    let report = load(
+        "tools:\n  shout:\nrouting:\n  parallel_groups:\n    team:\n\
+         agents:\n  - {id: a, provider: scripted}\n",
+    );
+    let found = brief(&report);
+    let expected = [
+        (
+            2,
+            3,
+            "tools.shout".to_string(),
+            "missing required key `command`".to_string(),
+        ),
+        (
+            5,
+            5,
+            "routing.parallel_groups.team".into(),
+            "missing required key `agents`".into(),
+        ),
+    ];
+    assert_eq!(found, expected);
+}

@@ -1,0 +1,154 @@
+//! The live loop: one `select!` over terminal input, the engine's events and the frame timer.
+//!
+//! Events are folded into the App as they come, all that is queued at once; the screen is drawn
+//! only when something changed, at most once per frame interval, never once per token.
+
+use std::io;
+use std::time::Duration;
+
+use crossterm::event::Event as TermEvent;
+use futures_util::{Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use tokio::time::Instant;
+
+use super::app::{AgentInfo, App};
+use super::pane::PaneLimits;
+use super::render;
+use super::theme::Theme;
+use super::view::{Action, InputPurpose, View};
+use crate::config::model::Crew;
+use crate::engine::{self, Command, Event, Outcome, SessionHandle, SessionParts};
+
+/// At most 60 frames a second.
+pub const FRAME: Duration = Duration::from_millis(16);
+/// How often running clocks on screen advance when nothing else happens.
+const CLOCK_TICK: Duration = Duration::from_millis(250);
+/// Events folded before a frame gets its chance, so a flood cannot starve the screen.
+const DRAIN_MAX: usize = 8192;
+
+/// Counters a benchmark or test can read after a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub draws: u64,
+    pub events: u64,
+}
+
+async fn next_event(session: &mut Option<SessionHandle>) -> Option<Event> {
+    match session {
+        Some(handle) => handle.events.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Runs `crew` live on `terminal` until the user quits. Without `input`, the first input is
+/// asked for in the input box. Returns the run's outcome, if it got that far.
+pub async fn run<B, S>(
+    terminal: &mut Terminal<B>,
+    mut input_events: S,
+    crew: Crew,
+    input: Option<String>,
+    parts: SessionParts,
+    theme: &Theme,
+) -> io::Result<(Option<Outcome>, Stats)>
+where
+    B: Backend,
+    B::Error: Into<io::Error>,
+    S: Stream<Item = io::Result<TermEvent>> + Unpin,
+{
+    let mut app = App::new(
+        &crew.name,
+        &AgentInfo::from_crew(&crew),
+        PaneLimits::default(),
+    );
+    let mut view = View::new(app.panes.len());
+    let mut pending = Some((crew, parts));
+    let mut session: Option<SessionHandle> = None;
+    let mut started_at = Instant::now();
+    let mut stats = Stats::default();
+    match input {
+        Some(text) => {
+            if let Some((crew, parts)) = pending.take() {
+                session = Some(engine::start(crew, text, parts));
+                started_at = Instant::now();
+            }
+        }
+        None => view.open_input(InputPurpose::FirstInput, ""),
+    }
+    let mut dirty = true;
+    let mut last_draw = Instant::now() - FRAME;
+    let mut clock = tokio::time::interval(CLOCK_TICK);
+    clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        if dirty && last_draw.elapsed() >= FRAME {
+            let now_ms = if app.running() {
+                started_at.elapsed().as_millis() as u64
+            } else {
+                app.t_ms
+            };
+            terminal
+                .draw(|frame| render::draw(frame, &mut app, &mut view, theme, now_ms))
+                .map_err(Into::into)?;
+            stats.draws += 1;
+            dirty = false;
+            last_draw = Instant::now();
+        }
+        let mut action = Action::None;
+        tokio::select! {
+            event = input_events.next() => {
+                match event {
+                    Some(Ok(TermEvent::Key(key))) => action = view.on_key(&mut app, key),
+                    Some(Ok(TermEvent::Mouse(mouse))) => view.on_mouse(&mut app, mouse),
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Err(e),
+                    // No more input (the terminal went away): nothing left to show it to.
+                    None => action = Action::Quit,
+                }
+                dirty = true;
+            }
+            event = next_event(&mut session) => match event {
+                Some(event) => {
+                    app.apply(&event);
+                    stats.events += 1;
+                    if let Some(handle) = &mut session {
+                        for _ in 0..DRAIN_MAX {
+                            let Ok(event) = handle.events.try_recv() else { break };
+                            app.apply(&event);
+                            stats.events += 1;
+                        }
+                    }
+                    view.sync(&app);
+                    dirty = true;
+                }
+                None => session = None,
+            },
+            () = tokio::time::sleep_until(last_draw + FRAME), if dirty => {}
+            _ = clock.tick(), if app.running() => dirty = true,
+        }
+        match action {
+            Action::None => {}
+            Action::Send(command) => {
+                if let Some(handle) = &session
+                    && handle.commands.send(command).await.is_err()
+                {
+                    tracing::debug!("command after the session ended");
+                }
+            }
+            Action::Start(text) => {
+                if let Some((crew, parts)) = pending.take() {
+                    session = Some(engine::start(crew, text, parts));
+                    started_at = Instant::now();
+                }
+            }
+            Action::Quit => break,
+        }
+    }
+    if let Some(handle) = session.take()
+        && app.running()
+    {
+        let _ = handle.commands.send(Command::CancelSession).await;
+        // Give tools a moment to be stopped cleanly; the process is leaving anyway.
+        let _ = tokio::time::timeout(Duration::from_millis(500), handle.task).await;
+    }
+    Ok((app.outcome.map(|(o, _)| o), stats))
+}

@@ -1,0 +1,596 @@
+//! Drawing: a function of the App, the View and the theme. Nothing here changes what the run
+//! is; it only fills wrap caches and records where panes went.
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
+
+use super::app::{App, RouteStep};
+use super::layout::{self, Body};
+use super::pane::{LineStyle, Pane};
+use super::theme::{AgentState, Theme};
+use super::view::{InputPurpose, Overlay, Scroll, View};
+use super::wrap::wrap;
+use crate::engine::Outcome;
+
+/// Below this the screen shows only a "too small" notice.
+pub const MIN_WIDTH: u16 = 30;
+pub const MIN_HEIGHT: u16 = 8;
+
+/// Draws one frame. `now_ms` is the session time to show (live clock or replay position).
+pub fn draw(frame: &mut Frame, app: &mut App, view: &mut View, theme: &Theme, now_ms: u64) {
+    let area = frame.area();
+    view.drawn.clear();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let text = format!(
+            "Terminal too small: {}×{}. crewtui needs {MIN_WIDTH}×{MIN_HEIGHT}.",
+            area.width, area.height
+        );
+        frame.render_widget(
+            Paragraph::new(text)
+                .style(theme.warning())
+                .wrap(ratatui::widgets::Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
+    let input_height = view.input.as_ref().map_or(0, |i| {
+        (i.area.lines().len() as u16 + 2)
+            .clamp(3, 7)
+            .min(area.height / 3)
+    });
+    let [header, strip, body, input, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(input_height),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_header(frame, header, app, theme, now_ms);
+    draw_route(frame, strip, app, theme);
+    draw_body(frame, body, app, view, theme, now_ms);
+    if input_height > 0 {
+        draw_input(frame, input, app, view, theme);
+    }
+    draw_footer(frame, footer, view, theme);
+    match view.overlay {
+        Overlay::None => {}
+        Overlay::Help => draw_help(frame, area, theme),
+        Overlay::Inspector(top) => {
+            let top = draw_inspector(frame, area, app, view.focus, top, theme);
+            view.overlay = Overlay::Inspector(top);
+        }
+        Overlay::ConfirmQuit => draw_confirm(frame, area, theme),
+    }
+}
+
+pub fn clock(ms: u64) -> String {
+    let s = ms / 1000;
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{:02}:{:02}.{}", s / 60, s % 60, ms % 1000 / 100)
+    }
+}
+
+pub fn count(n: u64) -> String {
+    match n {
+        n if n >= 1_000_000 => format!("{:.1}M", n as f64 / 1e6),
+        n if n >= 10_000 => format!("{}k", n / 1000),
+        n if n >= 1000 => format!("{:.1}k", n as f64 / 1e3),
+        n => n.to_string(),
+    }
+}
+
+fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now_ms: u64) {
+    let (tin, tout) = app.total_tokens();
+    let sep = || Span::styled(" │ ", theme.dim());
+    let mut spans = vec![
+        Span::styled(" crewtui", theme.header()),
+        sep(),
+        Span::styled(app.crew.clone(), theme.title(false)),
+    ];
+    if !app.session_id.is_empty() {
+        spans.extend([sep(), Span::styled(app.session_id.clone(), theme.dim())]);
+    }
+    spans.extend([
+        sep(),
+        Span::styled(clock(now_ms), theme.text()),
+        sep(),
+        Span::styled(
+            format!("{} in / {} out", count(tin), count(tout)),
+            theme.text(),
+        ),
+        sep(),
+    ]);
+    spans.push(match &app.outcome {
+        Some((outcome, reason)) => Span::styled(
+            format!("{} — {reason}", outcome_label(*outcome)),
+            theme.outcome(*outcome),
+        ),
+        None if app.paused.is_some() => Span::styled("paused", theme.state(AgentState::Paused)),
+        None if app.started => Span::styled("running", theme.state(AgentState::Streaming)),
+        None => Span::styled("waiting for input", theme.dim()),
+    });
+    frame.render_widget(Line::from(spans), area);
+}
+
+fn outcome_label(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Completed => "completed",
+        Outcome::Paused => "paused",
+        Outcome::Failed => "failed",
+        Outcome::Cancelled => "cancelled",
+        Outcome::Limit => "limit",
+    }
+}
+
+fn draw_route(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let steps: Vec<String> = app
+        .route
+        .iter()
+        .map(|s| match s {
+            RouteStep::Agent(id) => id.clone(),
+            RouteStep::Group { name, size } => format!("[{name} ×{size}]"),
+        })
+        .collect();
+    let mut text = steps.join(" → ");
+    let room = area.width.saturating_sub(8) as usize;
+    // The newest steps matter most: cut from the left.
+    while unicode_width::UnicodeWidthStr::width(text.as_str()) > room && text.contains(" → ") {
+        let cut = text.find(" → ").map_or(text.len(), |i| i + " → ".len());
+        text = text[cut..].to_string();
+        if !text.starts_with("… → ") {
+            text = format!("… → {text}");
+        }
+        if text.matches(" → ").count() <= 1 {
+            break;
+        }
+    }
+    let line = Line::from(vec![
+        Span::styled(" path ", theme.dim()),
+        Span::styled(text, theme.text()),
+    ]);
+    frame.render_widget(line, area);
+}
+
+fn draw_body(
+    frame: &mut Frame,
+    area: Rect,
+    app: &mut App,
+    view: &mut View,
+    theme: &Theme,
+    now_ms: u64,
+) {
+    if app.panes.is_empty() {
+        return;
+    }
+    if view.zoomed {
+        view.columns = 1;
+        draw_pane(frame, area, app, view, view.focus, theme, now_ms);
+        return;
+    }
+    let mut order: Vec<usize> = Vec::with_capacity(app.panes.len());
+    let mut together = 1;
+    if let Some((_, members)) = &app.group {
+        order.extend(members.iter().filter_map(|m| app.pane_index(m)));
+        together = order.len().max(1);
+    }
+    for i in 0..app.panes.len() {
+        if !order.contains(&i) {
+            order.push(i);
+        }
+    }
+    match layout::arrange(area, &order, together, view.focus) {
+        Body::Grid { panes, columns } => {
+            view.columns = columns;
+            for (pane, rect) in panes {
+                draw_pane(frame, rect, app, view, pane, theme, now_ms);
+            }
+        }
+        Body::Compact { list, pane } => {
+            view.columns = 1;
+            draw_list(frame, list, app, view.focus, theme);
+            draw_pane(frame, pane.1, app, view, pane.0, theme, now_ms);
+        }
+    }
+}
+
+/// The state and its time: how long it has lasted while it goes on, how long the turn took
+/// once it is over.
+fn badge(pane: &Pane, now_ms: u64) -> String {
+    let seconds = |ms: u64| ms as f64 / 1000.0;
+    match pane.state {
+        AgentState::Idle => " idle ".to_string(),
+        AgentState::Done | AgentState::Failed | AgentState::Cancelled => format!(
+            " {} {:.1}s ",
+            pane.state.label(),
+            seconds(pane.since_ms.saturating_sub(pane.turn_started_ms))
+        ),
+        state => format!(
+            " {} {:.1}s ",
+            state.label(),
+            seconds(now_ms.saturating_sub(pane.since_ms))
+        ),
+    }
+}
+
+fn line_style(style: LineStyle, theme: &Theme) -> Style {
+    match style {
+        LineStyle::Text => theme.text(),
+        LineStyle::Reasoning => theme.reasoning(),
+        LineStyle::Tool => theme.tool(),
+        LineStyle::ToolOutput => theme.text(),
+        LineStyle::Error => theme.error(),
+        LineStyle::Notice => theme.warning(),
+        LineStyle::Dim => theme.dim(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draw_pane(
+    frame: &mut Frame,
+    area: Rect,
+    app: &mut App,
+    view: &mut View,
+    index: usize,
+    theme: &Theme,
+    now_ms: u64,
+) {
+    let focused = index == view.focus;
+    let Some(pane) = app.panes.get_mut(index) else {
+        return;
+    };
+    view.drawn.push((index, area));
+    let badge = badge(pane, now_ms);
+    let mut title = vec![Span::styled(
+        format!(" {} ", pane.name),
+        theme.title(focused),
+    )];
+    let room = area.width as usize;
+    let used = pane.name.chars().count() + badge.chars().count() + 4;
+    // The role is the first thing to go when the title runs out of room.
+    if !pane.role.is_empty() && used + pane.role.chars().count() + 3 <= room {
+        title.push(Span::styled(format!("· {} ", pane.role), theme.dim()));
+    }
+    let tokens = match (pane.tokens_in, pane.tokens_out) {
+        (Some(i), Some(o)) => format!(" {} in · {} out ", count(i), count(o)),
+        // Said only once a reply has ended without figures; never a made-up count.
+        _ if matches!(
+            pane.state,
+            AgentState::Done | AgentState::Failed | AgentState::Cancelled
+        ) =>
+        {
+            " tokens unknown ".to_string()
+        }
+        _ => String::new(),
+    };
+    let mut block = Block::default()
+        .borders(Borders::ALL)
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Rounded
+        })
+        .border_style(theme.border(focused, pane.failed))
+        .title(Line::from(title))
+        .title(
+            Line::from(Span::styled(
+                badge,
+                theme.state(pane.state).add_modifier(Modifier::REVERSED),
+            ))
+            .alignment(Alignment::Right),
+        )
+        .title_bottom(Line::from(Span::styled(tokens, theme.dim())).alignment(Alignment::Right));
+    let scroll = view.scroll.get(index).copied().unwrap_or(Scroll::Follow);
+    if scroll != Scroll::Follow {
+        block = block.title_bottom(Line::from(Span::styled(
+            " ↑ scrolled · End follows ",
+            theme.warning(),
+        )));
+    }
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let (width, height) = (inner.width as usize, inner.height as usize);
+    if width == 0 || height == 0 {
+        return;
+    }
+    let expanded = view.expanded.get(index).copied().unwrap_or(false);
+    let lines = match scroll {
+        Scroll::Follow => pane.visible_lines(width, height, 0, expanded),
+        Scroll::Top(top) => {
+            let total = pane.total_lines(width, expanded);
+            let back = total.saturating_sub(top + height);
+            pane.visible_lines(width, height, back, expanded)
+        }
+    };
+    let lines: Vec<Line> = lines
+        .into_iter()
+        .map(|(text, style)| Line::styled(text, line_style(style, theme)))
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn draw_list(frame: &mut Frame, area: Rect, app: &App, focus: usize, theme: &Theme) {
+    let block = Block::bordered()
+        .border_style(theme.border(false, false))
+        .title(Span::styled(
+            format!(" {} agents ", app.panes.len()),
+            theme.title(false),
+        ));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let height = inner.height as usize;
+    // Keep the focused agent in sight.
+    let first = focus.saturating_sub(height.saturating_sub(1));
+    let lines: Vec<Line> = app
+        .panes
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(height)
+        .map(|(i, p)| {
+            let marker = if i == focus { "▶" } else { " " };
+            let name_style = if i == focus {
+                theme.title(true)
+            } else if p.failed {
+                theme.error()
+            } else {
+                theme.text()
+            };
+            Line::from(vec![
+                Span::styled(format!("{marker}{} ", p.name), name_style),
+                Span::styled(p.state.label(), theme.state(p.state)),
+            ])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn draw_input(frame: &mut Frame, area: Rect, app: &App, view: &mut View, theme: &Theme) {
+    let Some(input) = &mut view.input else {
+        return;
+    };
+    let title = match &input.purpose {
+        InputPurpose::FirstInput => {
+            " First input for the crew · Enter starts · Alt-Enter new line · Esc quits ".to_string()
+        }
+        InputPurpose::Answer(agent) => {
+            let name = app
+                .pane_index(agent)
+                .map_or(agent.as_str(), |i| app.panes[i].name.as_str());
+            format!(" Answer {name} · Enter sends · Alt-Enter new line ")
+        }
+    };
+    input.area.set_block(
+        Block::bordered()
+            .border_type(BorderType::Thick)
+            .border_style(theme.title(true))
+            .title(Span::styled(title, theme.title(true))),
+    );
+    input.area.set_style(theme.input());
+    input.area.set_cursor_line_style(Style::default());
+    frame.render_widget(&input.area, area);
+}
+
+fn draw_footer(frame: &mut Frame, area: Rect, view: &View, theme: &Theme) {
+    let line = match &view.notice {
+        Some(notice) => Line::styled(format!(" {notice}"), theme.warning()),
+        None => Line::styled(
+            " Tab focus · Enter zoom · PgUp/PgDn scroll · e expand · c cancel agent · ^C cancel run · i inspect · ? help · q quit",
+            theme.dim(),
+        ),
+    };
+    frame.render_widget(line, area);
+}
+
+pub const KEYS: &[(&str, &str)] = &[
+    ("Tab / Shift-Tab, ←/→", "focus the next / previous agent"),
+    ("↑ / ↓", "focus the agent above / below"),
+    ("Enter", "zoom the focused pane to the full screen and back"),
+    ("PgUp / PgDn, wheel", "scroll a pane"),
+    ("Home / End", "oldest line / follow the newest again"),
+    ("e", "expand or fold long tool results"),
+    ("c or Esc", "cancel the focused agent (the others go on)"),
+    ("Ctrl-C", "cancel the whole run; again to quit"),
+    ("i", "inspect what the focused agent sent to its model"),
+    ("?", "this help"),
+    ("q", "quit (asks first while the run is going)"),
+];
+
+fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme) {
+    let widest = KEYS
+        .iter()
+        .map(|(_, what)| 22 + what.chars().count())
+        .max()
+        .unwrap_or(40);
+    let rect = layout::centered_size(area, widest as u16 + 2, KEYS.len() as u16 + 6);
+    let mut lines = vec![Line::styled("Keys", theme.header()), Line::raw("")];
+    for (key, what) in KEYS {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{key:<22}"), theme.title(false)),
+            Span::styled(*what, theme.text()),
+        ]));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("Esc or ? closes this help", theme.dim()));
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::bordered()
+                .border_type(BorderType::Thick)
+                .border_style(theme.border(true, false))
+                .title(" Help "),
+        ),
+        rect,
+    );
+}
+
+fn draw_confirm(frame: &mut Frame, area: Rect, theme: &Theme) {
+    let rect = layout::centered(area, 50, 30);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(vec![
+            Line::styled("The run is still going.", theme.warning()),
+            Line::raw(""),
+            Line::styled("Quit and cancel it? y / n", theme.text()),
+        ])
+        .alignment(Alignment::Center)
+        .wrap(ratatui::widgets::Wrap { trim: true })
+        .block(
+            Block::bordered()
+                .border_style(theme.border(true, false))
+                .title(" Quit? "),
+        ),
+        rect,
+    );
+}
+
+/// The inspector's text for one agent: what its model was sent, and its tool calls raw.
+pub fn inspector_lines(pane: &Pane, width: usize) -> Vec<(String, LineStyle)> {
+    use super::pane::{Content, ToolStatus};
+    use crate::provider::ChatMessage;
+    let mut out: Vec<(String, LineStyle)> = Vec::new();
+    let mut push = |text: &str, style: LineStyle| {
+        for line in wrap(text, width) {
+            out.push((line, style));
+        }
+    };
+    match &pane.last_request {
+        None => push("No model request yet.", LineStyle::Dim),
+        Some(req) => {
+            push(&format!("Model: {}", req.model), LineStyle::Tool);
+            push("", LineStyle::Text);
+            push("System prompt", LineStyle::Notice);
+            push(&req.system_prompt, LineStyle::Text);
+            push("", LineStyle::Text);
+            push(
+                &format!("Messages ({})", req.messages.len()),
+                LineStyle::Notice,
+            );
+            for message in &req.messages {
+                match message {
+                    ChatMessage::User { content } => {
+                        push(&format!("user: {content}"), LineStyle::Text)
+                    }
+                    ChatMessage::Assistant {
+                        content,
+                        tool_calls,
+                    } => {
+                        push(&format!("assistant: {content}"), LineStyle::Text);
+                        for call in tool_calls {
+                            push(
+                                &format!(
+                                    "  tool call {} {}({})",
+                                    call.id, call.name, call.arguments
+                                ),
+                                LineStyle::Tool,
+                            );
+                        }
+                    }
+                    ChatMessage::Tool {
+                        call_id,
+                        name,
+                        content,
+                    } => push(
+                        &format!("tool {name} [{call_id}]: {content}"),
+                        LineStyle::ToolOutput,
+                    ),
+                }
+            }
+            push("", LineStyle::Text);
+            push(&format!("Tools ({})", req.tools.len()), LineStyle::Notice);
+            for tool in &req.tools {
+                push(
+                    &format!("{} — {}", tool.name, tool.description),
+                    LineStyle::Tool,
+                );
+                push(
+                    &format!("  parameters: {}", tool.parameters),
+                    LineStyle::Dim,
+                );
+            }
+        }
+    }
+    push("", LineStyle::Text);
+    push("Tool calls", LineStyle::Notice);
+    let mut any = false;
+    for block in &pane.blocks {
+        if let Content::Tool {
+            call_id,
+            tool,
+            arguments,
+            status,
+        } = &block.content
+        {
+            any = true;
+            push(
+                &format!("{tool} [{call_id}] arguments: {arguments}"),
+                LineStyle::Tool,
+            );
+            match status {
+                ToolStatus::Running => push("  running", LineStyle::Dim),
+                ToolStatus::Done {
+                    output,
+                    elapsed_ms,
+                    truncated,
+                } => {
+                    push(
+                        &format!("  result ({elapsed_ms} ms, truncated: {truncated}):"),
+                        LineStyle::Dim,
+                    );
+                    push(output, LineStyle::ToolOutput);
+                }
+                ToolStatus::Failed { kind, error } => {
+                    push(&format!("  failed ({kind:?}): {error}"), LineStyle::Error)
+                }
+            }
+        }
+    }
+    if !any {
+        push("none", LineStyle::Dim);
+    }
+    out
+}
+
+/// Draws the inspector and returns the scroll offset clamped to its text.
+fn draw_inspector(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    focus: usize,
+    top: usize,
+    theme: &Theme,
+) -> usize {
+    let rect = layout::centered(area, 92, 90);
+    let Some(pane) = app.panes.get(focus) else {
+        return 0;
+    };
+    let block = Block::bordered()
+        .border_type(BorderType::Thick)
+        .border_style(theme.border(true, false))
+        .title(Span::styled(
+            format!(" Inspector · {} ", pane.name),
+            theme.title(true),
+        ))
+        .title_bottom(Line::styled(
+            " ↑↓ PgUp PgDn scroll · Esc closes ",
+            theme.dim(),
+        ));
+    let inner = block.inner(rect);
+    let lines = inspector_lines(pane, inner.width.max(1) as usize);
+    let top = top.min(lines.len().saturating_sub(inner.height as usize));
+    let shown: Vec<Line> = lines
+        .into_iter()
+        .skip(top)
+        .take(inner.height as usize)
+        .map(|(t, s)| Line::styled(t, line_style(s, theme)))
+        .collect();
+    frame.render_widget(Clear, rect);
+    frame.render_widget(block, rect);
+    frame.render_widget(Paragraph::new(shown), inner);
+    top
+}

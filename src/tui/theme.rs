@@ -1,0 +1,405 @@
+//! Semantic colours (state colours, error, focus, dim) and the theme files that set them.
+//!
+//! The dark theme is embedded and is the base of every theme: a theme file lists only the
+//! colours it changes. `NO_COLOR` turns every colour off; meaning then rests on bold, reversed
+//! and the badges' text.
+
+use std::path::Path;
+
+use ratatui::style::{Color, Modifier, Style};
+
+use crate::engine::Outcome;
+
+const DARK: &str = include_str!("../../themes/dark.yaml");
+const LIGHT: &str = include_str!("../../themes/light.yaml");
+const HIGH_CONTRAST: &str = include_str!("../../themes/high-contrast.yaml");
+
+/// The names `--theme` accepts without a path.
+pub const BUILT_IN: &[&str] = &["dark", "light", "high-contrast"];
+
+/// What an agent is doing, as its pane's badge shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AgentState {
+    Idle,
+    Waiting,
+    Thinking,
+    Streaming,
+    RunningTool,
+    Paused,
+    Done,
+    Failed,
+    Cancelled,
+}
+
+impl AgentState {
+    pub fn label(self) -> &'static str {
+        match self {
+            AgentState::Idle => "idle",
+            AgentState::Waiting => "waiting",
+            AgentState::Thinking => "thinking",
+            AgentState::Streaming => "streaming",
+            AgentState::RunningTool => "running tool",
+            AgentState::Paused => "paused",
+            AgentState::Done => "done",
+            AgentState::Failed => "failed",
+            AgentState::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether the agent is in the middle of a turn (its badge clock runs).
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            AgentState::Thinking
+                | AgentState::Streaming
+                | AgentState::RunningTool
+                | AgentState::Paused
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Theme {
+    pub text: Color,
+    pub dim: Color,
+    pub focus: Color,
+    pub border: Color,
+    pub title: Color,
+    pub header: Color,
+    pub error: Color,
+    pub warning: Color,
+    pub success: Color,
+    pub reasoning: Color,
+    pub tool: Color,
+    pub input: Color,
+    pub state_idle: Color,
+    pub state_waiting: Color,
+    pub state_thinking: Color,
+    pub state_streaming: Color,
+    pub state_tool: Color,
+    pub state_paused: Color,
+    pub state_done: Color,
+    pub state_failed: Color,
+    pub state_cancelled: Color,
+    /// Set by NO_COLOR: styles carry modifiers only.
+    pub monochrome: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ThemeError {
+    #[error("{file}: {source}")]
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file}:{line}:{column}: {message}")]
+    Invalid {
+        file: String,
+        line: u64,
+        column: u64,
+        message: String,
+    },
+    #[error("unknown theme `{0}`; built-in themes: dark, light, high-contrast, or give a path")]
+    Unknown(String),
+}
+
+impl Theme {
+    /// The embedded default (dark) theme.
+    pub fn default_dark() -> Self {
+        let mut theme = Self::blank();
+        // The embedded file is part of the build and covered by a test, so it always parses.
+        if let Err(e) = theme.patch(DARK, "themes/dark.yaml") {
+            tracing::error!("embedded dark theme: {e}");
+        }
+        theme
+    }
+
+    /// A theme by built-in name or file path, over the dark default; NO_COLOR wins over both.
+    pub fn load(name_or_path: Option<&str>, no_color: bool) -> Result<Self, ThemeError> {
+        let mut theme = Self::default_dark();
+        match name_or_path {
+            None | Some("dark") => {}
+            Some("light") => theme.patch(LIGHT, "themes/light.yaml")?,
+            Some("high-contrast") => theme.patch(HIGH_CONTRAST, "themes/high-contrast.yaml")?,
+            Some(path)
+                if Path::new(path).exists() || path.contains('/') || path.ends_with(".yaml") =>
+            {
+                let text = std::fs::read_to_string(path).map_err(|source| ThemeError::Read {
+                    file: path.to_string(),
+                    source,
+                })?;
+                theme.patch(&text, path)?;
+            }
+            Some(other) => return Err(ThemeError::Unknown(other.to_string())),
+        }
+        theme.monochrome = no_color;
+        Ok(theme)
+    }
+
+    fn blank() -> Self {
+        Self {
+            text: Color::Reset,
+            dim: Color::Reset,
+            focus: Color::Reset,
+            border: Color::Reset,
+            title: Color::Reset,
+            header: Color::Reset,
+            error: Color::Reset,
+            warning: Color::Reset,
+            success: Color::Reset,
+            reasoning: Color::Reset,
+            tool: Color::Reset,
+            input: Color::Reset,
+            state_idle: Color::Reset,
+            state_waiting: Color::Reset,
+            state_thinking: Color::Reset,
+            state_streaming: Color::Reset,
+            state_tool: Color::Reset,
+            state_paused: Color::Reset,
+            state_done: Color::Reset,
+            state_failed: Color::Reset,
+            state_cancelled: Color::Reset,
+            monochrome: false,
+        }
+    }
+
+    /// Applies the colours a theme file lists; an unknown key or colour is an error with its
+    /// location.
+    fn patch(&mut self, text: &str, file: &str) -> Result<(), ThemeError> {
+        use serde_saphyr::Spanned;
+        let entries: std::collections::HashMap<Spanned<String>, Spanned<String>> =
+            if text.trim().is_empty() {
+                Default::default()
+            } else {
+                serde_saphyr::from_str(text).map_err(|e| {
+                    let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+                    ThemeError::Invalid {
+                        file: file.to_string(),
+                        line,
+                        column,
+                        message: e.to_string().lines().next().unwrap_or_default().to_string(),
+                    }
+                })?
+            };
+        let mut entries: Vec<_> = entries.into_iter().collect();
+        // Report the first problem in file order, whatever order the map gives.
+        entries.sort_by_key(|(key, _)| (key.referenced.line(), key.referenced.column()));
+        for (key, value) in entries {
+            let invalid = |message: String, at: &Spanned<String>| ThemeError::Invalid {
+                file: file.to_string(),
+                line: at.referenced.line(),
+                column: at.referenced.column(),
+                message,
+            };
+            let color = parse_color(&value.value)
+                .ok_or_else(|| invalid(format!("`{}` is not a colour", value.value), &value))?;
+            let slot = self
+                .slot(&key.value)
+                .ok_or_else(|| invalid(format!("unknown theme colour `{}`", key.value), &key))?;
+            *slot = color;
+        }
+        Ok(())
+    }
+
+    fn slot(&mut self, name: &str) -> Option<&mut Color> {
+        Some(match name {
+            "text" => &mut self.text,
+            "dim" => &mut self.dim,
+            "focus" => &mut self.focus,
+            "border" => &mut self.border,
+            "title" => &mut self.title,
+            "header" => &mut self.header,
+            "error" => &mut self.error,
+            "warning" => &mut self.warning,
+            "success" => &mut self.success,
+            "reasoning" => &mut self.reasoning,
+            "tool" => &mut self.tool,
+            "input" => &mut self.input,
+            "state_idle" => &mut self.state_idle,
+            "state_waiting" => &mut self.state_waiting,
+            "state_thinking" => &mut self.state_thinking,
+            "state_streaming" => &mut self.state_streaming,
+            "state_tool" => &mut self.state_tool,
+            "state_paused" => &mut self.state_paused,
+            "state_done" => &mut self.state_done,
+            "state_failed" => &mut self.state_failed,
+            "state_cancelled" => &mut self.state_cancelled,
+            _ => return None,
+        })
+    }
+
+    fn fg(&self, color: Color) -> Style {
+        if self.monochrome {
+            Style::default()
+        } else {
+            Style::default().fg(color)
+        }
+    }
+
+    pub fn text(&self) -> Style {
+        self.fg(self.text)
+    }
+
+    pub fn dim(&self) -> Style {
+        self.fg(self.dim)
+    }
+
+    pub fn title(&self, focused: bool) -> Style {
+        let style = self.fg(if focused { self.focus } else { self.title });
+        style.add_modifier(Modifier::BOLD)
+    }
+
+    /// A pane's border: focus, failure and plain, in that order of precedence.
+    pub fn border(&self, focused: bool, failed: bool) -> Style {
+        match (focused, failed) {
+            (_, true) if !self.monochrome => self.fg(self.error).add_modifier(if focused {
+                Modifier::BOLD
+            } else {
+                Modifier::empty()
+            }),
+            (true, _) => self.fg(self.focus).add_modifier(Modifier::BOLD),
+            (false, _) => self.fg(self.border),
+        }
+    }
+
+    pub fn error(&self) -> Style {
+        self.fg(self.error).add_modifier(Modifier::BOLD)
+    }
+
+    pub fn warning(&self) -> Style {
+        self.fg(self.warning)
+    }
+
+    pub fn success(&self) -> Style {
+        self.fg(self.success)
+    }
+
+    pub fn reasoning(&self) -> Style {
+        self.fg(self.reasoning).add_modifier(Modifier::ITALIC)
+    }
+
+    pub fn tool(&self) -> Style {
+        self.fg(self.tool)
+    }
+
+    pub fn header(&self) -> Style {
+        self.fg(self.header).add_modifier(Modifier::BOLD)
+    }
+
+    pub fn input(&self) -> Style {
+        self.fg(self.input)
+    }
+
+    pub fn state(&self, state: AgentState) -> Style {
+        let color = match state {
+            AgentState::Idle => self.state_idle,
+            AgentState::Waiting => self.state_waiting,
+            AgentState::Thinking => self.state_thinking,
+            AgentState::Streaming => self.state_streaming,
+            AgentState::RunningTool => self.state_tool,
+            AgentState::Paused => self.state_paused,
+            AgentState::Done => self.state_done,
+            AgentState::Failed => self.state_failed,
+            AgentState::Cancelled => self.state_cancelled,
+        };
+        let style = self.fg(color);
+        match state {
+            AgentState::Failed | AgentState::Paused => style.add_modifier(Modifier::BOLD),
+            _ => style,
+        }
+    }
+
+    pub fn outcome(&self, outcome: Outcome) -> Style {
+        match outcome {
+            Outcome::Completed => self.success(),
+            Outcome::Paused => self.warning(),
+            Outcome::Failed | Outcome::Limit => self.error(),
+            Outcome::Cancelled => self.dim(),
+        }
+    }
+}
+
+fn parse_color(text: &str) -> Option<Color> {
+    let text = text.trim();
+    if let Some(hex) = text.strip_prefix('#') {
+        if hex.len() != 6 {
+            return None;
+        }
+        let n = u32::from_str_radix(hex, 16).ok()?;
+        return Some(Color::Rgb((n >> 16) as u8, (n >> 8) as u8, n as u8));
+    }
+    if let Ok(index) = text.parse::<u8>() {
+        return Some(Color::Indexed(index));
+    }
+    Some(
+        match text.to_ascii_lowercase().replace(['-', ' '], "_").as_str() {
+            "reset" | "default" => Color::Reset,
+            "black" => Color::Black,
+            "red" => Color::Red,
+            "green" => Color::Green,
+            "yellow" => Color::Yellow,
+            "blue" => Color::Blue,
+            "magenta" => Color::Magenta,
+            "cyan" => Color::Cyan,
+            "gray" | "grey" => Color::Gray,
+            "dark_gray" | "dark_grey" => Color::DarkGray,
+            "light_red" => Color::LightRed,
+            "light_green" => Color::LightGreen,
+            "light_yellow" => Color::LightYellow,
+            "light_blue" => Color::LightBlue,
+            "light_magenta" => Color::LightMagenta,
+            "light_cyan" => Color::LightCyan,
+            "white" => Color::White,
+            _ => return None,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_themes_parse_and_differ() {
+        let dark = Theme::load(None, false).unwrap();
+        assert_eq!(dark, Theme::load(Some("dark"), false).unwrap());
+        assert_eq!(dark.error, Color::LightRed);
+        for name in BUILT_IN {
+            Theme::load(Some(name), false).unwrap();
+        }
+        let light = Theme::load(Some("light"), false).unwrap();
+        assert_ne!(light.text, dark.text);
+    }
+
+    #[test]
+    fn a_theme_file_changes_only_what_it_lists() {
+        let dir = std::env::temp_dir().join(format!("crewtui-theme-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("mine.yaml");
+        std::fs::write(&path, "error: \"#ff0000\"\nfocus: 208\n").unwrap();
+        let theme = Theme::load(path.to_str(), false).unwrap();
+        assert_eq!(theme.error, Color::Rgb(255, 0, 0));
+        assert_eq!(theme.focus, Color::Indexed(208));
+        assert_eq!(theme.success, Theme::default_dark().success);
+
+        std::fs::write(&path, "error: red\nfocsu: blue\n").unwrap();
+        let err = Theme::load(path.to_str(), false).unwrap_err().to_string();
+        assert!(
+            err.ends_with("mine.yaml:2:1: unknown theme colour `focsu`"),
+            "{err}"
+        );
+        std::fs::write(&path, "error: scarlet\n").unwrap();
+        let err = Theme::load(path.to_str(), false).unwrap_err().to_string();
+        assert!(err.contains(":1:8: `scarlet` is not a colour"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn no_color_drops_every_colour() {
+        let theme = Theme::load(None, true).unwrap();
+        assert_eq!(theme.state(AgentState::Streaming).fg, None);
+        assert_eq!(theme.error().fg, None);
+        assert!(theme.error().add_modifier.contains(Modifier::BOLD));
+        assert!(Theme::load(Some("nope"), false).is_err());
+    }
+}

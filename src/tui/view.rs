@@ -1,0 +1,284 @@
+//! What the user is looking at and doing: focus, zoom, scroll, overlays, the input box, and
+//! the keys that change them. Keys become [`Action`]s; the loop carries them out.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
+use ratatui::layout::{Position, Rect};
+use ratatui_textarea::TextArea;
+
+use super::app::App;
+use crate::engine::Command;
+
+/// What a key asks the loop to do beyond changing the view.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    None,
+    /// Send a command to the running session.
+    Send(Command),
+    /// The first input, to start the session with.
+    Start(String),
+    Quit,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overlay {
+    None,
+    Help,
+    /// The focused agent's model request and tool calls; the number is the scroll offset.
+    Inspector(usize),
+    /// `q` while the run is still going.
+    ConfirmQuit,
+}
+
+/// A pane's scroll position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scroll {
+    /// Show the newest lines as they arrive.
+    Follow,
+    /// First visible line, counted from the oldest kept line.
+    Top(usize),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InputPurpose {
+    FirstInput,
+    Answer(String),
+}
+
+pub struct InputBox {
+    pub purpose: InputPurpose,
+    pub area: TextArea<'static>,
+}
+
+pub struct View {
+    pub focus: usize,
+    pub zoomed: bool,
+    pub overlay: Overlay,
+    pub scroll: Vec<Scroll>,
+    pub expanded: Vec<bool>,
+    pub input: Option<InputBox>,
+    /// Ctrl-C was pressed once: the run is being cancelled and a second press quits.
+    pub ctrl_c: bool,
+    /// A one-line message for the footer.
+    pub notice: Option<String>,
+    /// Where each pane was drawn last, for the mouse and for page sizes.
+    pub drawn: Vec<(usize, Rect)>,
+    /// Panes per row in the last grid, for up/down focus moves.
+    pub columns: usize,
+}
+
+impl View {
+    pub fn new(panes: usize) -> Self {
+        Self {
+            focus: 0,
+            zoomed: false,
+            overlay: Overlay::None,
+            scroll: vec![Scroll::Follow; panes],
+            expanded: vec![false; panes],
+            input: None,
+            ctrl_c: false,
+            notice: None,
+            drawn: Vec::new(),
+            columns: 1,
+        }
+    }
+
+    pub fn open_input(&mut self, purpose: InputPurpose, text: &str) {
+        let mut area = TextArea::new(if text.is_empty() {
+            vec![String::new()]
+        } else {
+            text.lines().map(str::to_string).collect()
+        });
+        area.move_cursor(ratatui_textarea::CursorMove::Bottom);
+        area.move_cursor(ratatui_textarea::CursorMove::End);
+        self.input = Some(InputBox { purpose, area });
+    }
+
+    /// Brings the view in line with the App after events: panes that appeared, the input box
+    /// for a pause that began or ended.
+    pub fn sync(&mut self, app: &App) {
+        let n = app.panes.len();
+        self.scroll.resize(n, Scroll::Follow);
+        self.expanded.resize(n, false);
+        self.focus = self.focus.min(n.saturating_sub(1));
+        match (&app.paused, &self.input) {
+            (Some((agent, _)), None) => {
+                if let Some(i) = app.pane_index(agent) {
+                    self.focus = i;
+                }
+                self.open_input(InputPurpose::Answer(agent.clone()), "");
+            }
+            (
+                None,
+                Some(InputBox {
+                    purpose: InputPurpose::Answer(_),
+                    ..
+                }),
+            ) => self.input = None,
+            _ => {}
+        }
+    }
+
+    fn page(&self) -> usize {
+        self.drawn
+            .iter()
+            .find(|(i, _)| *i == self.focus)
+            .map_or(10, |(_, r)| r.height.saturating_sub(3).max(1) as usize)
+    }
+
+    fn scroll_by(&mut self, app: &mut App, pane: usize, lines: isize) {
+        let Some(height) = self
+            .drawn
+            .iter()
+            .find(|(i, _)| *i == pane)
+            .map(|(_, r)| r.height.saturating_sub(2) as usize)
+        else {
+            return;
+        };
+        let width = self
+            .drawn
+            .iter()
+            .find(|(i, _)| *i == pane)
+            .map_or(1, |(_, r)| r.width.saturating_sub(2) as usize);
+        let total = app.panes[pane].total_lines(width, self.expanded[pane]);
+        let bottom = total.saturating_sub(height);
+        let top = match self.scroll[pane] {
+            Scroll::Follow => bottom,
+            Scroll::Top(t) => t.min(bottom),
+        };
+        let next = top.saturating_add_signed(lines).min(bottom);
+        self.scroll[pane] = if next >= bottom {
+            Scroll::Follow
+        } else {
+            Scroll::Top(next)
+        };
+    }
+
+    pub fn on_mouse(&mut self, app: &mut App, mouse: MouseEvent) {
+        let lines = match mouse.kind {
+            MouseEventKind::ScrollUp => -3,
+            MouseEventKind::ScrollDown => 3,
+            _ => return,
+        };
+        let at = Position::new(mouse.column, mouse.row);
+        if let Some(&(pane, _)) = self.drawn.iter().find(|(_, r)| r.contains(at)) {
+            self.scroll_by(app, pane, lines);
+        }
+    }
+
+    pub fn on_key(&mut self, app: &mut App, key: KeyEvent) -> Action {
+        if key.kind == KeyEventKind::Release {
+            return Action::None;
+        }
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl && key.code == KeyCode::Char('c') {
+            if app.running() && !self.ctrl_c {
+                self.ctrl_c = true;
+                self.notice = Some("Cancelling the run. Ctrl-C again or q quits.".into());
+                return Action::Send(Command::CancelSession);
+            }
+            return Action::Quit;
+        }
+        match self.overlay {
+            Overlay::ConfirmQuit => {
+                match key.code {
+                    KeyCode::Char('y' | 'Y' | 'q') => return Action::Quit,
+                    KeyCode::Char('n' | 'N') | KeyCode::Esc => self.overlay = Overlay::None,
+                    _ => {}
+                }
+                return Action::None;
+            }
+            Overlay::Help => {
+                if matches!(
+                    key.code,
+                    KeyCode::Esc | KeyCode::Char('?' | 'q') | KeyCode::Enter
+                ) {
+                    self.overlay = Overlay::None;
+                }
+                return Action::None;
+            }
+            Overlay::Inspector(top) => {
+                let page = self.page().max(5);
+                self.overlay = match key.code {
+                    KeyCode::Esc | KeyCode::Char('i' | 'q') => Overlay::None,
+                    KeyCode::Up | KeyCode::Char('k') => Overlay::Inspector(top.saturating_sub(1)),
+                    KeyCode::Down | KeyCode::Char('j') => Overlay::Inspector(top + 1),
+                    KeyCode::PageUp => Overlay::Inspector(top.saturating_sub(page)),
+                    KeyCode::PageDown | KeyCode::Char(' ') => Overlay::Inspector(top + page),
+                    KeyCode::Home => Overlay::Inspector(0),
+                    KeyCode::End => Overlay::Inspector(usize::MAX / 2),
+                    _ => Overlay::Inspector(top),
+                };
+                return Action::None;
+            }
+            Overlay::None => {}
+        }
+        if let Some(input) = &mut self.input {
+            match key.code {
+                KeyCode::Enter if key.modifiers.is_empty() => {
+                    let text = input.area.lines().join("\n").trim().to_string();
+                    if text.is_empty() {
+                        self.notice = Some("Type something first.".into());
+                        return Action::None;
+                    }
+                    let purpose = input.purpose.clone();
+                    self.input = None;
+                    self.notice = None;
+                    return match purpose {
+                        InputPurpose::FirstInput => Action::Start(text),
+                        InputPurpose::Answer(_) => Action::Send(Command::Answer(text)),
+                    };
+                }
+                KeyCode::Enter => {
+                    input.area.insert_newline();
+                    return Action::None;
+                }
+                // Navigation keys keep working while the box is open.
+                KeyCode::Tab
+                | KeyCode::BackTab
+                | KeyCode::PageUp
+                | KeyCode::PageDown
+                | KeyCode::F(1) => {}
+                KeyCode::Esc if input.purpose == InputPurpose::FirstInput => return Action::Quit,
+                _ => {
+                    input.area.input(key);
+                    return Action::None;
+                }
+            }
+        }
+        let n = app.panes.len().max(1);
+        let focused = app.panes.get(self.focus).map(|p| p.id.clone());
+        match key.code {
+            KeyCode::Tab | KeyCode::Right => self.focus = (self.focus + 1) % n,
+            KeyCode::BackTab | KeyCode::Left => self.focus = (self.focus + n - 1) % n,
+            KeyCode::Down => self.focus = (self.focus + self.columns).min(n - 1),
+            KeyCode::Up => self.focus = self.focus.saturating_sub(self.columns),
+            KeyCode::Enter => self.zoomed = !self.zoomed,
+            KeyCode::PageUp => self.scroll_by(app, self.focus, -(self.page() as isize)),
+            KeyCode::PageDown => self.scroll_by(app, self.focus, self.page() as isize),
+            KeyCode::Home => self.scroll_by(app, self.focus, isize::MIN / 2),
+            KeyCode::End => self.scroll[self.focus] = Scroll::Follow,
+            KeyCode::Char('e') => self.expanded[self.focus] = !self.expanded[self.focus],
+            KeyCode::Char('i') => self.overlay = Overlay::Inspector(0),
+            KeyCode::Char('?') | KeyCode::F(1) => self.overlay = Overlay::Help,
+            KeyCode::Char('c') | KeyCode::Esc => {
+                if let Some(id) = focused {
+                    let state = app.panes[self.focus].state;
+                    if state.is_active() || state == super::theme::AgentState::Waiting {
+                        self.notice = Some(format!("Cancelling {id}."));
+                        return Action::Send(Command::CancelAgent(id));
+                    }
+                    self.notice = Some(format!("{id} is not running."));
+                }
+            }
+            KeyCode::Char('q') => {
+                if app.running() && !self.ctrl_c {
+                    self.overlay = Overlay::ConfirmQuit;
+                } else {
+                    return Action::Quit;
+                }
+            }
+            _ => {}
+        }
+        Action::None
+    }
+}

@@ -1,0 +1,179 @@
+//! End to end: the real binary in a real terminal (tmux), driven by keys and read back from the
+//! screen as a person would see it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "e2e"])
+    }
+
+    /// The screen with colours, as escape sequences.
+    fn screen_colored(&self) -> String {
+        self.run(&["capture-pane", "-p", "-e", "-t", "e2e"])
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "e2e"];
+        args.extend(keys);
+        self.run(&args);
+    }
+
+    /// Waits until the screen shows `what`, failing with the screen if it never does.
+    fn wait_for(&self, what: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = self.screen();
+            if screen.contains(what) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never saw {what:?}; screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+fn tmux_available() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The demo crew, streaming slowly enough to cancel an agent by hand.
+fn slow_demo() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tmux-demo");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("demo-files")).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("crews");
+    let yaml = std::fs::read_to_string(root.join("demo.yaml"))
+        .unwrap()
+        .replace(
+            "scripted_tokens_per_second: 40",
+            "scripted_tokens_per_second: 8",
+        );
+    std::fs::write(dir.join("demo.yaml"), yaml).unwrap();
+    std::fs::copy(
+        root.join("demo-files/checklist.md"),
+        dir.join("demo-files/checklist.md"),
+    )
+    .unwrap();
+    dir.join("demo.yaml")
+}
+
+#[test]
+fn the_demo_crew_in_a_real_terminal() {
+    if !tmux_available() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tmux is required on CI (.ci/run installs it)"
+        );
+        eprintln!("SKIPPED: tmux is not installed; apt-get install tmux to run this test");
+        return;
+    }
+    let crew = slow_demo();
+    let state = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tmux-state");
+    let script = format!(
+        "XDG_STATE_HOME={} {} {}; echo EXIT=$?; stty -a | grep -o -- '-\\?icanon'; sleep 600",
+        state.display(),
+        env!("CARGO_BIN_EXE_crewtui"),
+        crew.display()
+    );
+    let tmux = Tmux {
+        socket: format!("crewtui-e2e-{}", std::process::id()),
+    };
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "160",
+        "-y",
+        "48",
+        "bash",
+        "-c",
+        &script,
+    ]);
+
+    // Every agent has its pane; the lead asks and the input box takes the answer.
+    let screen = tmux.wait_for("Answer Lead");
+    for agent in ["Lead", "Market", "Tech", "Risks", "Writer", "Editor"] {
+        assert!(
+            screen.contains(&format!(" {agent} ")),
+            "no pane for {agent}:\n{screen}"
+        );
+    }
+    assert!(screen.contains("who is the audience"), "{screen}");
+    tmux.keys(&["Crew authors on Linux", "Enter"]);
+    tmux.wait_for("↩ you: Crew authors on Linux");
+
+    // Cancel Market (Tab moves focus from Lead to it) while the others go on.
+    tmux.wait_for("Sizing the audience");
+    tmux.keys(&["Tab"]);
+    tmux.keys(&["c"]);
+    let screen = tmux.wait_for("■ cancelled");
+    assert!(
+        screen.contains(" cancelled "),
+        "badge shows cancelled:\n{screen}"
+    );
+
+    // Risks' tool panics: its pane turns red and shows the panic; the run goes on to the end.
+    let screen = tmux.wait_for("completed — agent `editor` is terminal");
+    assert!(screen.contains("load model crashed"), "{screen}");
+    assert!(
+        screen.contains("path lead → [research ×3] → writer → editor"),
+        "{screen}"
+    );
+    let colored = tmux.screen_colored();
+    let risks_line = colored
+        .lines()
+        .find(|l| l.contains(" Risks "))
+        .expect("risks title line");
+    let before_title = &risks_line[..risks_line.find(" Risks ").unwrap()];
+    assert!(
+        before_title.contains("\x1b[38;5;9m") || before_title.contains("\x1b[91m"),
+        "the risks border is red: {risks_line:?}"
+    );
+
+    // q quits at once after the run; the shell gets its terminal back, cooked.
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    let after = screen.split("EXIT=").nth(1).unwrap();
+    assert!(
+        after.contains("icanon") && !after.contains("-icanon"),
+        "raw mode left on:\n{screen}"
+    );
+    assert!(
+        !screen.contains("Lead · launch lead"),
+        "the alternate screen was left:\n{screen}"
+    );
+}

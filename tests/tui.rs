@@ -1,0 +1,446 @@
+//! What the TUI shows, drawn on ratatui's TestBackend and kept as snapshots.
+
+use crewtui::engine::{Command, Event, EventKind, HandoffReason, ToolFailureKind, Usage};
+use crewtui::tui::app::{AgentInfo, App};
+use crewtui::tui::pane::PaneLimits;
+use crewtui::tui::render;
+use crewtui::tui::theme::Theme;
+use crewtui::tui::view::{Action, Overlay, View};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+
+/// Events with consecutive sequence numbers at chosen times.
+#[derive(Default)]
+struct Events {
+    list: Vec<Event>,
+    t: u64,
+}
+
+impl Events {
+    fn at(&mut self, t_ms: u64) -> &mut Self {
+        self.t = t_ms;
+        self
+    }
+
+    fn push(&mut self, kind: EventKind) -> &mut Self {
+        self.list.push(Event {
+            seq: self.list.len() as u64,
+            t_ms: self.t,
+            kind,
+        });
+        self
+    }
+
+    fn start(&mut self, agent: &str, input: &str) -> &mut Self {
+        self.push(EventKind::AgentStarted {
+            agent: agent.into(),
+            turn: 1,
+            input: input.into(),
+        })
+    }
+
+    fn tokens(&mut self, agent: &str, text: &str) -> &mut Self {
+        for word in text.split_inclusive(' ') {
+            self.push(EventKind::Token {
+                agent: agent.into(),
+                text: word.into(),
+                reasoning: false,
+            });
+        }
+        self
+    }
+
+    fn message(&mut self, agent: &str, content: &str) -> &mut Self {
+        self.push(EventKind::Message {
+            agent: agent.into(),
+            content: content.into(),
+            usage: Some(Usage {
+                prompt_tokens: 1200,
+                completion_tokens: 48,
+            }),
+            finish_reason: Some("stop".into()),
+            truncated: false,
+        })
+    }
+}
+
+fn info(id: &str, role: &str) -> AgentInfo {
+    let mut name = id.to_string();
+    name[..1].make_ascii_uppercase();
+    AgentInfo {
+        id: id.into(),
+        name,
+        role: role.into(),
+    }
+}
+
+fn session(events: &mut Events, input: &str) {
+    events.push(EventKind::SessionStarted {
+        session_id: "20261128T120000Z-abcdef".into(),
+        crew: "launch-plan".into(),
+        input: input.into(),
+    });
+}
+
+fn fold(agents: &[AgentInfo], events: &Events) -> App {
+    let mut app = App::new("launch-plan", agents, PaneLimits::default());
+    for event in &events.list {
+        app.apply(event);
+    }
+    app
+}
+
+fn draw(
+    app: &mut App,
+    view: &mut View,
+    width: u16,
+    height: u16,
+    now_ms: u64,
+) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    view.sync(app);
+    terminal
+        .draw(|f| render::draw(f, app, view, &Theme::default_dark(), now_ms))
+        .unwrap();
+    terminal
+}
+
+fn four_streaming() -> (Vec<AgentInfo>, Events) {
+    let agents = vec![
+        info("planner", "plans"),
+        info("coder", "writes code"),
+        info("tester", "tests"),
+        info("reviewer", "reviews"),
+    ];
+    let mut e = Events::default();
+    session(&mut e, "Add a retry to the HTTP client");
+    e.push(EventKind::ParallelStarted {
+        group: "team".into(),
+        agents: agents.iter().map(|a| a.id.clone()).collect(),
+    });
+    for (i, a) in agents.iter().enumerate() {
+        e.at(100 * i as u64)
+            .start(&a.id, "Add a retry to the HTTP client");
+    }
+    e.at(900)
+        .tokens(
+            "planner",
+            "Step one: find every call site that talks to the network. ",
+        )
+        .tokens(
+            "coder",
+            "fn retry<F>(mut f: F) -> Result<T> where F: FnMut() ",
+        )
+        .tokens(
+            "tester",
+            "I will write a test that fails twice and then succeeds, ",
+        )
+        .tokens(
+            "reviewer",
+            "Waiting for the diff; meanwhile reading the old client. ",
+        )
+        .at(1400)
+        .tokens("planner", "Step two: wrap them.")
+        .tokens("coder", "{ loop { ... } }");
+    (agents, e)
+}
+
+#[test]
+fn four_agents_streaming() {
+    let (agents, events) = four_streaming();
+    let mut app = fold(&agents, &events);
+    let mut view = View::new(app.panes.len());
+    let terminal = draw(&mut app, &mut view, 120, 30, 2000);
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn a_parallel_group_of_three_side_by_side() {
+    let agents = vec![
+        info("lead", "leads"),
+        info("market", "market"),
+        info("tech", "tech"),
+        info("risks", "risks"),
+        info("writer", "writes"),
+    ];
+    let mut e = Events::default();
+    session(&mut e, "Plan the launch");
+    e.start("lead", "Plan the launch")
+        .tokens("lead", "Research this three ways. [RESEARCH]")
+        .message("lead", "Research this three ways. [RESEARCH]")
+        .at(500)
+        .push(EventKind::ParallelStarted {
+            group: "research".into(),
+            agents: vec!["market".into(), "tech".into(), "risks".into()],
+        });
+    for a in ["market", "tech", "risks"] {
+        e.start(a, "Research this three ways. [RESEARCH]");
+    }
+    e.at(800)
+        .tokens("market", "About 2,000 crew builders.")
+        .tokens("tech", "Two items open on the checklist.")
+        .tokens("risks", "The docs site is the weak point.");
+    let mut app = fold(&agents, &e);
+    let mut view = View::new(app.panes.len());
+    let terminal = draw(&mut app, &mut view, 140, 32, 1500);
+    let screen = terminal.backend().to_string();
+    // The three members share the top row.
+    let top = screen.lines().nth(2).unwrap();
+    for name in ["Market", "Tech", "Risks"] {
+        assert!(top.contains(name), "{name} not in the top row: {top}");
+    }
+    insta::assert_snapshot!(terminal.backend());
+}
+
+fn panicked_tool() -> (Vec<AgentInfo>, Events) {
+    let agents = vec![info("risks", "risk analyst"), info("writer", "writes")];
+    let mut e = Events::default();
+    session(&mut e, "Find the risks");
+    e.start("risks", "Find the risks")
+        .tokens("risks", "Running the load model.")
+        .message("risks", "Running the load model.")
+        .push(EventKind::ToolCall {
+            agent: "risks".into(),
+            call_id: "c1".into(),
+            tool: "fault".into(),
+            arguments: serde_json::json!({"mode": "panic"}),
+        })
+        .at(300)
+        .push(EventKind::ToolFailed {
+            agent: "risks".into(),
+            call_id: "c1".into(),
+            tool: "fault".into(),
+            error: "tool panicked: load model crashed: index out of bounds".into(),
+            kind: ToolFailureKind::Panic,
+        })
+        .at(400)
+        .tokens("risks", "The model crashed, so I estimated by hand.");
+    (agents, e)
+}
+
+#[test]
+fn a_failed_tool_turns_its_pane_red_and_shows_the_panic() {
+    let (agents, events) = panicked_tool();
+    let mut app = fold(&agents, &events);
+    let mut view = View::new(app.panes.len());
+    view.focus = 1;
+    let terminal = draw(&mut app, &mut view, 100, 20, 1000);
+    let buffer = terminal.backend().buffer();
+    let theme = Theme::default_dark();
+    // The risks pane's top-left corner is drawn in the error colour.
+    assert_eq!(buffer[(0, 2)].fg, theme.error);
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("load model crashed"));
+    let failure_row = screen
+        .lines()
+        .position(|l| l.contains("✗ panicked"))
+        .unwrap();
+    let x = screen
+        .lines()
+        .nth(failure_row)
+        .unwrap()
+        .chars()
+        .position(|c| c == '✗')
+        .unwrap();
+    assert_eq!(buffer[(x as u16, failure_row as u16)].fg, theme.error);
+    insta::assert_snapshot!(terminal.backend());
+}
+
+fn paused() -> (Vec<AgentInfo>, Events) {
+    let agents = vec![info("lead", "launch lead"), info("writer", "writes")];
+    let mut e = Events::default();
+    session(&mut e, "Plan the launch");
+    e.start("lead", "Plan the launch")
+        .tokens(
+            "lead",
+            "Who is the audience, and is there a date we must hit?",
+        )
+        .message(
+            "lead",
+            "Who is the audience, and is there a date we must hit?",
+        )
+        .at(2000)
+        .push(EventKind::Paused {
+            agent: "lead".into(),
+            prompt: "Who is the audience, and is there a date we must hit?".into(),
+        });
+    (agents, e)
+}
+
+#[test]
+fn a_paused_agent_asks_through_the_input_box() {
+    let (agents, events) = paused();
+    let mut app = fold(&agents, &events);
+    let mut view = View::new(app.panes.len());
+    view.focus = 1;
+    let terminal = draw(&mut app, &mut view, 100, 20, 5000);
+    // The pause focuses the agent that asked.
+    assert_eq!(view.focus, 0);
+    insta::assert_snapshot!(terminal.backend());
+
+    for c in "Crew authors".chars() {
+        view.on_key(
+            &mut app,
+            KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE),
+        );
+    }
+    let action = view.on_key(&mut app, KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert_eq!(action, Action::Send(Command::Answer("Crew authors".into())));
+    assert!(view.input.is_none());
+}
+
+#[test]
+fn the_zoomed_pane_fills_the_screen() {
+    let (agents, events) = four_streaming();
+    let mut app = fold(&agents, &events);
+    let mut view = View::new(app.panes.len());
+    view.focus = 1;
+    assert_eq!(
+        view.on_key(&mut app, KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        Action::None
+    );
+    let terminal = draw(&mut app, &mut view, 80, 16, 2000);
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("Coder") && !screen.contains("Planner"));
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn the_inspector_shows_what_the_model_was_sent() {
+    let (agents, mut events) = panicked_tool();
+    events.push(EventKind::ModelRequest {
+        agent: "risks".into(),
+        model: "gpt-4o-mini".into(),
+        system_prompt: "You are Risks, risk analyst.".into(),
+        messages: vec![
+            crewtui::provider::ChatMessage::User {
+                content: "Find the risks".into(),
+            },
+            crewtui::provider::ChatMessage::Tool {
+                call_id: "c1".into(),
+                name: "fault".into(),
+                content: "error: tool panicked: load model crashed".into(),
+            },
+        ],
+        tools: vec![crewtui::provider::ToolSpec {
+            name: "fault".into(),
+            description: "Fails on purpose.".into(),
+            parameters: serde_json::json!({"type": "object"}),
+        }],
+    });
+    let mut app = fold(&agents, &events);
+    let mut view = View::new(app.panes.len());
+    view.on_key(
+        &mut app,
+        KeyEvent::new(KeyCode::Char('i'), KeyModifiers::NONE),
+    );
+    assert_eq!(view.overlay, Overlay::Inspector(0));
+    let terminal = draw(&mut app, &mut view, 100, 30, 1000);
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn the_help_overlay_lists_the_keys() {
+    let (agents, events) = four_streaming();
+    let mut app = fold(&agents, &events);
+    let mut view = View::new(app.panes.len());
+    view.on_key(
+        &mut app,
+        KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE),
+    );
+    let terminal = draw(&mut app, &mut view, 100, 24, 2000);
+    let screen = terminal.backend().to_string();
+    for (key, _) in render::KEYS {
+        assert!(screen.contains(key), "help lacks {key}");
+    }
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn a_tiny_terminal_shows_a_notice_and_never_panics() {
+    let (agents, events) = four_streaming();
+    let mut app = fold(&agents, &events);
+    let mut view = View::new(app.panes.len());
+    let terminal = draw(&mut app, &mut view, 20, 5, 2000);
+    insta::assert_snapshot!(terminal.backend());
+    for (w, h) in [
+        (1, 1),
+        (10, 3),
+        (29, 8),
+        (30, 7),
+        (30, 8),
+        (31, 9),
+        (45, 12),
+        (300, 4),
+    ] {
+        for zoomed in [false, true] {
+            view.zoomed = zoomed;
+            draw(&mut app, &mut view, w, h, 2000);
+        }
+    }
+}
+
+#[test]
+fn sixteen_agents_fit_and_forty_fall_back_to_the_list() {
+    let agents: Vec<AgentInfo> = (0..40)
+        .map(|i| info(&format!("agent{i:02}"), "works"))
+        .collect();
+    let mut e = Events::default();
+    session(&mut e, "go");
+    let mut app = fold(&agents[..16], &e);
+    let mut view = View::new(16);
+    let screen = draw(&mut app, &mut view, 200, 50, 0).backend().to_string();
+    for a in &agents[..16] {
+        assert!(screen.contains(&a.name), "{} missing", a.name);
+    }
+    let mut app = fold(&agents, &e);
+    let mut view = View::new(40);
+    view.focus = 33;
+    let screen = draw(&mut app, &mut view, 100, 30, 0).backend().to_string();
+    assert!(
+        screen.contains("40 agents") && screen.contains("▶Agent33"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn the_fold_is_deterministic() {
+    let (agents, mut events) = four_streaming();
+    events.push(EventKind::Handoff {
+        from: "planner".into(),
+        to: "coder".into(),
+        reason: HandoffReason::Signal,
+        signal: Some("[CODE]".into()),
+    });
+    let a = fold(&agents, &events);
+    let b = fold(&agents, &events);
+    assert_eq!(format!("{a:?}"), format!("{b:?}"));
+    // Folding in two halves gives the same state as folding at once.
+    let mut c = App::new("launch-plan", &agents, PaneLimits::default());
+    let (first, second) = events.list.split_at(events.list.len() / 2);
+    first.iter().for_each(|e| c.apply(e));
+    let snapshot = c.clone();
+    second.iter().for_each(|e| c.apply(e));
+    assert_eq!(format!("{a:?}"), format!("{c:?}"));
+    assert_ne!(format!("{snapshot:?}"), format!("{c:?}"));
+}
+
+#[test]
+fn no_color_leaves_no_colour_on_screen() {
+    let (agents, events) = panicked_tool();
+    let mut app = fold(&agents, &events);
+    let mut view = View::new(app.panes.len());
+    let theme = Theme::load(None, true).unwrap();
+    let mut terminal = Terminal::new(TestBackend::new(80, 16)).unwrap();
+    terminal
+        .draw(|f| render::draw(f, &mut app, &mut view, &theme, 0))
+        .unwrap();
+    for cell in terminal.backend().buffer().content() {
+        assert!(
+            matches!(cell.fg, Color::Reset) && matches!(cell.bg, Color::Reset),
+            "{cell:?}"
+        );
+    }
+}
