@@ -7,5 +7,6 @@
 pub mod config;
 pub mod engine;
 pub mod provider;
+pub mod session;
 pub mod tools;
 pub mod tui;

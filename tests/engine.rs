@@ -449,3 +449,90 @@ async fn events_are_numbered_in_order_and_time_never_goes_back() {
     }
     assert_eq!(types(&events)[0], "session_started");
 }
+
+/// The demo crew, loaded from crews/, streaming at once.
+fn instant_demo() -> crewtui::config::model::Crew {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("crews/demo.yaml");
+    let mut crew = crewtui::config::load_crew(&path).crew.expect("demo loads");
+    crew.settings.scripted_tokens_per_second = 0.0;
+    crew
+}
+
+/// What the model was asked, agent by agent: equal requests mean an equal run, since the
+/// scripted provider answers by position.
+fn requests(events: &[crewtui::engine::Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::ModelRequest { .. }))
+        .map(|e| {
+            let mut v = serde_json::to_value(&e.kind).unwrap();
+            // The clock tool answers differently on every run.
+            if let Some(messages) = v["messages"].as_array_mut() {
+                for m in messages.iter_mut().filter(|m| m["name"] == "current_time") {
+                    m["content"] = "<now>".into();
+                }
+            }
+            v.to_string()
+        })
+        .collect()
+}
+
+fn resume(
+    crew: crewtui::config::model::Crew,
+    prior: &[crewtui::engine::Event],
+) -> crewtui::engine::SessionHandle {
+    let parts = SessionParts::for_crew(&crew, &reqwest::Client::new());
+    engine::resume(crew, prior, parts).expect("resumable")
+}
+
+#[tokio::test]
+async fn resuming_a_paused_run_gives_the_events_of_an_uninterrupted_one() {
+    let answer = "Crew authors; next Tuesday";
+    let whole = run_to_end(start(instant_demo(), "plan it"), &[answer]).await;
+    let paused = run_to_end(start(instant_demo(), "plan it"), &[]).await;
+    assert_eq!(finish(&paused).0, Outcome::Paused);
+
+    let rest = run_to_end(resume(instant_demo(), &paused), &[answer]).await;
+    assert_eq!(
+        rest[0].seq,
+        paused.last().unwrap().seq + 1,
+        "numbering goes on"
+    );
+    assert!(
+        rest[0].t_ms >= paused.last().unwrap().t_ms,
+        "the clock goes on"
+    );
+    // The resumed run asks again, then goes on exactly as the uninterrupted one did.
+    assert!(matches!(&rest[0].kind, EventKind::Paused { agent, .. } if agent == "lead"));
+    let mut joined = paused[..paused.len() - 1].to_vec();
+    joined.extend(rest[1..].iter().cloned());
+    assert_eq!(types(&joined), types(&whole));
+    assert_eq!(requests(&joined), requests(&whole));
+    assert_eq!(finish(&joined), finish(&whole));
+}
+
+#[tokio::test]
+async fn a_run_cut_off_anywhere_resumes_to_the_same_end() {
+    let answer = "Crew authors; next Tuesday";
+    let whole = run_to_end(start(instant_demo(), "plan it"), &[answer]).await;
+    let want = requests(&whole);
+    for cut in 1..whole.len() - 1 {
+        let prior = &whole[..cut];
+        let rest = run_to_end(resume(instant_demo(), prior), &[answer]).await;
+        assert_eq!(finish(&rest), finish(&whole), "cut at {cut}");
+        // The last agent was asked exactly what it was asked in the whole run.
+        let got = requests(&rest);
+        assert_eq!(got.last(), want.last(), "cut at {cut}: {:?}", prior.last());
+    }
+}
+
+#[tokio::test]
+async fn a_finished_run_cannot_be_resumed() {
+    let whole = run_to_end(start(crew(PAUSING), "go"), &["blue"]).await;
+    let parts = SessionParts::for_crew(&crew(PAUSING), &reqwest::Client::new());
+    let err = engine::resume(crew(PAUSING), &whole, parts).err();
+    assert_eq!(
+        err,
+        Some(crewtui::engine::ResumeError::Finished(Outcome::Completed))
+    );
+}

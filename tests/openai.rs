@@ -272,6 +272,36 @@ async fn a_stream_that_just_ends_is_truncated() {
 }
 
 #[tokio::test]
+async fn an_answer_without_events_is_an_error_not_an_empty_reply() {
+    let settings = Settings {
+        max_retries: 1,
+        ..quick()
+    };
+    let page =
+        Reply::sse("<html><body>Please log in</body></html>\n").header("content-type", "text/html");
+    let server = FakeServer::start(vec![page, Reply::events(&as_strs(&hello_events()))]).await;
+    let got = collect(provider(&server, None, &settings).stream(request("hi"))).await;
+    let error = got.error.expect("fails");
+    assert!(
+        error
+            .message
+            .contains("not an event stream: <html><body>Please log in"),
+        "{}",
+        error.message
+    );
+    assert_eq!(server.requests().len(), 1, "a page is not retried");
+    // An empty answer is, once.
+    let server = FakeServer::start(vec![
+        Reply::sse(Vec::new()),
+        Reply::events(&as_strs(&hello_events())),
+    ])
+    .await;
+    let got = collect(provider(&server, None, &settings).stream(request("hi"))).await;
+    assert_hello(&got);
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
 async fn a_server_that_does_not_stream_is_understood() {
     let whole = json!({
         "id": "x", "object": "chat.completion",

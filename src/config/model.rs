@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A whole crew, ready to run.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Crew {
     pub name: String,
     pub description: String,
@@ -50,7 +50,7 @@ impl Crew {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Agent {
     pub id: String,
     pub name: String,
@@ -96,20 +96,20 @@ impl Agent {
 }
 
 /// One scripted model reply: optional text streamed first, then optional tool calls.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ScriptStep {
     pub reply: String,
     pub reasoning: String,
     pub tool_calls: Vec<ScriptedToolCall>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ScriptedToolCall {
     pub tool: String,
     pub arguments: serde_json::Value,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Settings {
     pub max_handoffs: u32,
     pub max_rounds: u32,
@@ -159,7 +159,7 @@ impl Default for Settings {
     }
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Routing {
     /// Signals each agent may emit, in the order they are tried.
     pub signals: BTreeMap<String, Vec<Signal>>,
@@ -167,7 +167,7 @@ pub struct Routing {
     pub parallel_groups: BTreeMap<String, ParallelGroup>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Signal {
     /// The text searched for in the agent's reply, e.g. `[REVIEW]`.
     pub signal: String,
@@ -176,13 +176,13 @@ pub struct Signal {
     pub description: String,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct AgentBehavior {
     pub wait_for_signal: bool,
     pub is_terminal: bool,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ParallelGroup {
     pub agents: Vec<String>,
     pub wait_for_all: bool,
@@ -191,7 +191,7 @@ pub struct ParallelGroup {
     pub next_agent: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ProviderConfig {
     OpenAi {
         base_url: String,
@@ -219,7 +219,7 @@ impl ProviderConfig {
 
 /// A tool backed by an external program: the call's JSON arguments on stdin, stdout is the
 /// result.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CommandToolConfig {
     pub description: String,
     pub command: PathBuf,

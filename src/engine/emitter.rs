@@ -1,12 +1,18 @@
-//! Stamps events with their sequence number and time and hands them to the front end.
+//! Stamps events with their sequence number and time, writes them to the session's log, and
+//! hands them to the front end.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{Mutex, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::event::{Event, EventKind};
+
+/// Where a session's events are kept besides the front end: the session file.
+pub trait EventLog: Send {
+    fn record(&mut self, event: &Event) -> std::io::Result<()>;
+}
 
 /// The one way a session's tasks report what they do. Cloned into every agent task.
 #[derive(Clone)]
@@ -16,22 +22,39 @@ pub struct Emitter {
 
 struct Inner {
     tx: mpsc::Sender<Event>,
-    // Held across the send so that seq order is channel order even when parallel agents emit
-    // at the same moment.
-    next_seq: Mutex<u64>,
+    // Held across the write and the send so that seq order is file order and channel order,
+    // even when parallel agents emit at the same moment.
+    state: Mutex<State>,
     start: Instant,
     session: CancellationToken,
 }
 
+struct State {
+    next_seq: u64,
+    log: Option<Box<dyn EventLog>>,
+}
+
 impl Emitter {
     /// `session` is cancelled when nobody listens any more: work whose events nobody can see
-    /// is work to stop.
-    pub fn new(tx: mpsc::Sender<Event>, session: CancellationToken) -> Self {
+    /// is work to stop. A resumed session goes on from `first_seq` and `first_ms`.
+    pub fn new(
+        tx: mpsc::Sender<Event>,
+        session: CancellationToken,
+        log: Option<Box<dyn EventLog>>,
+        first_seq: u64,
+        first_ms: u64,
+    ) -> Self {
+        let now = Instant::now();
         Self {
             inner: Arc::new(Inner {
                 tx,
-                next_seq: Mutex::new(0),
-                start: Instant::now(),
+                state: Mutex::new(State {
+                    next_seq: first_seq,
+                    log,
+                }),
+                start: now
+                    .checked_sub(Duration::from_millis(first_ms))
+                    .unwrap_or(now),
                 session,
             }),
         }
@@ -43,13 +66,20 @@ impl Emitter {
     }
 
     pub async fn emit(&self, kind: EventKind) {
-        let mut seq = self.inner.next_seq.lock().await;
+        let mut state = self.inner.state.lock().await;
         let event = Event {
-            seq: *seq,
+            seq: state.next_seq,
             t_ms: self.elapsed_ms(),
             kind,
         };
-        *seq += 1;
+        state.next_seq += 1;
+        if let Some(log) = &mut state.log
+            && let Err(e) = log.record(&event)
+        {
+            // The run is worth more than its record: say so once and go on unrecorded.
+            tracing::error!("session file: {e}; recording stops here");
+            state.log = None;
+        }
         if self.inner.tx.send(event).await.is_err() {
             tracing::debug!("event receiver gone; stopping the session");
             self.inner.session.cancel();

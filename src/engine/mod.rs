@@ -7,6 +7,7 @@ mod command;
 mod emitter;
 mod event;
 pub mod history;
+pub mod resume;
 pub mod routing;
 mod session;
 mod turn;
@@ -19,8 +20,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use command::Command;
-pub use emitter::Emitter;
+pub use emitter::{Emitter, EventLog};
 pub use event::{Event, EventKind, HandoffReason, Outcome, ToolFailureKind, Usage};
+pub use resume::{ResumeError, ResumePoint, ResumeStep};
 
 use crate::config::model::Crew;
 use crate::provider::Providers;
@@ -43,6 +45,8 @@ pub struct SessionParts {
     pub session_id: String,
     pub providers: Providers,
     pub tools: ToolRegistry,
+    /// The session file, when the run is recorded.
+    pub log: Option<Box<dyn EventLog>>,
 }
 
 impl SessionParts {
@@ -53,6 +57,7 @@ impl SessionParts {
             session_id: new_session_id(),
             providers: Providers::for_crew(crew, http),
             tools: ToolRegistry::for_crew(crew),
+            log: None,
         }
     }
 }
@@ -66,6 +71,43 @@ pub fn new_session_id() -> String {
 
 /// Starts running `crew` on `input` in a task of its own.
 pub fn start(crew: Crew, input: String, parts: SessionParts) -> SessionHandle {
+    let fresh = ResumePoint {
+        session_id: parts.session_id.clone(),
+        input,
+        history: history::History::default(),
+        turns: HashMap::new(),
+        model_calls: HashMap::new(),
+        handoffs: 0,
+        rounds: 0,
+        next: ResumeStep::Agent {
+            id: crew.entry_point.clone(),
+            input: String::new(),
+            user_message: None,
+        },
+        next_seq: 0,
+        t_ms: 0,
+    };
+    launch(crew, parts, fresh, session::Begin::Fresh)
+}
+
+/// Goes on with a recorded session that paused or was cut off: its events are `prior`, and new
+/// events continue its numbering and clock.
+pub fn resume(
+    crew: Crew,
+    prior: &[Event],
+    parts: SessionParts,
+) -> Result<SessionHandle, ResumeError> {
+    let point = ResumePoint::from_events(&crew, prior)?;
+    let next = point.next.clone();
+    Ok(launch(crew, parts, point, session::Begin::Resume(next)))
+}
+
+fn launch(
+    crew: Crew,
+    parts: SessionParts,
+    point: ResumePoint,
+    begin: session::Begin,
+) -> SessionHandle {
     let (event_tx, events) = mpsc::channel(EVENT_QUEUE);
     let (commands, command_rx) = mpsc::channel(64);
     let (answer_tx, answers) = mpsc::channel(16);
@@ -78,27 +120,34 @@ pub fn start(crew: Crew, input: String, parts: SessionParts) -> SessionHandle {
         cancel.clone(),
     ));
     let deadline = tokio::time::Instant::now() + crew.settings.session_timeout();
+    let session_id = point.session_id.clone();
     let session = session::Session {
-        input,
-        session_id: parts.session_id.clone(),
-        emitter: Emitter::new(event_tx, cancel.clone()),
+        input: point.input,
+        session_id: session_id.clone(),
+        emitter: Emitter::new(
+            event_tx,
+            cancel.clone(),
+            parts.log,
+            point.next_seq,
+            point.t_ms,
+        ),
         providers: parts.providers,
         tools: Arc::new(parts.tools),
         running,
         answers,
         cancel,
-        history: history::History::default(),
-        turns: HashMap::new(),
-        model_calls: HashMap::new(),
-        handoffs: 0,
-        rounds: 0,
+        history: point.history,
+        turns: point.turns,
+        model_calls: point.model_calls,
+        handoffs: point.handoffs,
+        rounds: point.rounds,
         deadline,
         crew,
     };
     SessionHandle {
-        session_id: parts.session_id,
+        session_id,
         events,
         commands,
-        task: tokio::spawn(session.run()),
+        task: tokio::spawn(session.run(begin)),
     }
 }

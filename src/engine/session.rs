@@ -16,6 +16,7 @@ use super::command::Command;
 use super::emitter::Emitter;
 use super::event::{EventKind, HandoffReason, Outcome};
 use super::history::{Author, History};
+use super::resume::ResumeStep;
 use super::routing::{Route, route};
 use super::turn::{TurnContext, TurnResult, TurnStatus, run_turn};
 use crate::config::model::{Agent, Crew};
@@ -124,21 +125,54 @@ impl Finish {
     }
 }
 
+/// How a session begins: afresh, or from where a recording left off.
+pub(crate) enum Begin {
+    Fresh,
+    Resume(ResumeStep),
+}
+
 impl Session {
-    pub async fn run(mut self) -> Outcome {
-        self.emitter
-            .emit(EventKind::SessionStarted {
-                session_id: self.session_id.clone(),
-                crew: self.crew.name.clone(),
-                input: self.input.clone(),
-            })
-            .await;
-        let first = Step::Agent {
-            id: self.crew.entry_point.clone(),
-            input: self.input.clone(),
-            user_message: Some(self.input.clone()),
+    pub async fn run(mut self, begin: Begin) -> Outcome {
+        let first = match begin {
+            Begin::Fresh => {
+                self.emitter
+                    .emit(EventKind::SessionStarted {
+                        session_id: self.session_id.clone(),
+                        crew: self.crew.name.clone(),
+                        input: self.input.clone(),
+                    })
+                    .await;
+                Ok(Step::Agent {
+                    id: self.crew.entry_point.clone(),
+                    input: self.input.clone(),
+                    user_message: Some(self.input.clone()),
+                })
+            }
+            Begin::Resume(ResumeStep::AwaitAnswer { agent, prompt }) => {
+                self.pause(&agent, &prompt).await.map(|answer| Step::Agent {
+                    id: agent,
+                    input: answer.clone(),
+                    user_message: Some(answer),
+                })
+            }
+            Begin::Resume(ResumeStep::Agent {
+                id,
+                input,
+                user_message,
+            }) => Ok(Step::Agent {
+                id,
+                input,
+                user_message,
+            }),
+            Begin::Resume(ResumeStep::Group { name }) => Ok(Step::Group { name }),
+            Begin::Resume(ResumeStep::AfterGroup { name, replies }) => {
+                self.after_group(&name, replies).await
+            }
         };
-        let finish = self.route_loop(first).await;
+        let finish = match first {
+            Ok(step) => self.route_loop(step).await,
+            Err(finish) => finish,
+        };
         self.emitter
             .emit(EventKind::SessionFinished {
                 outcome: finish.outcome,
@@ -500,7 +534,19 @@ impl Session {
                 format!("no agent of parallel group `{name}` completed"),
             ));
         }
-        let Some(next) = group.next_agent else {
+        self.after_group(name, labelled.join("\n\n")).await
+    }
+
+    /// Routes on from a finished group: to its next agent with the members' labelled replies,
+    /// or to the end of the run.
+    async fn after_group(&mut self, name: &str, replies: String) -> Result<Step, Finish> {
+        let next = self
+            .crew
+            .routing
+            .parallel_groups
+            .get(name)
+            .and_then(|g| g.next_agent.clone());
+        let Some(next) = next else {
             return Err(Finish::new(
                 Outcome::Completed,
                 format!("parallel group `{name}` finished"),
@@ -517,7 +563,7 @@ impl Session {
             .await;
         Ok(Step::Agent {
             id: next,
-            input: labelled.join("\n\n"),
+            input: replies,
             user_message: None,
         })
     }

@@ -326,6 +326,8 @@ impl App {
             }
             EventKind::Resumed { agent, input } => {
                 self.paused = None;
+                // A resumed recording goes on after the pause that ended it.
+                self.outcome = None;
                 let pane = self.pane(agent);
                 pane.push(Content::Notice {
                     text: format!("↩ you: {input}"),

@@ -8,6 +8,7 @@ pub mod layout;
 pub mod live;
 pub mod pane;
 pub mod render;
+pub mod replay;
 pub mod terminal;
 pub mod theme;
 pub mod view;

@@ -11,7 +11,7 @@ use super::app::{App, RouteStep};
 use super::layout::{self, Body};
 use super::pane::{LineStyle, Pane};
 use super::theme::{AgentState, Theme};
-use super::view::{InputPurpose, Overlay, Scroll, View};
+use super::view::{InputPurpose, Mode, Overlay, Scroll, Timeline, View};
 use super::wrap::wrap;
 use crate::engine::Outcome;
 
@@ -41,11 +41,13 @@ pub fn draw(frame: &mut Frame, app: &mut App, view: &mut View, theme: &Theme, no
             .clamp(3, 7)
             .min(area.height / 3)
     });
-    let [header, strip, body, input, footer] = Layout::vertical([
+    let timeline_height = u16::from(matches!(view.mode, Mode::Replay(_)));
+    let [header, strip, body, input, timeline, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Min(1),
         Constraint::Length(input_height),
+        Constraint::Length(timeline_height),
         Constraint::Length(1),
     ])
     .areas(area);
@@ -54,6 +56,9 @@ pub fn draw(frame: &mut Frame, app: &mut App, view: &mut View, theme: &Theme, no
     draw_body(frame, body, app, view, theme, now_ms);
     if input_height > 0 {
         draw_input(frame, input, app, view, theme);
+    }
+    if let Mode::Replay(t) = &view.mode {
+        draw_timeline(frame, timeline, t, theme);
     }
     draw_footer(frame, footer, view, theme);
     match view.overlay {
@@ -377,14 +382,59 @@ fn draw_input(frame: &mut Frame, area: Rect, app: &App, view: &mut View, theme: 
 }
 
 fn draw_footer(frame: &mut Frame, area: Rect, view: &View, theme: &Theme) {
+    let hints = match view.mode {
+        Mode::Live => {
+            " Tab focus · Enter zoom · PgUp/PgDn scroll · e expand · c cancel agent · ^C cancel run · i inspect · ? help · q quit"
+        }
+        Mode::Replay(_) => {
+            " space play/pause · →/← step · +/− speed · 1-9 jump · n/p next/prev · Home/End · Tab focus · i inspect · ? help · q quit"
+        }
+    };
     let line = match &view.notice {
         Some(notice) => Line::styled(format!(" {notice}"), theme.warning()),
-        None => Line::styled(
-            " Tab focus · Enter zoom · PgUp/PgDn scroll · e expand · c cancel agent · ^C cancel run · i inspect · ? help · q quit",
-            theme.dim(),
-        ),
+        None => Line::styled(hints, theme.dim()),
     };
     frame.render_widget(line, area);
+}
+
+/// `▶ 2× ━━━━━━●────── 00:12.3 / 00:45.0 · event 1234 / 5000`
+fn draw_timeline(frame: &mut Frame, area: Rect, t: &Timeline, theme: &Theme) {
+    let state = if t.playing { "▶" } else { "⏸" };
+    let speed = match t.speed {
+        Some(s) if s >= 1.0 => format!("{s:.0}×"),
+        Some(s) => format!("{s}×"),
+        None => "max".to_string(),
+    };
+    let right = format!(
+        " {} / {} · event {} / {} ",
+        clock(t.t_ms),
+        clock(t.total_ms),
+        t.position,
+        t.total
+    );
+    let left = format!(" {state} {speed:>4} ");
+    let bar_width =
+        (area.width as usize).saturating_sub(left.chars().count() + right.chars().count());
+    let filled = if t.total == 0 {
+        0
+    } else {
+        (bar_width * t.position / t.total).min(bar_width.saturating_sub(1))
+    };
+    let bar: String = (0..bar_width)
+        .map(|i| match i.cmp(&filled) {
+            std::cmp::Ordering::Less => '━',
+            std::cmp::Ordering::Equal => '●',
+            std::cmp::Ordering::Greater => '─',
+        })
+        .collect();
+    frame.render_widget(
+        Line::from(vec![
+            Span::styled(left, theme.title(true)),
+            Span::styled(bar, theme.border(true, false)),
+            Span::styled(right, theme.text()),
+        ]),
+        area,
+    );
 }
 
 pub const KEYS: &[(&str, &str)] = &[

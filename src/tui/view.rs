@@ -49,7 +49,28 @@ pub struct InputBox {
     pub area: TextArea<'static>,
 }
 
+/// Whether the screen shows a run as it happens or a recording.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Mode {
+    Live,
+    Replay(Timeline),
+}
+
+/// Where a replay stands, for the timeline bar.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Timeline {
+    /// Events applied so far, and in all.
+    pub position: usize,
+    pub total: usize,
+    pub playing: bool,
+    /// The speed factor; `None` is as fast as possible.
+    pub speed: Option<f64>,
+    pub t_ms: u64,
+    pub total_ms: u64,
+}
+
 pub struct View {
+    pub mode: Mode,
     pub focus: usize,
     pub zoomed: bool,
     pub overlay: Overlay,
@@ -69,6 +90,7 @@ pub struct View {
 impl View {
     pub fn new(panes: usize) -> Self {
         Self {
+            mode: Mode::Live,
             focus: 0,
             zoomed: false,
             overlay: Overlay::None,
@@ -100,6 +122,15 @@ impl View {
         self.scroll.resize(n, Scroll::Follow);
         self.expanded.resize(n, false);
         self.focus = self.focus.min(n.saturating_sub(1));
+        if self.mode != Mode::Live {
+            // A recording's pauses were answered long ago; nothing to type.
+            if let Some((agent, _)) = &app.paused
+                && let Some(i) = app.pane_index(agent)
+            {
+                self.focus = i;
+            }
+            return;
+        }
         match (&app.paused, &self.input) {
             (Some((agent, _)), None) => {
                 if let Some(i) = app.pane_index(agent) {

@@ -69,6 +69,26 @@ impl Failure {
         }
     }
 
+    /// A 200 answer that ended without a single SSE event. Empty, it is worth another try (a
+    /// proxy dropped it); with content, the server meant to say something else.
+    pub fn no_events(head: &[u8]) -> Self {
+        let said = String::from_utf8_lossy(head);
+        let message = if said.trim().is_empty() {
+            "the server ended its answer without sending anything".to_string()
+        } else {
+            format!(
+                "the server's answer is not an event stream: {}",
+                excerpt(&said)
+            )
+        };
+        Self {
+            message,
+            status: None,
+            retryable: said.trim().is_empty(),
+            retry_after: None,
+        }
+    }
+
     /// No answer, or no next chunk, in time.
     pub fn timeout(message: String) -> Self {
         Self {

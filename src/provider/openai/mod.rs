@@ -218,6 +218,10 @@ struct Reading {
     /// Until the first byte of the body arrives; after it, the idle timeout applies.
     first_byte_deadline: Option<Instant>,
     got_byte: bool,
+    /// SSE events seen, and the first bytes of the body: a 200 answer that holds no event at
+    /// all (a proxy's HTML page, say) is reported with what it said instead.
+    events: usize,
+    head: Vec<u8>,
 }
 
 impl Call {
@@ -322,6 +326,8 @@ impl Call {
                     assembler: Assembler::default(),
                     first_byte_deadline,
                     got_byte: false,
+                    events: 0,
+                    head: Vec::new(),
                 }));
             }
             let headers = response.headers().clone();
@@ -390,11 +396,17 @@ impl Reading {
         match &chunk {
             Some(bytes) => {
                 self.got_byte = true;
+                let room = HEAD_BYTES.saturating_sub(self.head.len());
+                self.head.extend_from_slice(&bytes[..room.min(bytes.len())]);
                 self.sse
                     .feed(bytes, &mut events)
                     .map_err(|e| Failure::garbage(e.to_string()))?;
             }
             None => self.sse.finish(&mut events),
+        }
+        self.events += events.len();
+        if chunk.is_none() && self.events == 0 {
+            return Err(Failure::no_events(&self.head));
         }
         for SseEvent { event, data } in events {
             if self.assembler.event(event.as_deref(), &data, out)? == Flow::Done {
@@ -409,6 +421,9 @@ impl Reading {
         Ok(false)
     }
 }
+
+/// How much of a body that holds no event is kept to quote.
+const HEAD_BYTES: usize = 512;
 
 /// Bodies of whole (non-streamed) answers may be large; error bodies are only quoted.
 const WHOLE_BODY_LIMIT: usize = 16 * 1024 * 1024;
@@ -479,6 +494,65 @@ mod tests {
         }
         let asked = Duration::from_millis(1234);
         assert_eq!(backoff(0, Some(asked)), asked);
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        // Pieces of real streams, glued at random and cut at random.
+        let pieces: &[&[u8]] = &[
+            b"data: ",
+            b"\n",
+            b"\r",
+            b"\n\n",
+            b":",
+            b"event: error\n",
+            b"[DONE]",
+            b"{",
+            b"}",
+            b"\"choices\":[{\"index\":0,\"delta\":{",
+            b"\"content\":\"h\xc3\xa9\"",
+            b"\"content\":[",
+            b"{\"type\":\"thinking\",\"thinking\":",
+            b"\"tool_calls\":[{\"index\":",
+            b"0",
+            b"-1",
+            b"\"id\":\"\"",
+            b"\"function\":{\"name\":\"f\",\"arguments\":",
+            b"null",
+            b"]",
+            b",",
+            b"\"usage\":{\"prompt_tokens\":1e99}",
+            b"\"error\":",
+            b"<think>",
+            b"</thi",
+            b"\xff\xfe",
+            b"\xf0\x9f",
+            b"\"finish_reason\":\"stop\"",
+        ];
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..2000 {
+            let stream: Vec<u8> = (0..rng.usize(1..60))
+                .flat_map(|_| pieces[rng.usize(..pieces.len())].iter().copied())
+                .collect();
+            let mut sse = SseDecoder::default();
+            let mut assembler = Assembler::default();
+            let mut out = Vec::new();
+            let mut events = Vec::new();
+            for piece in stream.chunks(rng.usize(1..16)) {
+                sse.feed(piece, &mut events).unwrap();
+            }
+            sse.finish(&mut events);
+            for SseEvent { event, data } in events {
+                if !matches!(
+                    assembler.event(event.as_deref(), &data, &mut out),
+                    Ok(Flow::Continue)
+                ) {
+                    break;
+                }
+            }
+            assembler.finish(&mut out);
+            assert!(matches!(out.last(), Some(Delta::Done { .. })));
+        }
     }
 
     #[test]

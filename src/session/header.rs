@@ -1,0 +1,166 @@
+//! The header line: what was run, when, and with which crew, with secrets taken out.
+
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::model::{CommandToolConfig, Crew, ProviderConfig};
+
+/// The `format` of every session file's header.
+pub const FORMAT: &str = "crewtui-session";
+/// The newest header and line layout this build writes and reads.
+pub const VERSION: u32 = 1;
+
+/// The first line of a session file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Header {
+    /// Always [`FORMAT`]: tells a session file from any other JSON lines.
+    pub format: String,
+    pub version: u32,
+    /// The crewtui that wrote the file.
+    pub crewtui_version: String,
+    pub session_id: String,
+    pub crew_name: String,
+    /// The crew as it was run, with secrets removed (see [`Header::new`]).
+    pub crew: Crew,
+    /// RFC 3339, UTC, to the second.
+    pub started_at: String,
+    /// The first input of the entry agent.
+    pub input: String,
+}
+
+// By hand because the crew model has no `PartialEq`: two crews are equal when they serialise
+// the same, which is also what makes two headers read back the same.
+impl PartialEq for Header {
+    fn eq(&self, other: &Self) -> bool {
+        self.format == other.format
+            && self.version == other.version
+            && self.crewtui_version == other.crewtui_version
+            && self.session_id == other.session_id
+            && self.crew_name == other.crew_name
+            && self.started_at == other.started_at
+            && self.input == other.input
+            && serde_json::to_value(&self.crew).ok() == serde_json::to_value(&other.crew).ok()
+    }
+}
+
+impl Header {
+    /// The header of a session starting now, with the crew's secrets removed: provider URLs
+    /// lose their `user:password@` and their query and fragment. API keys are never in the
+    /// crew at all, only the names of the variables holding them, and no environment
+    /// variable's value is ever copied here.
+    pub fn new(session_id: &str, crew: &Crew, input: &str, started: SystemTime) -> Self {
+        Self {
+            format: FORMAT.to_string(),
+            version: VERSION,
+            crewtui_version: env!("CARGO_PKG_VERSION").to_string(),
+            session_id: session_id.to_string(),
+            crew_name: crew.name.clone(),
+            crew: without_secrets(crew),
+            started_at: crate::tools::format_rfc3339_utc(started),
+            input: input.to_string(),
+        }
+    }
+}
+
+fn without_secrets(crew: &Crew) -> Crew {
+    // Exhaustive on purpose: a field added to the crew model must be looked at here, in case
+    // it can hold a secret, before it reaches a session file.
+    let Crew {
+        name: _,
+        description: _,
+        source: _,
+        entry_point: _,
+        input: _,
+        agents: _,
+        settings: _,
+        routing: _,
+        providers,
+        tools,
+    } = crew;
+    for tool in tools.values() {
+        // Arguments and the program are part of the crew's meaning; there is no environment
+        // to drop today. A field added for one must be dropped here.
+        let CommandToolConfig {
+            description: _,
+            command: _,
+            args: _,
+            parameters: _,
+            timeout_seconds: _,
+        } = tool;
+    }
+    let mut clean = crew.clone();
+    clean.providers = providers
+        .iter()
+        .map(|(name, provider)| {
+            let provider = match provider {
+                ProviderConfig::OpenAi {
+                    base_url,
+                    api_key_env,
+                } => ProviderConfig::OpenAi {
+                    base_url: redact_url(base_url),
+                    api_key_env: api_key_env.clone(),
+                },
+                ProviderConfig::Scripted => ProviderConfig::Scripted,
+            };
+            (name.clone(), provider)
+        })
+        .collect();
+    clean
+}
+
+/// `url` without credentials in its authority (`user:password@`) and without its query and
+/// fragment, where tokens are often passed. Works on text that is not a valid URL too.
+fn redact_url(url: &str) -> String {
+    let url = url.split(['?', '#']).next().unwrap_or_default();
+    let authority_start = url.find("://").map_or(0, |i| i + 3);
+    let (scheme, rest) = url.split_at(authority_start);
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    format!("{scheme}{host}{path}")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+
+    #[test]
+    fn urls_lose_credentials_queries_and_fragments() {
+        let cases = [
+            ("https://api.openai.com/v1", "https://api.openai.com/v1"),
+            (
+                "https://user:sk-secret@proxy.example:8443/v1?key=sk-two#frag",
+                "https://proxy.example:8443/v1",
+            ),
+            ("http://token@127.0.0.1:11434", "http://127.0.0.1:11434"),
+            ("user:pw@host/v1", "host/v1"),
+            ("http://h/v1/a@b", "http://h/v1/a@b"),
+            ("", ""),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(redact_url(url), expected, "{url}");
+        }
+    }
+
+    #[test]
+    fn the_header_keeps_the_crew_but_no_secret() {
+        let yaml = "name: x\ninput: hi\nproviders:\n  p:\n    kind: openai\n    base_url: https://me:hunter2@llm.example/v1?api_key=sk-abc\n    api_key_env: CREWTUI_TEST_KEY\nagents:\n  - {id: a, provider: p, model: m}\n";
+        let report = crate::config::load_crew_str(yaml, Path::new("x.yaml"), Path::new("."));
+        let crew = report.crew.expect("the crew loads");
+        let started = UNIX_EPOCH + Duration::from_secs(1_795_898_212);
+        let header = Header::new("s1", &crew, "hi", started);
+        let line = serde_json::to_string(&header).unwrap();
+        assert!(!line.contains("hunter2") && !line.contains("sk-abc"), "{line}");
+        assert!(line.contains("https://llm.example/v1"), "{line}");
+        assert!(line.contains("CREWTUI_TEST_KEY"), "{line}");
+        assert!(line.starts_with(r#"{"format":"crewtui-session","version":1,"#));
+        assert_eq!(header.started_at, "2026-11-28T20:36:52Z");
+        assert_eq!(header.crew_name, "x");
+        let back: Header = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, header);
+    }
+}

@@ -1,0 +1,1 @@
+//! Summaries of every session in a directory.

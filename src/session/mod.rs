@@ -1,0 +1,128 @@
+//! Session files: every event of a run, one JSON line each, after a header line that says what
+//! was run. [`Recorder`] writes them, [`read`] reads them back for replay and resume, [`list`]
+//! summarises a directory of them and [`transcript`] turns one into markdown.
+//!
+//! A file is `<header>\n<event>\n<event>\n...`, each event exactly as [`crate::engine::Event`]
+//! serialises (DESIGN.md "Events"). A crash can leave the last line cut off; readers ignore it
+//! with a warning and [`Recorder::append`] cuts it before writing more. This module depends on
+//! the engine's event types and the crew model, never on a front end.
+
+mod header;
+mod list;
+mod read;
+mod recorder;
+mod transcript;
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+pub use header::{FORMAT, Header, VERSION};
+pub use list::{SessionSummary, list};
+pub use read::{ReadWarning, Recording, read};
+pub use recorder::Recorder;
+pub use transcript::transcript;
+
+/// Why a session file could not be written or read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The first line is missing, or is not the header of a crewtui session.
+    #[error("{}:1: not a crewtui session file: {reason}", path.display())]
+    NotASession { path: PathBuf, reason: String },
+    #[error(
+        "{}:1: session format version {version} is newer than this crewtui reads ({}); \
+         upgrade crewtui",
+        path.display(),
+        VERSION
+    )]
+    UnsupportedVersion { path: PathBuf, version: u32 },
+}
+
+impl SessionError {
+    fn io(path: &Path, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// `$XDG_DATA_HOME/crewtui/sessions`, else `~/.local/share/crewtui/sessions`.
+pub fn default_dir() -> Option<PathBuf> {
+    // XDG says a relative value is invalid and must be ignored.
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|h| !h.is_empty())
+                .map(|h| PathBuf::from(h).join(".local/share"))
+        })?;
+    Some(data.join("crewtui").join("sessions"))
+}
+
+/// `20261128T203652Z-launch-plan.jsonl`: the UTC start to the second, then the crew name made
+/// safe for a file name.
+pub fn file_name(started: SystemTime, crew: &str) -> String {
+    name_for(&crate::tools::format_rfc3339_utc(started), crew)
+}
+
+/// [`file_name`] from an RFC 3339 start time as a [`Header`] holds it.
+fn name_for(started_at: &str, crew: &str) -> String {
+    let stamp: String = started_at
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    format!("{stamp}-{}.jsonl", file_safe(crew))
+}
+
+/// Letters, digits, `-`, `_` and `.` kept, runs of anything else made one `-`, at most 64
+/// characters: no path separators, no leading dot, nothing a shell would need quoted.
+fn file_safe(name: &str) -> String {
+    let mut safe = String::new();
+    for c in name.chars() {
+        if c.is_alphanumeric() || matches!(c, '_' | '.') || c == '-' {
+            safe.push(c);
+        } else if !safe.ends_with('-') {
+            safe.push('-');
+        }
+    }
+    let safe: String = safe
+        .trim_matches(|c| c == '-' || c == '.')
+        .chars()
+        .take(64)
+        .collect();
+    if safe.is_empty() {
+        "crew".to_string()
+    } else {
+        safe
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+
+    #[test]
+    fn file_names_sort_by_start_and_carry_a_safe_crew_name() {
+        let started = UNIX_EPOCH + Duration::from_secs(1_795_898_212);
+        assert_eq!(
+            file_name(started, "launch-plan"),
+            "20261128T203652Z-launch-plan.jsonl"
+        );
+        assert_eq!(
+            file_name(started, "../etc/pass wd"),
+            "20261128T203652Z-etc-pass-wd.jsonl"
+        );
+        assert_eq!(file_name(started, "..."), "20261128T203652Z-crew.jsonl");
+        assert_eq!(file_name(started, "Équipe"), "20261128T203652Z-Équipe.jsonl");
+        let long = "x".repeat(300);
+        assert_eq!(file_name(started, &long).len(), "20261128T203652Z-.jsonl".len() + 64);
+    }
+}

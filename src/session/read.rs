@@ -1,0 +1,336 @@
+//! Reading session files: line by line, never all at once, and never failing on what a crash
+//! or a stray edit can leave behind.
+//!
+//! A torn last line (no newline at the end) is ignored and a line that is not an event is
+//! skipped, each with a warning naming its line; only a missing or foreign header makes a file
+//! unreadable. Reading is one pass with one reused line buffer.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::{FORMAT, Header, SessionError, VERSION};
+use crate::engine::Event;
+
+/// Lines longer than this are skipped without being held in memory: no event comes close
+/// (tool output is truncated long before), so such a line is damage, and reading it whole
+/// could exhaust memory.
+const MAX_LINE: u64 = 64 * 1024 * 1024;
+
+/// A session file as read: everything up to its last whole line.
+#[derive(Clone, Debug)]
+pub struct Recording {
+    pub path: PathBuf,
+    pub header: Header,
+    pub events: Vec<Event>,
+    /// Lines skipped or ignored, in file order.
+    pub warnings: Vec<ReadWarning>,
+    /// Bytes up to the end of the last whole line: where appending may continue.
+    pub valid_len: u64,
+}
+
+/// A line of a session file that was skipped or ignored, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReadWarning {
+    /// 1-based; the header is line 1.
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ReadWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+/// Reads a whole session file. Fails only when the file cannot be read or is not a session;
+/// damage after the header becomes [`Recording::warnings`].
+pub fn read(path: &Path) -> Result<Recording, SessionError> {
+    let mut reader = Reader::open(path)?;
+    let mut events = Vec::new();
+    let mut warnings = Vec::new();
+    while let Some(entry) = reader.next_entry()? {
+        match entry {
+            Entry::Event(event) => events.push(event),
+            Entry::Warning(warning) => warnings.push(warning),
+        }
+    }
+    Ok(Recording {
+        path: path.to_path_buf(),
+        valid_len: reader.valid_len(),
+        header: reader.header,
+        events,
+        warnings,
+    })
+}
+
+/// What the next line of a session file held.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Entry {
+    Event(Event),
+    Warning(ReadWarning),
+}
+
+/// A session file read one event at a time, for callers that want to show the start of a long
+/// file before the end has been read.
+pub struct Reader {
+    path: PathBuf,
+    header: Header,
+    lines: LineReader<BufReader<File>>,
+}
+
+impl Reader {
+    /// Opens `path` and reads its header line.
+    pub fn open(path: &Path) -> Result<Self, SessionError> {
+        let file = File::open(path).map_err(|e| SessionError::io(path, e))?;
+        let mut lines = LineReader::new(BufReader::with_capacity(1 << 16, file));
+        let header = read_header(path, &mut lines)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            header,
+            lines,
+        })
+    }
+
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The next event or warning; `None` at the end of the file.
+    pub fn next_entry(&mut self) -> Result<Option<Entry>, SessionError> {
+        let Some(line) = self
+            .lines
+            .next_line()
+            .map_err(|e| SessionError::io(&self.path, e))?
+        else {
+            return Ok(None);
+        };
+        let warning = |message: String| {
+            Ok(Some(Entry::Warning(ReadWarning {
+                line: line.number,
+                message,
+            })))
+        };
+        match line.kind {
+            LineKind::Torn => warning(format!(
+                "cut off mid-line ({} bytes with no newline at the end of the file); ignored",
+                line.len
+            )),
+            LineKind::TooLong => warning(format!(
+                "longer than {} MiB; skipped",
+                MAX_LINE / 1024 / 1024
+            )),
+            LineKind::Whole if line.bytes.trim_ascii().is_empty() => {
+                warning("empty line; skipped".to_string())
+            }
+            LineKind::Whole => match serde_json::from_slice::<Event>(line.bytes) {
+                Ok(event) => Ok(Some(Entry::Event(event))),
+                Err(e) => warning(format!("{}; skipped", describe_json_error(&e, "an event"))),
+            },
+        }
+    }
+
+    /// Bytes up to the end of the last whole line read so far.
+    pub fn valid_len(&self) -> u64 {
+        self.lines.valid_len
+    }
+}
+
+/// What the first line must hold before the rest is worth reading.
+#[derive(Deserialize)]
+struct Probe {
+    format: String,
+    version: u32,
+}
+
+pub(super) fn read_header<R: BufRead>(
+    path: &Path,
+    lines: &mut LineReader<R>,
+) -> Result<Header, SessionError> {
+    let not_a_session = |reason: String| SessionError::NotASession {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let line = lines
+        .next_line()
+        .map_err(|e| SessionError::io(path, e))?
+        .ok_or_else(|| not_a_session("the file is empty".to_string()))?;
+    match line.kind {
+        LineKind::Whole => {}
+        LineKind::Torn => {
+            return Err(not_a_session(
+                "the header line is cut off (no newline after it)".to_string(),
+            ));
+        }
+        LineKind::TooLong => return Err(not_a_session("line 1 is far too long".to_string())),
+    }
+    let probe: Probe = serde_json::from_slice(line.bytes)
+        .map_err(|e| not_a_session(describe_json_error(&e, "a session header")))?;
+    if probe.format != FORMAT {
+        return Err(not_a_session(format!(
+            "its format is `{}`, not `{FORMAT}`",
+            probe.format
+        )));
+    }
+    if probe.version > VERSION {
+        return Err(SessionError::UnsupportedVersion {
+            path: path.to_path_buf(),
+            version: probe.version,
+        });
+    }
+    serde_json::from_slice(line.bytes)
+        .map_err(|e| not_a_session(describe_json_error(&e, "a session header")))
+}
+
+/// serde_json's message without its "at line 1 column N" (the line is ours to name), and with
+/// whether the text was JSON at all.
+fn describe_json_error(error: &serde_json::Error, expected: &str) -> String {
+    let text = error.to_string();
+    let position = format!(" at line {} column {}", error.line(), error.column());
+    let message = text.strip_suffix(&position).unwrap_or(&text);
+    let column = error.column();
+    match error.classify() {
+        serde_json::error::Category::Io
+        | serde_json::error::Category::Syntax
+        | serde_json::error::Category::Eof => {
+            format!("not JSON ({message} at column {column})")
+        }
+        serde_json::error::Category::Data => format!("not {expected} ({message})"),
+    }
+}
+
+/// How a line ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum LineKind {
+    /// Ended by a newline.
+    Whole,
+    /// The file ended before a newline: a write cut off by a crash.
+    Torn,
+    /// Over [`MAX_LINE`]; its bytes were not kept.
+    TooLong,
+}
+
+pub(super) struct Line<'a> {
+    /// 1-based.
+    pub number: usize,
+    /// Without the newline; empty for [`LineKind::TooLong`].
+    pub bytes: &'a [u8],
+    /// Bytes the line took in the file, newline included.
+    pub len: u64,
+    pub kind: LineKind,
+}
+
+/// Lines of a file, reusing one buffer, keeping count of line numbers and of the bytes that end
+/// in a newline.
+pub(super) struct LineReader<R> {
+    reader: R,
+    buf: Vec<u8>,
+    number: usize,
+    /// Bytes up to the end of the last whole line.
+    pub valid_len: u64,
+}
+
+impl<R: BufRead> LineReader<R> {
+    pub fn new(reader: R) -> Self {
+        Self {
+            reader,
+            buf: Vec::new(),
+            number: 0,
+            valid_len: 0,
+        }
+    }
+
+    pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
+        self.buf.clear();
+        let read = (&mut self.reader)
+            .take(MAX_LINE)
+            .read_until(b'\n', &mut self.buf)?;
+        if read == 0 {
+            return Ok(None);
+        }
+        self.number += 1;
+        let mut len = read as u64;
+        let kind = if self.buf.last() == Some(&b'\n') {
+            self.buf.pop();
+            LineKind::Whole
+        } else if len < MAX_LINE {
+            LineKind::Torn
+        } else {
+            self.buf.clear();
+            // Skip to the end of the line without keeping it.
+            loop {
+                let available = self.reader.fill_buf()?;
+                if available.is_empty() {
+                    break LineKind::Torn;
+                }
+                match available.iter().position(|&b| b == b'\n') {
+                    Some(i) => {
+                        self.reader.consume(i + 1);
+                        len += i as u64 + 1;
+                        break LineKind::TooLong;
+                    }
+                    None => {
+                        let n = available.len();
+                        self.reader.consume(n);
+                        len += n as u64;
+                    }
+                }
+            }
+        };
+        if kind != LineKind::Torn {
+            self.valid_len += len;
+        }
+        Ok(Some(Line {
+            number: self.number,
+            bytes: &self.buf,
+            len,
+            kind,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &[u8]) -> (Vec<(usize, String, LineKind)>, u64) {
+        let mut reader = LineReader::new(text);
+        let mut out = Vec::new();
+        while let Some(line) = reader.next_line().unwrap() {
+            let bytes = String::from_utf8_lossy(line.bytes).into_owned();
+            out.push((line.number, bytes, line.kind));
+        }
+        (out, reader.valid_len)
+    }
+
+    #[test]
+    fn lines_are_whole_or_torn_and_the_valid_length_stops_at_the_last_newline() {
+        let (got, valid) = lines(b"a\n\nbc\nde");
+        assert_eq!(
+            got,
+            [
+                (1, "a".into(), LineKind::Whole),
+                (2, "".into(), LineKind::Whole),
+                (3, "bc".into(), LineKind::Whole),
+                (4, "de".into(), LineKind::Torn),
+            ]
+        );
+        assert_eq!(valid, 6);
+        assert_eq!(lines(b"").0, []);
+        assert_eq!(lines(b"x\n").1, 2);
+    }
+
+    #[test]
+    fn json_errors_name_the_column_not_a_line() {
+        let e = serde_json::from_slice::<Event>(b"{\"seq\": 1,").unwrap_err();
+        let text = describe_json_error(&e, "an event");
+        assert!(text.starts_with("not JSON (") && !text.contains("line"), "{text}");
+        let e = serde_json::from_slice::<Event>(br#"{"seq":1,"t_ms":2,"type":"nope"}"#)
+            .unwrap_err();
+        let text = describe_json_error(&e, "an event");
+        assert!(text.starts_with("not an event (unknown variant `nope`"), "{text}");
+    }
+}

@@ -1,0 +1,449 @@
+//! Replay: a recording fed through the same fold as a live run, under a timeline the user can
+//! play, step, speed up and seek.
+//!
+//! Seeking back is fast on long recordings because the replayer keeps a snapshot of the folded
+//! state every so many events and folds forward from the nearest one, never from the start.
+
+use std::io;
+use std::time::Duration;
+
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use futures_util::{Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use tokio::time::Instant;
+
+use super::app::App;
+use super::live::{FRAME, Stats};
+use super::render;
+use super::theme::Theme;
+use super::view::{Action, Mode, Overlay, Timeline, View};
+use crate::engine::{Event, EventKind};
+
+/// Playback speeds `+` and `-` step through; past the last comes "as fast as possible".
+pub const SPEEDS: [f64; 9] = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
+/// Events folded per frame when playing as fast as possible.
+const MAX_SPEED_BATCH: usize = 20_000;
+
+/// A recording and the App state at a position in it.
+pub struct Replayer {
+    events: Vec<Event>,
+    initial: App,
+    /// The state after the first `n` events, every `interval` events, in order.
+    snapshots: Vec<(usize, App)>,
+    interval: usize,
+    pub app: App,
+    /// How many events have been applied.
+    pub position: usize,
+}
+
+impl Replayer {
+    pub fn new(app: App, events: Vec<Event>) -> Self {
+        // Enough snapshots that a seek folds at most a few thousand events, few enough that
+        // their memory stays a small multiple of one App.
+        let interval = (events.len() / 48).max(2_000);
+        Self {
+            events,
+            initial: app.clone(),
+            snapshots: Vec::new(),
+            interval,
+            app,
+            position: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// Session time at the current position.
+    pub fn t_ms(&self) -> u64 {
+        self.position
+            .checked_sub(1)
+            .map_or(0, |i| self.events[i].t_ms)
+    }
+
+    pub fn total_ms(&self) -> u64 {
+        self.events.last().map_or(0, |e| e.t_ms)
+    }
+
+    /// The time of the next event to apply.
+    fn next_t_ms(&self) -> Option<u64> {
+        self.events.get(self.position).map(|e| e.t_ms)
+    }
+
+    /// Applies the next event. False at the end.
+    pub fn forward(&mut self) -> bool {
+        let Some(event) = self.events.get(self.position) else {
+            return false;
+        };
+        self.app.apply(event);
+        self.position += 1;
+        if self.position.is_multiple_of(self.interval)
+            && self
+                .snapshots
+                .last()
+                .is_none_or(|(n, _)| *n < self.position)
+        {
+            self.snapshots.push((self.position, self.app.clone()));
+        }
+        true
+    }
+
+    /// Puts the App in the state after the first `target` events.
+    pub fn seek(&mut self, target: usize) {
+        let target = target.min(self.events.len());
+        let close_ahead = target >= self.position && target - self.position <= self.interval;
+        if !close_ahead {
+            let nearest = self.snapshots.partition_point(|(n, _)| *n <= target);
+            let (n, app) = match nearest.checked_sub(1).map(|i| &self.snapshots[i]) {
+                Some((n, app)) if *n >= self.position || target < self.position => {
+                    (*n, app.clone())
+                }
+                // Folding on from here beats going back to an earlier snapshot.
+                Some(_) => (self.position, self.app.clone()),
+                None => (0, self.initial.clone()),
+            };
+            self.app = app;
+            self.position = n;
+        }
+        while self.position < target && self.forward() {}
+    }
+
+    /// The position just after the next (or previous) event worth stopping at: a tool call,
+    /// a failure, a hand-off, a parallel group or a pause.
+    pub fn marker(&self, forward: bool) -> Option<usize> {
+        let worth = |e: &Event| {
+            matches!(
+                e.kind,
+                EventKind::ToolCall { .. }
+                    | EventKind::ToolFailed { .. }
+                    | EventKind::AgentFailed { .. }
+                    | EventKind::Handoff { .. }
+                    | EventKind::ParallelStarted { .. }
+                    | EventKind::Paused { .. }
+            )
+        };
+        if forward {
+            (self.position..self.events.len())
+                .find(|&i| worth(&self.events[i]))
+                .map(|i| i + 1)
+        } else {
+            (0..self.position.saturating_sub(1))
+                .rev()
+                .find(|&i| worth(&self.events[i]))
+                .map(|i| i + 1)
+        }
+    }
+}
+
+/// The playback clock: session time runs at `speed` from where it was last set.
+struct Clock {
+    base_ms: u64,
+    base: Instant,
+    speed: Option<f64>,
+    playing: bool,
+}
+
+impl Clock {
+    fn now_ms(&self) -> u64 {
+        match (self.playing, self.speed) {
+            (false, _) => self.base_ms,
+            (true, None) => u64::MAX,
+            (true, Some(speed)) => {
+                self.base_ms + (self.base.elapsed().as_secs_f64() * 1000.0 * speed) as u64
+            }
+        }
+    }
+
+    /// When session time `t_ms` comes round.
+    fn due(&self, t_ms: u64) -> Instant {
+        match self.speed {
+            None => self.base,
+            Some(speed) => {
+                let wait = t_ms.saturating_sub(self.base_ms) as f64 / speed;
+                self.base + Duration::from_secs_f64(wait / 1000.0)
+            }
+        }
+    }
+
+    fn rebase(&mut self, t_ms: u64) {
+        self.base_ms = t_ms;
+        self.base = Instant::now();
+    }
+}
+
+fn faster(speed: Option<f64>) -> Option<f64> {
+    match speed {
+        Some(s) => SPEEDS.iter().copied().find(|&x| x > s + 1e-9),
+        None => None,
+    }
+}
+
+fn slower(speed: Option<f64>) -> Option<f64> {
+    match speed {
+        Some(s) => Some(
+            SPEEDS
+                .iter()
+                .copied()
+                .rev()
+                .find(|&x| x < s - 1e-9)
+                .unwrap_or(SPEEDS[0]),
+        ),
+        None => Some(SPEEDS[SPEEDS.len() - 1]),
+    }
+}
+
+/// Plays `replayer` on `terminal` until the user quits. `speed` `None` is as fast as possible.
+pub async fn run<B, S>(
+    terminal: &mut Terminal<B>,
+    mut input_events: S,
+    mut replayer: Replayer,
+    theme: &Theme,
+    speed: Option<f64>,
+) -> io::Result<Stats>
+where
+    B: Backend,
+    B::Error: Into<io::Error>,
+    S: Stream<Item = io::Result<TermEvent>> + Unpin,
+{
+    let mut view = View::new(replayer.app.panes.len());
+    let mut clock = Clock {
+        base_ms: 0,
+        base: Instant::now(),
+        speed,
+        playing: !replayer.is_empty(),
+    };
+    let mut stats = Stats::default();
+    let mut dirty = true;
+    let mut last_draw = Instant::now() - FRAME;
+    loop {
+        if dirty && last_draw.elapsed() >= FRAME {
+            view.mode = Mode::Replay(Timeline {
+                position: replayer.position,
+                total: replayer.len(),
+                playing: clock.playing,
+                speed: clock.speed,
+                t_ms: replayer.t_ms(),
+                total_ms: replayer.total_ms(),
+            });
+            view.sync(&replayer.app);
+            let now_ms = replayer.t_ms();
+            terminal
+                .draw(|f| render::draw(f, &mut replayer.app, &mut view, theme, now_ms))
+                .map_err(Into::into)?;
+            stats.draws += 1;
+            dirty = false;
+            last_draw = Instant::now();
+        }
+        let due = replayer
+            .next_t_ms()
+            .filter(|_| clock.playing)
+            .map(|t| clock.due(t));
+        tokio::select! {
+            event = input_events.next() => {
+                let key = match event {
+                    Some(Ok(TermEvent::Key(key))) => key,
+                    Some(Ok(TermEvent::Mouse(mouse))) => {
+                        view.on_mouse(&mut replayer.app, mouse);
+                        dirty = true;
+                        continue;
+                    }
+                    Some(Ok(_)) => { dirty = true; continue; }
+                    Some(Err(e)) => return Err(e),
+                    None => break,
+                };
+                dirty = true;
+                if on_key(key, &mut replayer, &mut clock, &mut view) {
+                    break;
+                }
+            }
+            () = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
+                let now_ms = clock.now_ms();
+                let mut applied = 0;
+                while replayer.next_t_ms().is_some_and(|t| t <= now_ms) && applied < MAX_SPEED_BATCH {
+                    replayer.forward();
+                    applied += 1;
+                }
+                stats.events += applied as u64;
+                if replayer.position == replayer.len() {
+                    clock.playing = false;
+                    clock.rebase(replayer.t_ms());
+                }
+                dirty = true;
+            }
+            () = tokio::time::sleep_until(last_draw + FRAME), if dirty => {}
+        }
+    }
+    Ok(stats)
+}
+
+/// Handles a key in replay; true to quit.
+fn on_key(key: KeyEvent, replayer: &mut Replayer, clock: &mut Clock, view: &mut View) -> bool {
+    if key.kind == KeyEventKind::Release {
+        return false;
+    }
+    if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+        return true;
+    }
+    if view.overlay != Overlay::None {
+        return view.on_key(&mut replayer.app, key) == Action::Quit;
+    }
+    let seek = |replayer: &mut Replayer, clock: &mut Clock, target: usize| {
+        replayer.seek(target);
+        clock.rebase(replayer.t_ms());
+    };
+    match key.code {
+        KeyCode::Char('q') => return true,
+        KeyCode::Char(' ') => {
+            if replayer.position == replayer.len() {
+                seek(replayer, clock, 0);
+            }
+            clock.playing = !clock.playing;
+            clock.rebase(replayer.t_ms());
+        }
+        KeyCode::Right => {
+            clock.playing = false;
+            let next = replayer.position + 1;
+            seek(replayer, clock, next);
+        }
+        KeyCode::Left => {
+            clock.playing = false;
+            let back = replayer.position.saturating_sub(1);
+            seek(replayer, clock, back);
+        }
+        KeyCode::Char('+' | '=') => {
+            clock.rebase(replayer.t_ms());
+            clock.speed = faster(clock.speed);
+        }
+        KeyCode::Char('-' | '_') => {
+            clock.rebase(replayer.t_ms());
+            clock.speed = slower(clock.speed);
+        }
+        KeyCode::Home => seek(replayer, clock, 0),
+        KeyCode::End => seek(replayer, clock, replayer.len()),
+        KeyCode::Char(d @ '1'..='9') => {
+            let tenths = d as usize - '0' as usize;
+            let target = replayer.len() * tenths / 10;
+            seek(replayer, clock, target);
+        }
+        KeyCode::Char('n') => {
+            if let Some(target) = replayer.marker(true) {
+                clock.playing = false;
+                seek(replayer, clock, target);
+            }
+        }
+        KeyCode::Char('p') => {
+            if let Some(target) = replayer.marker(false) {
+                clock.playing = false;
+                seek(replayer, clock, target);
+            }
+        }
+        // Cancelling means nothing in a recording.
+        KeyCode::Char('c') | KeyCode::Esc => {}
+        _ => {
+            view.on_key(&mut replayer.app, key);
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::EventKind;
+    use crate::tui::app::AgentInfo;
+    use crate::tui::pane::PaneLimits;
+
+    fn events(n: usize) -> Vec<Event> {
+        let mut list = vec![
+            Event {
+                seq: 0,
+                t_ms: 0,
+                kind: EventKind::SessionStarted {
+                    session_id: "s".into(),
+                    crew: "c".into(),
+                    input: "go".into(),
+                },
+            },
+            Event {
+                seq: 1,
+                t_ms: 0,
+                kind: EventKind::AgentStarted {
+                    agent: "a".into(),
+                    turn: 1,
+                    input: "go".into(),
+                },
+            },
+        ];
+        for i in 2..n as u64 {
+            list.push(Event {
+                seq: i,
+                t_ms: i,
+                kind: EventKind::Token {
+                    agent: "a".into(),
+                    text: format!("t{i} "),
+                    reasoning: false,
+                },
+            });
+        }
+        list
+    }
+
+    fn replayer(n: usize) -> Replayer {
+        let agents = [AgentInfo {
+            id: "a".into(),
+            name: "A".into(),
+            role: String::new(),
+        }];
+        Replayer::new(App::new("c", &agents, PaneLimits::default()), events(n))
+    }
+
+    fn state(app: &App) -> String {
+        format!(
+            "{:?}",
+            (app.events, &app.panes[0].blocks.back().map(|b| &b.content))
+        )
+    }
+
+    #[test]
+    fn seeking_anywhere_gives_the_state_of_folding_from_the_start() {
+        let mut r = replayer(10_000);
+        let mut check = replayer(10_000);
+        for target in [7_000, 100, 9_999, 2_000, 2_001, 0, 5_432, 10_000, 4_000] {
+            r.seek(target);
+            check.seek(0);
+            check.app = check.initial.clone();
+            check.position = 0;
+            while check.position < target && check.forward() {}
+            assert_eq!(r.position, target);
+            assert_eq!(state(&r.app), state(&check.app), "at {target}");
+        }
+    }
+
+    #[test]
+    fn markers_find_the_events_worth_stopping_at() {
+        let mut r = replayer(10);
+        // Only agent_started-like and tokens here: nothing worth stopping at.
+        assert_eq!(r.marker(true), None);
+        r.events[5].kind = EventKind::Paused {
+            agent: "a".into(),
+            prompt: "?".into(),
+        };
+        assert_eq!(r.marker(true), Some(6));
+        r.seek(9);
+        assert_eq!(r.marker(false), Some(6));
+    }
+
+    #[test]
+    fn speeds_step_through_the_list_and_past_it() {
+        assert_eq!(faster(Some(1.0)), Some(2.0));
+        assert_eq!(faster(Some(64.0)), None);
+        assert_eq!(slower(None), Some(64.0));
+        assert_eq!(slower(Some(0.25)), Some(0.25));
+    }
+}
