@@ -5,11 +5,18 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+/// Where the binary keeps logs and sessions in these tests, never the developer's own.
+fn home() -> PathBuf {
+    let home = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-home");
+    std::fs::create_dir_all(&home).unwrap();
+    home
+}
+
 fn crewtui(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_crewtui"))
         .args(args)
-        // Logs go to a throwaway state dir, never the developer's.
-        .env("XDG_STATE_HOME", scratch("state"))
+        .env("XDG_STATE_HOME", home().join("state"))
+        .env("XDG_DATA_HOME", home().join("data"))
         .output()
         .expect("crewtui runs")
 }
@@ -226,4 +233,114 @@ fn validate_accepts_the_shipped_crews() {
         assert_eq!(out.status.code(), Some(0), "{name}: {stdout}");
         assert!(!stdout.contains(": warning:"), "{name}: {stdout}");
     }
+}
+
+const ANSWER: &str = "Crew authors on Linux; launch next Tuesday.";
+
+fn only_file(dir: &Path) -> PathBuf {
+    let files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    files.into_iter().next().unwrap()
+}
+
+/// The event types of a session file (header left out), per agent in order: parallel agents
+/// interleave differently from run to run, each agent's own events never do.
+fn file_types(path: &Path) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut by_agent = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for line in std::fs::read_to_string(path).unwrap().lines().skip(1) {
+        let e: Value = serde_json::from_str(line).unwrap();
+        let agent = e["agent"].as_str().unwrap_or_default().to_string();
+        by_agent
+            .entry(agent)
+            .or_default()
+            .push(e["type"].as_str().unwrap().to_string());
+    }
+    by_agent
+}
+
+#[test]
+fn a_paused_run_resumes_from_its_file_and_sessions_lists_it() {
+    let crew = instant_demo();
+    let crew = crew.to_str().unwrap();
+    let paused_dir = scratch("resume-paused");
+    let out = crewtui(&[
+        "run",
+        crew,
+        "--headless",
+        "--sessions-dir",
+        paused_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let file = only_file(&paused_dir);
+    let paused_events = jsonl(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("session recorded in {}", file.display())),
+        "{stderr}"
+    );
+
+    let out = crewtui(&[
+        "resume",
+        file.to_str().unwrap(),
+        "--headless",
+        "--answer",
+        ANSWER,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let resumed = jsonl(&out);
+    assert_eq!(resumed[0]["type"], "paused", "the resumed run asks again");
+    assert_eq!(
+        resumed[0]["seq"],
+        paused_events.len() as u64,
+        "numbering goes on"
+    );
+    assert_eq!(resumed.last().unwrap()["outcome"], "completed");
+
+    // The file now tells the whole story, the same as a run that was never interrupted, but
+    // for the pause that ended the first part and was asked again.
+    let whole_dir = scratch("resume-whole");
+    let out = crewtui(&[
+        "run",
+        crew,
+        "--headless",
+        "--answer",
+        ANSWER,
+        "--sessions-dir",
+        whole_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let mut expected = file_types(&only_file(&whole_dir));
+    let lead = expected.get_mut("lead").unwrap();
+    let at = lead.iter().position(|t| t == "paused").unwrap();
+    lead.insert(at + 1, "paused".into());
+    expected
+        .get_mut("")
+        .unwrap()
+        .insert(1, "session_finished".into());
+    assert_eq!(file_types(&file), expected);
+
+    // Resuming a finished session is refused, naming the file.
+    let out = crewtui(&["resume", file.to_str().unwrap(), "--headless"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(file.to_str().unwrap()) && stderr.contains("already ended"),
+        "{stderr}"
+    );
+
+    let out = crewtui(&["sessions", "--sessions-dir", paused_dir.to_str().unwrap()]);
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listing.contains("launch-plan") && listing.contains("completed"),
+        "{listing}"
+    );
+    assert!(listing.contains(file.to_str().unwrap()), "{listing}");
 }

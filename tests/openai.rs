@@ -908,6 +908,7 @@ agents:
         ])
         .env("CREWTUI_E2E_KEY", SECRET)
         .env("XDG_STATE_HOME", dir.join("state"))
+        .args(["--sessions-dir", dir.join("sessions").to_str().unwrap()])
         .output()
         .await
         .expect("crewtui runs");
@@ -946,6 +947,35 @@ agents:
     let last = got.last().unwrap();
     assert_eq!(last["type"], "session_finished");
     assert_eq!(last["outcome"], "completed");
+
+    // The run was recorded, and the key is nowhere in the session file (nor the log).
+    let sessions: Vec<_> = std::fs::read_dir(dir.join("sessions"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    let recorded = std::fs::read_to_string(&sessions[0]).unwrap();
+    assert_eq!(
+        recorded.lines().count(),
+        events.len() + 1,
+        "header + every event"
+    );
+    assert!(
+        recorded.contains("CREWTUI_E2E_KEY"),
+        "the variable's name is kept"
+    );
+    assert!(
+        !recorded.contains(SECRET),
+        "the key leaked into {}",
+        sessions[0].display()
+    );
+    for log in std::fs::read_dir(dir.join("state/crewtui"))
+        .into_iter()
+        .flatten()
+    {
+        let log = std::fs::read_to_string(log.unwrap().path()).unwrap_or_default();
+        assert!(!log.contains(SECRET), "the key leaked into the log");
+    }
 
     let seen = server.requests();
     assert_eq!(seen.len(), 3);

@@ -101,7 +101,8 @@ fn the_demo_crew_in_a_real_terminal() {
     let crew = slow_demo();
     let state = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tmux-state");
     let script = format!(
-        "XDG_STATE_HOME={} {} {}; echo EXIT=$?; stty -a | grep -o -- '-\\?icanon'; sleep 600",
+        "XDG_STATE_HOME={} XDG_DATA_HOME={} {} {}; echo EXIT=$?; stty -a | grep -o -- '-\\?icanon'; sleep 600",
+        state.display(),
         state.display(),
         env!("CARGO_BIN_EXE_crewtui"),
         crew.display()

@@ -1,17 +1,18 @@
 //! `crewtui run --headless`: the session's events as JSON lines on stdout, pauses answered from
-//! `--answer` in order. Everything else (warnings, errors) goes to stderr.
+//! `--answer` in order. Everything else (warnings, errors, where the session was recorded) goes
+//! to stderr.
 
 use std::collections::VecDeque;
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context, bail};
 use crewtui::config::load_crew;
 use crewtui::config::model::Crew;
-use crewtui::engine::{self, Command, EventKind, Outcome, SessionParts};
+use crewtui::engine::{self, Command, EventKind, Outcome, SessionHandle};
 
 use super::RunArgs;
+use super::setup;
 
 /// Loads the crew, reporting its diagnostics on stderr; errors end the run.
 pub fn load(path: &std::path::Path) -> anyhow::Result<Crew> {
@@ -43,25 +44,24 @@ pub fn first_input(crew: &Crew, input: Option<String>) -> anyhow::Result<String>
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let crew = load(&args.crew)?;
     let input = first_input(&crew, args.input)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let outcome = runtime.block_on(drive(crew, input, args.answers.into()))?;
+    let dir = setup::sessions_dir(args.sessions_dir)?;
+    let outcome = setup::runtime()?.block_on(async {
+        let mut parts = setup::session_parts(&crew)?;
+        let recorder = setup::open_recorder(&dir, &crew, &parts.session_id, &input)?;
+        let path = recorder.path().to_path_buf();
+        parts.log = Some(Box::new(recorder));
+        let outcome = drive(engine::start(crew, input, parts), args.answers.into()).await;
+        eprintln!("crewtui: session recorded in {}", path.display());
+        outcome
+    })?;
     Ok(ExitCode::from(outcome.exit_code() as u8))
 }
 
-async fn drive(
-    crew: Crew,
-    input: String,
+/// Prints a session's events until it ends, answering its pauses from `answers`.
+pub async fn drive(
+    mut handle: SessionHandle,
     mut answers: VecDeque<String>,
 ) -> anyhow::Result<Outcome> {
-    let http = crewtui::provider::openai::http_client(Duration::from_secs(
-        crew.settings.connect_timeout_seconds,
-    ))
-    .context("setting up the HTTP client")?;
-    let parts = SessionParts::for_crew(&crew, &http);
-    let mut handle = engine::start(crew, input, parts);
     let mut commands = Some(handle.commands.clone());
     drop(handle.commands);
     let stdout = std::io::stdout();

@@ -2,6 +2,10 @@
 
 mod headless;
 mod logging;
+mod replay;
+mod resume;
+mod sessions;
+mod setup;
 mod tui;
 mod validate;
 
@@ -9,7 +13,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -32,6 +36,16 @@ enum Commands {
         /// A crew YAML file, or a directory holding crew.yaml and agents/
         crew: PathBuf,
     },
+    /// Watch a recorded session again, or print it as a markdown transcript
+    Replay(replay::ReplayArgs),
+    /// Go on with a session that paused or was cut off, appending to its file
+    Resume(resume::ResumeArgs),
+    /// List recorded sessions, newest first
+    Sessions {
+        /// Where sessions are recorded (default: $XDG_DATA_HOME/crewtui/sessions)
+        #[arg(long, value_name = "DIR")]
+        sessions_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -50,24 +64,20 @@ struct RunArgs {
     /// Colours: dark (default), light, high-contrast, or a theme file (NO_COLOR is honoured)
     #[arg(long, value_name = "NAME|PATH")]
     theme: Option<String>,
+    /// Where the session is recorded (default: $XDG_DATA_HOME/crewtui/sessions)
+    #[arg(long, value_name = "DIR")]
+    sessions_dir: Option<PathBuf>,
 }
 
-/// The providers and tools of a crew, sharing the process's one HTTP client.
-fn session_parts(
-    crew: &crewtui::config::model::Crew,
-) -> anyhow::Result<crewtui::engine::SessionParts> {
-    let http = crewtui::provider::openai::http_client(std::time::Duration::from_secs(
-        crew.settings.connect_timeout_seconds,
-    ))
-    .map_err(|e| anyhow::anyhow!("setting up the HTTP client: {e}"))?;
-    Ok(crewtui::engine::SessionParts::for_crew(crew, &http))
-}
-
-/// `crewtui CREW ...` means `crewtui run CREW ...`.
+/// `crewtui CREW ...` means `crewtui run CREW ...`: anything first that is not a subcommand
+/// (taken from the parser, so new ones need no change here) or a help or version flag.
 fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
-    let explicit = ["run", "validate", "help", "-h", "--help", "-V", "--version"];
+    let flags = ["help", "-h", "--help", "-V", "--version"];
     if let Some(first) = args.get(1)
-        && !explicit.iter().any(|e| first == e)
+        && !flags.iter().any(|f| first == f)
+        && !Cli::command()
+            .get_subcommands()
+            .any(|c| first == c.get_name())
     {
         args.insert(1, "run".into());
     }
@@ -81,6 +91,10 @@ pub fn main() -> ExitCode {
         Commands::Validate { crew } => Ok(validate::run(&crew)),
         Commands::Run(args) if args.headless => headless::run(args),
         Commands::Run(args) => tui::run(args),
+        Commands::Replay(args) if args.headless => Ok(replay::headless(&args)),
+        Commands::Replay(args) => replay::run_tui(args),
+        Commands::Resume(args) => resume::run(args),
+        Commands::Sessions { sessions_dir } => sessions::run(sessions_dir),
     };
     match result {
         Ok(code) => code,
@@ -88,5 +102,32 @@ pub fn main() -> ExitCode {
             eprintln!("crewtui: {error:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expanded(args: &[&str]) -> Vec<String> {
+        let args = args.iter().map(OsString::from).collect();
+        with_default_subcommand(args)
+            .into_iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_crew_first_means_run_and_subcommands_stay_themselves() {
+        assert_eq!(
+            expanded(&["crewtui", "crew.yaml"]),
+            ["crewtui", "run", "crew.yaml"]
+        );
+        for sub in [
+            "run", "validate", "replay", "resume", "sessions", "help", "--help", "-V",
+        ] {
+            assert_eq!(expanded(&["crewtui", sub]), ["crewtui", sub]);
+        }
+        assert_eq!(expanded(&["crewtui"]), ["crewtui"]);
     }
 }

@@ -1,29 +1,59 @@
 //! `crewtui [run] CREW`: the crew in the full-screen TUI.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
-use crewtui::tui::theme::Theme;
+use crewtui::engine;
+use crewtui::tui::app::AgentInfo;
+use crewtui::tui::live::Launch;
 
 use super::RunArgs;
 use super::headless::load;
+use super::setup;
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let crew = load(&args.crew)?;
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let theme = Theme::load(args.theme.as_deref(), no_color)?;
+    let theme = setup::theme(args.theme.as_deref())?;
+    let dir = setup::sessions_dir(args.sessions_dir)?;
     // Without --input the crew's own input is used; with neither, the TUI asks for one.
     let input = args.input.or_else(|| crew.input.clone());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let outcome = runtime.block_on(async {
-        let parts = super::session_parts(&crew)?;
-        crewtui::tui::run_crew(crew, input, parts, &theme)
+    let agents = AgentInfo::from_crew(&crew);
+    let name = crew.name.clone();
+    let recorded: Arc<Mutex<Option<PathBuf>>> = Arc::default();
+    let outcome = setup::runtime()?.block_on(async {
+        let mut parts = setup::session_parts(&crew)?;
+        let launch = match input {
+            Some(input) => {
+                let recorder = setup::open_recorder(&dir, &crew, &parts.session_id, &input)?;
+                *recorded.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(recorder.path().to_path_buf());
+                parts.log = Some(Box::new(recorder));
+                Launch::Running(engine::start(crew, input, parts))
+            }
+            None => {
+                let recorded = Arc::clone(&recorded);
+                Launch::AskFirst {
+                    crew: Box::new(crew),
+                    parts,
+                    open_log: Box::new(move |crew, session_id, input| {
+                        let recorder = setup::open_recorder(&dir, crew, session_id, input)
+                            .map_err(|e| format!("{e:#}"))?;
+                        *recorded.lock().unwrap_or_else(|e| e.into_inner()) =
+                            Some(recorder.path().to_path_buf());
+                        Ok(Box::new(recorder) as Box<dyn engine::EventLog>)
+                    }),
+                }
+            }
+        };
+        crewtui::tui::run_live(&name, &agents, &[], launch, &theme)
             .await
             .context("running the terminal UI")
     })?;
+    if let Some(path) = recorded.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        eprintln!("crewtui: session recorded in {}", path.display());
+    }
     Ok(match outcome {
         Some(outcome) => ExitCode::from(outcome.exit_code() as u8),
         None => ExitCode::SUCCESS,

@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::model::{CommandToolConfig, Crew, ProviderConfig};
+use crate::config::model::{Agent, CommandToolConfig, Crew, ProviderConfig};
 
 /// The `format` of every session file's header.
 pub const FORMAT: &str = "crewtui-session";
@@ -72,12 +72,30 @@ fn without_secrets(crew: &Crew) -> Crew {
         source: _,
         entry_point: _,
         input: _,
-        agents: _,
+        agents,
         settings: _,
         routing: _,
         providers,
         tools,
     } = crew;
+    for agent in agents {
+        let Agent {
+            id: _,
+            name: _,
+            role: _,
+            backstory: _,
+            description: _,
+            provider: _,
+            model: _,
+            temperature: _,
+            max_tokens: _,
+            tools: _,
+            handoff_targets: _,
+            is_terminal: _,
+            system_prompt: _,
+            script: _,
+        } = agent;
+    }
     for tool in tools.values() {
         // Arguments and the program are part of the crew's meaning; there is no environment
         // to drop today. A field added for one must be dropped here.
@@ -117,7 +135,9 @@ fn redact_url(url: &str) -> String {
     let (scheme, rest) = url.split_at(authority_start);
     let authority_end = rest.find('/').unwrap_or(rest.len());
     let (authority, path) = rest.split_at(authority_end);
-    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
     format!("{scheme}{host}{path}")
 }
 
@@ -154,7 +174,10 @@ mod tests {
         let started = UNIX_EPOCH + Duration::from_secs(1_795_898_212);
         let header = Header::new("s1", &crew, "hi", started);
         let line = serde_json::to_string(&header).unwrap();
-        assert!(!line.contains("hunter2") && !line.contains("sk-abc"), "{line}");
+        assert!(
+            !line.contains("hunter2") && !line.contains("sk-abc"),
+            "{line}"
+        );
         assert!(line.contains("https://llm.example/v1"), "{line}");
         assert!(line.contains("CREWTUI_TEST_KEY"), "{line}");
         assert!(line.starts_with(r#"{"format":"crewtui-session","version":1,"#));

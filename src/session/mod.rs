@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 pub use header::{FORMAT, Header, VERSION};
-pub use list::{SessionSummary, list};
-pub use read::{ReadWarning, Recording, read};
+pub use list::{SessionSummary, list, summarise};
+pub use read::{Entry, ReadWarning, Reader, Recording, read};
 pub use recorder::Recorder;
 pub use transcript::transcript;
 
@@ -80,6 +80,16 @@ fn name_for(started_at: &str, crew: &str) -> String {
     format!("{stamp}-{}.jsonl", file_safe(crew))
 }
 
+/// A length of time as people read it: `850ms`, `12.3s`, `4m05s`, `2h03m`.
+pub fn format_duration(ms: u64) -> String {
+    match ms {
+        0..1_000 => format!("{ms}ms"),
+        1_000..60_000 => format!("{}.{}s", ms / 1000, ms % 1000 / 100),
+        60_000..3_600_000 => format!("{}m{:02}s", ms / 60_000, ms % 60_000 / 1000),
+        _ => format!("{}h{:02}m", ms / 3_600_000, ms % 3_600_000 / 60_000),
+    }
+}
+
 /// Letters, digits, `-`, `_` and `.` kept, runs of anything else made one `-`, at most 64
 /// characters: no path separators, no leading dot, nothing a shell would need quoted.
 fn file_safe(name: &str) -> String {
@@ -121,8 +131,24 @@ mod tests {
             "20261128T203652Z-etc-pass-wd.jsonl"
         );
         assert_eq!(file_name(started, "..."), "20261128T203652Z-crew.jsonl");
-        assert_eq!(file_name(started, "Équipe"), "20261128T203652Z-Équipe.jsonl");
+        assert_eq!(
+            file_name(started, "Équipe"),
+            "20261128T203652Z-Équipe.jsonl"
+        );
         let long = "x".repeat(300);
-        assert_eq!(file_name(started, &long).len(), "20261128T203652Z-.jsonl".len() + 64);
+        assert_eq!(
+            file_name(started, &long).len(),
+            "20261128T203652Z-.jsonl".len() + 64
+        );
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(format_duration(0), "0ms");
+        assert_eq!(format_duration(999), "999ms");
+        assert_eq!(format_duration(12_345), "12.3s");
+        assert_eq!(format_duration(245_000), "4m05s");
+        assert_eq!(format_duration(7_380_000), "2h03m");
+        assert!(!format_duration(u64::MAX).is_empty());
     }
 }

@@ -327,10 +327,16 @@ mod tests {
     fn json_errors_name_the_column_not_a_line() {
         let e = serde_json::from_slice::<Event>(b"{\"seq\": 1,").unwrap_err();
         let text = describe_json_error(&e, "an event");
-        assert!(text.starts_with("not JSON (") && !text.contains("line"), "{text}");
-        let e = serde_json::from_slice::<Event>(br#"{"seq":1,"t_ms":2,"type":"nope"}"#)
-            .unwrap_err();
+        assert!(
+            text.starts_with("not JSON (") && !text.contains("line"),
+            "{text}"
+        );
+        let e =
+            serde_json::from_slice::<Event>(br#"{"seq":1,"t_ms":2,"type":"nope"}"#).unwrap_err();
         let text = describe_json_error(&e, "an event");
-        assert!(text.starts_with("not an event (unknown variant `nope`"), "{text}");
+        assert!(
+            text.starts_with("not an event (unknown variant `nope`"),
+            "{text}"
+        );
     }
 }

@@ -10,7 +10,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use super::{Header, Recording, SessionError, name_for, read};
-use crate::engine::{Event, EventKind};
+use crate::engine::{Event, EventKind, EventLog};
 
 /// Tries at most this many `-2`, `-3`, ... suffixes when two sessions of one crew start in the
 /// same second.
@@ -129,6 +129,13 @@ impl Recorder {
     /// How many times the file has been synced, for measuring what recording costs.
     pub fn fsyncs(&self) -> u64 {
         self.fsyncs
+    }
+}
+
+/// The engine writes every event it emits through this, in `seq` order.
+impl EventLog for Recorder {
+    fn record(&mut self, event: &Event) -> io::Result<()> {
+        Recorder::record(self, event)
     }
 }
 

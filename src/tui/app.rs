@@ -317,12 +317,17 @@ impl App {
             }
             EventKind::Paused { agent, prompt } => {
                 self.paused = Some((agent.clone(), prompt.clone()));
+                // A resumed session asks again after the end its recording stopped at.
+                self.outcome = None;
                 let pane = self.pane(agent);
                 pane.set_state(AgentState::Paused, t);
-                pane.push(Content::Notice {
+                let notice = Content::Notice {
                     text: "⏸ waiting for your answer".into(),
                     style: LineStyle::Notice,
-                });
+                };
+                if pane.blocks.back().map(|b| &b.content) != Some(&notice) {
+                    pane.push(notice);
+                }
             }
             EventKind::Resumed { agent, input } => {
                 self.paused = None;

@@ -18,7 +18,7 @@ use super::render;
 use super::theme::Theme;
 use super::view::{Action, InputPurpose, View};
 use crate::config::model::Crew;
-use crate::engine::{self, Command, Event, Outcome, SessionHandle, SessionParts};
+use crate::engine::{self, Command, Event, EventLog, Outcome, SessionHandle, SessionParts};
 
 /// At most 60 frames a second.
 pub const FRAME: Duration = Duration::from_millis(16);
@@ -34,6 +34,22 @@ pub struct Stats {
     pub events: u64,
 }
 
+/// Opens the session file for a run about to start on this input; an error is shown, and the run
+/// goes on unrecorded.
+pub type OpenLog = Box<dyn FnOnce(&Crew, &str, &str) -> Result<Box<dyn EventLog>, String> + Send>;
+
+/// How the screen gets its session.
+pub enum Launch {
+    /// Ask for the first input in the input box, then start the crew on it.
+    AskFirst {
+        crew: Box<Crew>,
+        parts: SessionParts,
+        open_log: OpenLog,
+    },
+    /// A session already running: started on a given input, or resumed from a recording.
+    Running(SessionHandle),
+}
+
 async fn next_event(session: &mut Option<SessionHandle>) -> Option<Event> {
     match session {
         Some(handle) => handle.events.recv().await,
@@ -41,14 +57,15 @@ async fn next_event(session: &mut Option<SessionHandle>) -> Option<Event> {
     }
 }
 
-/// Runs `crew` live on `terminal` until the user quits. Without `input`, the first input is
-/// asked for in the input box. Returns the run's outcome, if it got that far.
+/// Shows a session live on `terminal` until the user quits. `prior` are events recorded before
+/// (a resumed session), folded in first. Returns the run's outcome, if it got that far.
 pub async fn run<B, S>(
     terminal: &mut Terminal<B>,
     mut input_events: S,
-    crew: Crew,
-    input: Option<String>,
-    parts: SessionParts,
+    crew_name: &str,
+    agents: &[AgentInfo],
+    prior: &[Event],
+    launch: Launch,
     theme: &Theme,
 ) -> io::Result<(Option<Outcome>, Stats)>
 where
@@ -56,24 +73,26 @@ where
     B::Error: Into<io::Error>,
     S: Stream<Item = io::Result<TermEvent>> + Unpin,
 {
-    let mut app = App::new(
-        &crew.name,
-        &AgentInfo::from_crew(&crew),
-        PaneLimits::default(),
-    );
+    let mut app = App::new(crew_name, agents, PaneLimits::default());
+    for event in prior {
+        app.apply(event);
+    }
     let mut view = View::new(app.panes.len());
-    let mut pending = Some((crew, parts));
     let mut session: Option<SessionHandle> = None;
-    let mut started_at = Instant::now();
+    let mut pending = None;
+    // The clock shows session time: a resumed session goes on from where its recording ended.
+    let mut started_at = Instant::now() - Duration::from_millis(app.t_ms);
     let mut stats = Stats::default();
-    match input {
-        Some(text) => {
-            if let Some((crew, parts)) = pending.take() {
-                session = Some(engine::start(crew, text, parts));
-                started_at = Instant::now();
-            }
+    match launch {
+        Launch::Running(handle) => session = Some(handle),
+        Launch::AskFirst {
+            crew,
+            parts,
+            open_log,
+        } => {
+            view.open_input(InputPurpose::FirstInput, "");
+            pending = Some((crew, parts, open_log));
         }
-        None => view.open_input(InputPurpose::FirstInput, ""),
     }
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
@@ -135,8 +154,12 @@ where
                 }
             }
             Action::Start(text) => {
-                if let Some((crew, parts)) = pending.take() {
-                    session = Some(engine::start(crew, text, parts));
+                if let Some((crew, mut parts, open_log)) = pending.take() {
+                    match open_log(&crew, &parts.session_id, &text) {
+                        Ok(log) => parts.log = Some(log),
+                        Err(e) => view.notice = Some(format!("Not recording: {e}")),
+                    }
+                    session = Some(engine::start(*crew, text, parts));
                     started_at = Instant::now();
                 }
             }

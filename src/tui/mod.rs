@@ -18,27 +18,55 @@ use std::io;
 
 use crossterm::event::EventStream;
 
-use crate::config::model::Crew;
-use crate::engine::{Outcome, SessionParts};
+use crate::engine::{Event, Outcome};
+use app::AgentInfo;
+use live::Launch;
+use replay::Replayer;
 use theme::Theme;
 
-/// Runs a crew in the full-screen TUI on the real terminal, restoring it on the way out.
-pub async fn run_crew(
-    crew: Crew,
-    input: Option<String>,
-    parts: SessionParts,
+/// Shows a session live in the full-screen TUI on the real terminal, restoring the terminal on
+/// the way out.
+pub async fn run_live(
+    crew_name: &str,
+    agents: &[AgentInfo],
+    prior: &[Event],
+    launch: Launch,
     theme: &Theme,
 ) -> io::Result<Option<Outcome>> {
     let mut guard = terminal::enter()?;
     let (outcome, stats) = live::run(
         &mut guard.terminal,
         EventStream::new(),
-        crew,
-        input,
-        parts,
+        crew_name,
+        agents,
+        prior,
+        launch,
         theme,
     )
     .await?;
-    tracing::info!(draws = stats.draws, events = stats.events, "tui finished");
+    tracing::info!(
+        draws = stats.draws,
+        events = stats.events,
+        "live TUI finished"
+    );
     Ok(outcome)
+}
+
+/// Plays a recording in the full-screen TUI. `speed` `None` is as fast as possible.
+pub async fn run_replay(replayer: Replayer, theme: &Theme, speed: Option<f64>) -> io::Result<()> {
+    let mut guard = terminal::enter()?;
+    let stats = replay::run(
+        &mut guard.terminal,
+        EventStream::new(),
+        replayer,
+        theme,
+        speed,
+    )
+    .await?;
+    tracing::info!(
+        draws = stats.draws,
+        events = stats.events,
+        "replay finished"
+    );
+    Ok(())
 }

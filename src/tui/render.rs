@@ -415,11 +415,10 @@ fn draw_timeline(frame: &mut Frame, area: Rect, t: &Timeline, theme: &Theme) {
     let left = format!(" {state} {speed:>4} ");
     let bar_width =
         (area.width as usize).saturating_sub(left.chars().count() + right.chars().count());
-    let filled = if t.total == 0 {
-        0
-    } else {
-        (bar_width * t.position / t.total).min(bar_width.saturating_sub(1))
-    };
+    let filled = (bar_width * t.position)
+        .checked_div(t.total)
+        .unwrap_or(0)
+        .min(bar_width.saturating_sub(1));
     let bar: String = (0..bar_width)
         .map(|i| match i.cmp(&filled) {
             std::cmp::Ordering::Less => '━',

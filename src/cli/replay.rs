@@ -1,0 +1,108 @@
+//! `crewtui replay FILE`: a recorded session again, in the TUI or as a markdown transcript.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use crewtui::tui::app::{AgentInfo, App};
+use crewtui::tui::pane::PaneLimits;
+use crewtui::tui::replay::Replayer;
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// A session file recorded by crewtui (see `crewtui sessions`)
+    pub file: PathBuf,
+    /// Playback speed from 0.25 to 64 times the original timing (default 1), or `max` for as
+    /// fast as possible (given as infinity)
+    #[arg(long, value_name = "X", value_parser = parse_speed)]
+    pub speed: Option<f64>,
+    /// Print a markdown transcript on stdout instead of showing the TUI
+    #[arg(long)]
+    pub headless: bool,
+    /// Colours: dark (default), light, high-contrast, or a theme file (NO_COLOR is honoured)
+    #[arg(long, value_name = "NAME|PATH")]
+    pub theme: Option<String>,
+}
+
+fn parse_speed(text: &str) -> Result<f64, String> {
+    if text.eq_ignore_ascii_case("max") {
+        return Ok(f64::INFINITY);
+    }
+    match text.parse::<f64>() {
+        Ok(speed) if (0.25..=64.0).contains(&speed) => Ok(speed),
+        _ => Err(format!(
+            "`{text}` is not a speed: give a number from 0.25 to 64, or `max`"
+        )),
+    }
+}
+
+/// The transcript on stdout, lines that could not be read as warnings on stderr.
+pub fn headless(args: &ReplayArgs) -> ExitCode {
+    let recording = match crewtui::session::read(&args.file) {
+        Ok(recording) => recording,
+        Err(error) => {
+            eprintln!("crewtui: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for warning in &recording.warnings {
+        eprintln!(
+            "{}:{}: warning: {}",
+            args.file.display(),
+            warning.line,
+            warning.message
+        );
+    }
+    let transcript = crewtui::session::transcript(&recording);
+    match std::io::stdout().lock().write_all(transcript.as_bytes()) {
+        // A reader that stopped early (`| head`) took all it wanted.
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("crewtui: writing to stdout: {error}");
+            ExitCode::FAILURE
+        }
+        Ok(()) | Err(_) => ExitCode::SUCCESS,
+    }
+}
+
+/// The recording in the full-screen TUI, under a timeline.
+pub fn run_tui(args: ReplayArgs) -> anyhow::Result<ExitCode> {
+    let recording = crewtui::session::read(&args.file)?;
+    let theme = super::setup::theme(args.theme.as_deref())?;
+    // Said before the screen takes over, and again by the exit status staying 0: a damaged
+    // line costs that line, not the replay.
+    for warning in &recording.warnings {
+        eprintln!(
+            "{}:{}: warning: {}",
+            args.file.display(),
+            warning.line,
+            warning.message
+        );
+    }
+    let agents = AgentInfo::from_crew(&recording.header.crew);
+    let app = App::new(&recording.header.crew_name, &agents, PaneLimits::default());
+    let replayer = Replayer::new(app, recording.events);
+    // Infinity is "max": as fast as possible.
+    let speed = match args.speed {
+        None => Some(1.0),
+        Some(s) if s.is_infinite() => None,
+        Some(s) => Some(s),
+    };
+    super::setup::runtime()?.block_on(crewtui::tui::run_replay(replayer, &theme, speed))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn speeds_are_bounded_and_max_is_unbounded() {
+        assert_eq!(parse_speed("2"), Ok(2.0));
+        assert_eq!(parse_speed("0.25"), Ok(0.25));
+        assert_eq!(parse_speed("MAX"), Ok(f64::INFINITY));
+        for bad in ["0", "0.1", "65", "-1", "NaN", "inf", "fast", ""] {
+            assert!(parse_speed(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! `crewtui sessions`: the recorded sessions, newest first, one per line; and where sessions
+//! are recorded.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, anyhow};
+use crewtui::engine::Outcome;
+use crewtui::session::{self, SessionSummary, format_duration};
+use unicode_width::UnicodeWidthStr;
+
+/// The sessions directory: `--sessions-dir`, else the platform's data directory.
+pub fn sessions_dir(arg: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    arg.or_else(session::default_dir).ok_or_else(|| {
+        anyhow!(
+            "no sessions directory: neither XDG_DATA_HOME nor HOME is set; pass --sessions-dir DIR"
+        )
+    })
+}
+
+pub fn run(dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let dir = sessions_dir(dir)?;
+    let (sessions, errors) = session::list(&dir);
+    for error in &errors {
+        eprintln!("crewtui: skipped {error}");
+    }
+    let text = if sessions.is_empty() {
+        format!("no sessions in {}\n", dir.display())
+    } else {
+        table(&sessions)
+    };
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        // A reader that stopped early (`| head`) took all it wanted.
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        written => written
+            .map(|()| ExitCode::SUCCESS)
+            .context("writing to stdout"),
+    }
+}
+
+fn table(sessions: &[SessionSummary]) -> String {
+    let header = [
+        "STARTED",
+        "CREW",
+        "OUTCOME",
+        "AGENTS",
+        "TOKENS IN/OUT",
+        "DURATION",
+        "FILE",
+    ];
+    let rows: Vec<[String; 7]> = sessions
+        .iter()
+        .map(|s| {
+            let outcome = match s.outcome {
+                Some(Outcome::Completed) => "completed",
+                Some(Outcome::Paused) => "paused",
+                Some(Outcome::Failed) => "failed",
+                Some(Outcome::Cancelled) => "cancelled",
+                Some(Outcome::Limit) => "limit",
+                None => "cut off",
+            };
+            [
+                s.started_at.clone(),
+                s.crew.clone(),
+                outcome.to_string(),
+                s.agents.to_string(),
+                format!("{}/{}", s.tokens.0, s.tokens.1),
+                format_duration(s.duration_ms),
+                s.path.display().to_string(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::width);
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.width());
+        }
+    }
+    // Counts line up on the right, text on the left; the path is last so it never pads.
+    let numeric = [false, false, false, true, true, true, false];
+    let mut out = String::new();
+    let header = header.map(str::to_string);
+    for row in std::iter::once(&header).chain(&rows) {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            let pad = " ".repeat(widths[i] - cell.width());
+            match (i + 1 == row.len(), numeric[i]) {
+                (true, _) => line.push_str(cell),
+                (false, true) => line.push_str(&format!("{pad}{cell}  ")),
+                (false, false) => line.push_str(&format!("{cell}{pad}  ")),
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}

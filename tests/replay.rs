@@ -1,0 +1,184 @@
+//! Recording and replay: a recorded run folds back into the state the live run ended in, a
+//! damaged file still replays, and a replay stopped half way looks as it should.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::run_to_end;
+use crewtui::engine::{self, SessionParts};
+use crewtui::session::{self, Header, Recorder};
+use crewtui::tui::app::{AgentInfo, App};
+use crewtui::tui::pane::PaneLimits;
+use crewtui::tui::render;
+use crewtui::tui::replay::Replayer;
+use crewtui::tui::theme::Theme;
+use crewtui::tui::view::{Mode, Timeline, View};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn instant_demo() -> crewtui::config::model::Crew {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("crews/demo.yaml");
+    let mut crew = crewtui::config::load_crew(&path).crew.expect("demo loads");
+    crew.settings.scripted_tokens_per_second = 0.0;
+    crew
+}
+
+/// Runs the demo crew recorded into `dir`; returns the live App and the file.
+async fn recorded_demo(dir: &Path) -> (App, PathBuf) {
+    let crew = instant_demo();
+    let mut parts = SessionParts::for_crew(&crew, &reqwest::Client::new());
+    let header = Header::new(
+        &parts.session_id,
+        &crew,
+        "plan it",
+        std::time::SystemTime::now(),
+    );
+    let recorder = Recorder::create(dir, &header).unwrap();
+    let path = recorder.path().to_path_buf();
+    parts.log = Some(Box::new(recorder));
+    let agents = AgentInfo::from_crew(&crew);
+    let events = run_to_end(
+        engine::start(crew, "plan it".into(), parts),
+        &["Crew authors"],
+    )
+    .await;
+    let mut live = App::new("launch-plan", &agents, PaneLimits::default());
+    for e in &events {
+        live.apply(e);
+    }
+    (live, path)
+}
+
+fn replayed(path: &Path) -> (Replayer, session::Recording) {
+    let recording = session::read(path).unwrap();
+    let agents = AgentInfo::from_crew(&recording.header.crew);
+    let app = App::new(&recording.header.crew_name, &agents, PaneLimits::default());
+    let replayer = Replayer::new(app, recording.events.clone());
+    (replayer, recording)
+}
+
+#[tokio::test]
+async fn a_replay_ends_in_the_state_the_live_run_ended_in() {
+    let dir = scratch("replay-same-state");
+    let (live, path) = recorded_demo(&dir).await;
+    let (mut replayer, recording) = replayed(&path);
+    assert!(recording.warnings.is_empty());
+    replayer.seek(replayer.len());
+    assert_eq!(format!("{live:?}"), format!("{:?}", replayer.app));
+    // Seeking back and forth on the way gives the same end.
+    replayer.seek(replayer.len() / 3);
+    replayer.seek(10);
+    replayer.seek(replayer.len());
+    assert_eq!(format!("{live:?}"), format!("{:?}", replayer.app));
+}
+
+#[tokio::test]
+async fn a_cut_off_or_corrupt_file_still_replays() {
+    let dir = scratch("replay-damaged");
+    let (_, path) = recorded_demo(&dir).await;
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+
+    // Cut in the middle of line 40.
+    let cut: usize = lines[..39].iter().map(|l| l.len() + 1).sum::<usize>() + lines[39].len() / 2;
+    let torn = dir.join("torn.jsonl");
+    std::fs::write(&torn, &text.as_bytes()[..cut]).unwrap();
+    let (mut replayer, recording) = replayed(&torn);
+    assert_eq!(recording.events.len(), 38, "header + 38 whole events");
+    assert_eq!(recording.warnings.len(), 1);
+    assert_eq!(recording.warnings[0].line, 40);
+    replayer.seek(replayer.len());
+    assert!(
+        replayer.app.running(),
+        "a cut-off run replays as still going"
+    );
+
+    // Garbage in place of line 20.
+    let mut garbled: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    garbled[19] = "{\"seq\": 18, \"type\": \"tok".to_string();
+    let corrupt = dir.join("corrupt.jsonl");
+    std::fs::write(&corrupt, garbled.join("\n") + "\n").unwrap();
+    let (mut replayer, recording) = replayed(&corrupt);
+    assert_eq!(recording.warnings.len(), 1);
+    assert_eq!(recording.warnings[0].line, 20);
+    assert_eq!(recording.events.len(), lines.len() - 2);
+    replayer.seek(replayer.len());
+    assert!(replayer.app.outcome.is_some(), "the replay reaches the end");
+}
+
+/// The demo's events made the same on every run: a parallel group's agents one after another
+/// (each keeps its own order), steady times, a fixed clock.
+fn steady(mut events: Vec<engine::Event>) -> Vec<engine::Event> {
+    use engine::EventKind;
+    let start = events
+        .iter()
+        .position(|e| matches!(e.kind, EventKind::ParallelStarted { .. }))
+        .unwrap();
+    let end = events
+        .iter()
+        .position(|e| matches!(e.kind, EventKind::ParallelFinished { .. }))
+        .unwrap();
+    let order = ["market", "tech", "risks"];
+    events[start + 1..end].sort_by_key(|e| order.iter().position(|a| Some(*a) == e.agent()));
+    for (i, e) in events.iter_mut().enumerate() {
+        e.seq = i as u64;
+        e.t_ms = i as u64 * 40;
+        match &mut e.kind {
+            EventKind::ToolResult {
+                tool,
+                output,
+                elapsed_ms,
+                ..
+            } => {
+                *elapsed_ms = 0;
+                if tool == "current_time" {
+                    *output = "2026-11-28T12:00:00Z".into();
+                }
+            }
+            EventKind::SessionStarted { session_id, .. } => *session_id = "<session>".into(),
+            _ => {}
+        }
+    }
+    events
+}
+
+#[tokio::test]
+async fn a_replay_stopped_half_way() {
+    let dir = scratch("replay-half");
+    let (_, path) = recorded_demo(&dir).await;
+    let recording = session::read(&path).unwrap();
+    let events = steady(recording.events);
+    let mut recorder = Recorder::create(&dir.join("steady"), &recording.header).unwrap();
+    for e in &events {
+        recorder.record(e).unwrap();
+    }
+    let (mut replayer, _) = replayed(recorder.path());
+    let half = replayer.len() / 2;
+    replayer.seek(half);
+    let mut view = View::new(replayer.app.panes.len());
+    view.mode = Mode::Replay(Timeline {
+        position: replayer.position,
+        total: replayer.len(),
+        playing: false,
+        speed: Some(1.0),
+        t_ms: replayer.t_ms(),
+        total_ms: replayer.total_ms(),
+    });
+    let mut terminal = Terminal::new(TestBackend::new(140, 36)).unwrap();
+    view.sync(&replayer.app);
+    let now = replayer.t_ms();
+    terminal
+        .draw(|f| render::draw(f, &mut replayer.app, &mut view, &Theme::default_dark(), now))
+        .unwrap();
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains(&format!("event {half} / {}", replayer.len())));
+    insta::assert_snapshot!(screen);
+}
