@@ -428,7 +428,7 @@ async fn the_transcript_of_a_recorded_run_tells_the_whole_story() {
     has("panicked");
     has("load model crashed");
     has("**Parallel group research finished**");
-    has("**Hand-off** writer → editor, on signal `[REVIEW]`");
+    has("**Hand-off** writer → editor (signal [REVIEW], ");
     has("*Usage: ");
     has("## Outcome: completed");
     // Members of a parallel group are shown one after the other, in the group's order.
@@ -487,7 +487,7 @@ fn the_transcript_shows_failures_cancellations_and_a_cut_off_end() {
         "**Partial reply** (never finished)\n\n> half a rep",
         "**a failed** (HTTP 503, retryable, +2.0s)",
         "HTTP 503: overloaded",
-        "**Hand-off** a → b, to its hand-off target",
+        "**Hand-off** a → b (handoff target, ",
         "**Tool failed** `slow` (c1, +4.0s): timed out",
         "**b cancelled**",
         "## Outcome: cut off",

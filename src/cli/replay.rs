@@ -46,14 +46,7 @@ pub fn headless(args: &ReplayArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    for warning in &recording.warnings {
-        eprintln!(
-            "{}:{}: warning: {}",
-            args.file.display(),
-            warning.line,
-            warning.message
-        );
-    }
+    super::setup::report_read_warnings(&args.file, &recording.warnings);
     let transcript = crewtui::session::transcript(&recording);
     match std::io::stdout().lock().write_all(transcript.as_bytes()) {
         // A reader that stopped early (`| head`) took all it wanted.
@@ -69,16 +62,8 @@ pub fn headless(args: &ReplayArgs) -> ExitCode {
 pub fn run_tui(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let recording = crewtui::session::read(&args.file)?;
     let theme = super::setup::theme(args.theme.as_deref())?;
-    // Said before the screen takes over, and again by the exit status staying 0: a damaged
-    // line costs that line, not the replay.
-    for warning in &recording.warnings {
-        eprintln!(
-            "{}:{}: warning: {}",
-            args.file.display(),
-            warning.line,
-            warning.message
-        );
-    }
+    // Said before the screen takes over.
+    super::setup::report_read_warnings(&args.file, &recording.warnings);
     let agents = AgentInfo::from_crew(&recording.header.crew);
     let app = App::new(&recording.header.crew_name, &agents, PaneLimits::default());
     let replayer = Replayer::new(app, recording.events);

@@ -33,14 +33,7 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<ExitCode> {
     let outcome = setup::runtime()?.block_on(async {
         // The torn tail of a crash is cut off here, before anything is appended.
         let (recorder, recording) = Recorder::append(&args.file)?;
-        for warning in &recording.warnings {
-            eprintln!(
-                "{}:{}: warning: {}",
-                args.file.display(),
-                warning.line,
-                warning.message
-            );
-        }
+        super::setup::report_read_warnings(&args.file, &recording.warnings);
         let crew = recording.header.crew.clone();
         let mut parts = setup::session_parts(&crew)?;
         parts.log = Some(Box::new(recorder));

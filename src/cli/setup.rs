@@ -46,3 +46,16 @@ pub fn theme(name: Option<&str>) -> anyhow::Result<Theme> {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     Ok(Theme::load(name, no_color)?)
 }
+
+/// Lines of a session file that could not be read, as `FILE:LINE: warning: ...` on stderr: a
+/// damaged line costs that line, not the session.
+pub fn report_read_warnings(file: &Path, warnings: &[crewtui::session::ReadWarning]) {
+    for warning in warnings {
+        eprintln!(
+            "{}:{}: warning: {}",
+            file.display(),
+            warning.line,
+            warning.message
+        );
+    }
+}

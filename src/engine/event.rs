@@ -156,6 +156,18 @@ pub enum HandoffReason {
     ParallelNext,
 }
 
+impl HandoffReason {
+    /// Why the run moved on, in words: `signal [REVIEW]`, `handoff target`, ...
+    pub fn describe(self, signal: Option<&str>) -> String {
+        match (self, signal) {
+            (HandoffReason::Signal, Some(signal)) => format!("signal {signal}"),
+            (HandoffReason::Signal, None) => "signal".to_string(),
+            (HandoffReason::HandoffTarget, _) => "handoff target".to_string(),
+            (HandoffReason::ParallelNext, _) => "parallel group finished".to_string(),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {

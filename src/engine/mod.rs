@@ -12,7 +12,6 @@ pub mod routing;
 mod session;
 mod turn;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -22,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 pub use command::Command;
 pub use emitter::{Emitter, EventLog};
 pub use event::{Event, EventKind, HandoffReason, Outcome, ToolFailureKind, Usage};
-pub use resume::{ResumeError, ResumePoint, ResumeStep};
+pub use resume::{ResumeError, ResumePoint, Step};
 
 use crate::config::model::Crew;
 use crate::provider::Providers;
@@ -71,23 +70,8 @@ pub fn new_session_id() -> String {
 
 /// Starts running `crew` on `input` in a task of its own.
 pub fn start(crew: Crew, input: String, parts: SessionParts) -> SessionHandle {
-    let fresh = ResumePoint {
-        session_id: parts.session_id.clone(),
-        input,
-        history: history::History::default(),
-        turns: HashMap::new(),
-        model_calls: HashMap::new(),
-        handoffs: 0,
-        rounds: 0,
-        next: ResumeStep::Agent {
-            id: crew.entry_point.clone(),
-            input: String::new(),
-            user_message: None,
-        },
-        next_seq: 0,
-        t_ms: 0,
-    };
-    launch(crew, parts, fresh, session::Begin::Fresh)
+    let fresh = ResumePoint::fresh(&crew, &parts.session_id, &input);
+    launch(crew, parts, fresh, true)
 }
 
 /// Goes on with a recorded session that paused or was cut off: its events are `prior`, and new
@@ -98,16 +82,11 @@ pub fn resume(
     parts: SessionParts,
 ) -> Result<SessionHandle, ResumeError> {
     let point = ResumePoint::from_events(&crew, prior)?;
-    let next = point.next.clone();
-    Ok(launch(crew, parts, point, session::Begin::Resume(next)))
+    Ok(launch(crew, parts, point, false))
 }
 
-fn launch(
-    crew: Crew,
-    parts: SessionParts,
-    point: ResumePoint,
-    begin: session::Begin,
-) -> SessionHandle {
+/// Starts the session task at `point`; `announce` for a new session.
+fn launch(crew: Crew, parts: SessionParts, point: ResumePoint, announce: bool) -> SessionHandle {
     let (event_tx, events) = mpsc::channel(EVENT_QUEUE);
     let (commands, command_rx) = mpsc::channel(64);
     let (answer_tx, answers) = mpsc::channel(16);
@@ -121,6 +100,7 @@ fn launch(
     ));
     let deadline = tokio::time::Instant::now() + crew.settings.session_timeout();
     let session_id = point.session_id.clone();
+    let point_next = point.next;
     let session = session::Session {
         input: point.input,
         session_id: session_id.clone(),
@@ -148,6 +128,6 @@ fn launch(
         session_id,
         events,
         commands,
-        task: tokio::spawn(session.run(begin)),
+        task: tokio::spawn(session.run(point_next, announce)),
     }
 }

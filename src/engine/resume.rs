@@ -12,10 +12,12 @@ use super::history::{Author, Entry, History};
 use crate::config::model::Crew;
 use crate::provider::{ChatMessage, ToolCallRequest};
 
-/// Where the resumed run starts.
+/// What the session runs next: where a new run starts, where the routing loop goes after each
+/// step, and where a resumed run picks up.
 #[derive(Clone, Debug, PartialEq)]
-pub enum ResumeStep {
-    /// The run was paused: ask again, then the agent continues with the answer.
+pub enum Step {
+    /// Wait for the user's answer; the agent then continues with it. A resumed run that had
+    /// paused asks again.
     AwaitAnswer {
         agent: String,
         prompt: String,
@@ -45,7 +47,7 @@ pub struct ResumePoint {
     pub model_calls: HashMap<String, usize>,
     pub handoffs: u32,
     pub rounds: u32,
-    pub next: ResumeStep,
+    pub next: Step,
     pub next_seq: u64,
     pub t_ms: u64,
 }
@@ -74,23 +76,28 @@ fn is_text_form(call_id: &str) -> bool {
 }
 
 impl ResumePoint {
-    pub fn from_events(crew: &Crew, events: &[Event]) -> Result<Self, ResumeError> {
-        let mut point = ResumePoint {
-            session_id: String::new(),
-            input: String::new(),
+    /// Where a new session starts: nothing done yet, the entry agent next.
+    pub fn fresh(crew: &Crew, session_id: &str, input: &str) -> Self {
+        Self {
+            session_id: session_id.to_string(),
+            input: input.to_string(),
             history: History::default(),
             turns: HashMap::new(),
             model_calls: HashMap::new(),
             handoffs: 0,
             rounds: 0,
-            next: ResumeStep::Agent {
+            next: Step::Agent {
                 id: crew.entry_point.clone(),
-                input: String::new(),
-                user_message: None,
+                input: input.to_string(),
+                user_message: Some(input.to_string()),
             },
             next_seq: 0,
             t_ms: 0,
-        };
+        }
+    }
+
+    pub fn from_events(crew: &Crew, events: &[Event]) -> Result<Self, ResumeError> {
+        let mut point = Self::fresh(crew, "", "");
         let mut started = false;
         let mut open: HashMap<String, OpenTurn> = HashMap::new();
         // The running group: its name and members.
@@ -112,7 +119,7 @@ impl ResumePoint {
                     point.session_id = session_id.clone();
                     point.input = input.clone();
                     user_pending = Some(input.clone());
-                    point.next = ResumeStep::Agent {
+                    point.next = Step::Agent {
                         id: crew.entry_point.clone(),
                         input: input.clone(),
                         user_message: Some(input.clone()),
@@ -218,7 +225,7 @@ impl ResumePoint {
                     } else {
                         point.last_reply_of(from)
                     };
-                    point.next = ResumeStep::Agent {
+                    point.next = Step::Agent {
                         id: to.clone(),
                         input,
                         user_message: None,
@@ -232,7 +239,7 @@ impl ResumePoint {
                     point.handoffs += 1;
                     point.rounds += 1;
                     group = Some((name.clone(), agents.clone()));
-                    point.next = ResumeStep::Group { name: name.clone() };
+                    point.next = Step::Group { name: name.clone() };
                 }
                 EventKind::ParallelFinished {
                     group: name,
@@ -252,7 +259,7 @@ impl ResumePoint {
                         }
                     }
                     group_replies = labelled.join("\n\n");
-                    point.next = ResumeStep::AfterGroup {
+                    point.next = Step::AfterGroup {
                         name: name.clone(),
                         replies: group_replies.clone(),
                     };
@@ -260,14 +267,14 @@ impl ResumePoint {
                 }
                 EventKind::Paused { agent, prompt } => {
                     point.flush_all(&mut open);
-                    point.next = ResumeStep::AwaitAnswer {
+                    point.next = Step::AwaitAnswer {
                         agent: agent.clone(),
                         prompt: prompt.clone(),
                     };
                 }
                 EventKind::Resumed { agent, input } => {
                     user_pending = Some(input.clone());
-                    point.next = ResumeStep::Agent {
+                    point.next = Step::Agent {
                         id: agent.clone(),
                         input: input.clone(),
                         user_message: Some(input.clone()),
@@ -299,11 +306,11 @@ impl ResumePoint {
                 }
             }
             point.rounds -= 1;
-            point.next = ResumeStep::Group { name };
+            point.next = Step::Group { name };
         } else if let Some((agent, turn)) = open.drain().next() {
             point.undo_turn(&agent, &turn);
             point.rounds -= 1;
-            point.next = ResumeStep::Agent {
+            point.next = Step::Agent {
                 id: agent,
                 input: turn.input,
                 user_message: turn.user_message,

@@ -16,7 +16,7 @@ use super::command::Command;
 use super::emitter::Emitter;
 use super::event::{EventKind, HandoffReason, Outcome};
 use super::history::{Author, History};
-use super::resume::ResumeStep;
+use super::resume::Step;
 use super::routing::{Route, route};
 use super::turn::{TurnContext, TurnResult, TurnStatus, run_turn};
 use crate::config::model::{Agent, Crew};
@@ -79,18 +79,6 @@ pub(crate) async fn pump_commands(
     }
 }
 
-/// What runs next.
-enum Step {
-    Agent {
-        id: String,
-        input: String,
-        user_message: Option<String>,
-    },
-    Group {
-        name: String,
-    },
-}
-
 pub(crate) struct Session {
     pub crew: Crew,
     pub input: String,
@@ -125,54 +113,20 @@ impl Finish {
     }
 }
 
-/// How a session begins: afresh, or from where a recording left off.
-pub(crate) enum Begin {
-    Fresh,
-    Resume(ResumeStep),
-}
-
 impl Session {
-    pub async fn run(mut self, begin: Begin) -> Outcome {
-        let first = match begin {
-            Begin::Fresh => {
-                self.emitter
-                    .emit(EventKind::SessionStarted {
-                        session_id: self.session_id.clone(),
-                        crew: self.crew.name.clone(),
-                        input: self.input.clone(),
-                    })
-                    .await;
-                Ok(Step::Agent {
-                    id: self.crew.entry_point.clone(),
+    /// Runs from `first` to the end of the session. A new session (`announce`) first says it
+    /// started; a resumed one goes on where its recording stopped.
+    pub async fn run(mut self, first: Step, announce: bool) -> Outcome {
+        if announce {
+            self.emitter
+                .emit(EventKind::SessionStarted {
+                    session_id: self.session_id.clone(),
+                    crew: self.crew.name.clone(),
                     input: self.input.clone(),
-                    user_message: Some(self.input.clone()),
                 })
-            }
-            Begin::Resume(ResumeStep::AwaitAnswer { agent, prompt }) => {
-                self.pause(&agent, &prompt).await.map(|answer| Step::Agent {
-                    id: agent,
-                    input: answer.clone(),
-                    user_message: Some(answer),
-                })
-            }
-            Begin::Resume(ResumeStep::Agent {
-                id,
-                input,
-                user_message,
-            }) => Ok(Step::Agent {
-                id,
-                input,
-                user_message,
-            }),
-            Begin::Resume(ResumeStep::Group { name }) => Ok(Step::Group { name }),
-            Begin::Resume(ResumeStep::AfterGroup { name, replies }) => {
-                self.after_group(&name, replies).await
-            }
-        };
-        let finish = match first {
-            Ok(step) => self.route_loop(step).await,
-            Err(finish) => finish,
-        };
+                .await;
+        }
+        let finish = self.route_loop(first).await;
         self.emitter
             .emit(EventKind::SessionFinished {
                 outcome: finish.outcome,
@@ -186,26 +140,35 @@ impl Session {
 
     async fn route_loop(&mut self, mut step: Step) -> Finish {
         loop {
-            if self.rounds >= self.crew.settings.max_rounds {
-                return Finish::new(
-                    Outcome::Limit,
-                    format!("max_rounds ({}) reached", self.crew.settings.max_rounds),
-                );
+            // A round is an agent's turn or a group's; waiting and moving on are not.
+            if matches!(step, Step::Agent { .. } | Step::Group { .. }) {
+                if self.rounds >= self.crew.settings.max_rounds {
+                    return Finish::new(
+                        Outcome::Limit,
+                        format!("max_rounds ({}) reached", self.crew.settings.max_rounds),
+                    );
+                }
+                self.rounds += 1;
             }
-            self.rounds += 1;
-            step = match step {
+            let next = match step {
                 Step::Agent {
                     id,
                     input,
                     user_message,
-                } => match self.agent_step(id, input, user_message).await {
-                    Ok(next) => next,
-                    Err(finish) => return finish,
-                },
-                Step::Group { name } => match self.group_step(&name).await {
-                    Ok(next) => next,
-                    Err(finish) => return finish,
-                },
+                } => self.agent_step(id, input, user_message).await,
+                Step::Group { name } => self.group_step(&name).await,
+                Step::AwaitAnswer { agent, prompt } => {
+                    self.pause(&agent, &prompt).await.map(|answer| Step::Agent {
+                        id: agent,
+                        input: answer.clone(),
+                        user_message: Some(answer),
+                    })
+                }
+                Step::AfterGroup { name, replies } => self.after_group(&name, replies).await,
+            };
+            step = match next {
+                Ok(step) => step,
+                Err(finish) => return finish,
             };
         }
     }
@@ -265,14 +228,10 @@ impl Session {
                 self.count_handoff()?;
                 Ok(Step::Group { name: group })
             }
-            Route::Pause => {
-                let answer = self.pause(&id, &result.reply).await?;
-                Ok(Step::Agent {
-                    id,
-                    input: answer.clone(),
-                    user_message: Some(answer),
-                })
-            }
+            Route::Pause => Ok(Step::AwaitAnswer {
+                agent: id,
+                prompt: result.reply,
+            }),
             Route::Terminal => Err(Finish::new(
                 Outcome::Completed,
                 format!("agent `{id}` is terminal"),

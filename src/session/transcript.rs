@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::{Recording, format_duration};
-use crate::engine::{Event, EventKind, HandoffReason, Outcome, ToolFailureKind};
+use crate::engine::{Event, EventKind, Outcome};
 
 /// The transcript of `recording`, ending with its outcome and any lines that could not be read.
 pub fn transcript(recording: &Recording) -> String {
@@ -172,13 +172,7 @@ impl Transcript {
                 error,
                 kind,
             } => {
-                let kind = match kind {
-                    ToolFailureKind::Panic => "panicked",
-                    ToolFailureKind::Timeout => "timed out",
-                    ToolFailureKind::Error => "failed",
-                    ToolFailureKind::NotFound => "not found",
-                    ToolFailureKind::BadArguments => "bad arguments",
-                };
+                let kind = kind.describe();
                 let out = self.about(agent);
                 let _ = writeln!(
                     out,
@@ -192,14 +186,9 @@ impl Transcript {
                 reason,
                 signal,
             } => {
-                let why = match (reason, signal) {
-                    (HandoffReason::Signal, Some(signal)) => format!("on signal `{signal}`"),
-                    (HandoffReason::Signal, None) => "on a signal".to_string(),
-                    (HandoffReason::HandoffTarget, _) => "to its hand-off target".to_string(),
-                    (HandoffReason::ParallelNext, _) => "after the parallel group".to_string(),
-                };
+                let why = reason.describe(signal.as_deref());
                 let out = self.about(from);
-                let _ = writeln!(out, "**Hand-off** {from} → {to}, {why} ({at})\n");
+                let _ = writeln!(out, "**Hand-off** {from} → {to} ({why}, {at})\n");
             }
             EventKind::ParallelStarted { group, agents } => {
                 self.end_group();

@@ -47,6 +47,19 @@ pub enum ToolFailureKind {
     BadArguments,
 }
 
+impl ToolFailureKind {
+    /// What happened, in words: `panicked`, `timed out`, ...
+    pub fn describe(self) -> &'static str {
+        match self {
+            ToolFailureKind::Panic => "panicked",
+            ToolFailureKind::Timeout => "timed out",
+            ToolFailureKind::Error => "failed",
+            ToolFailureKind::NotFound => "not found",
+            ToolFailureKind::BadArguments => "bad arguments",
+        }
+    }
+}
+
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A tool an agent can call.

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use super::pane::{Content, LineStyle, Pane, PaneLimits, RequestView, ToolStatus};
 use super::theme::AgentState;
 use crate::config::model::Crew;
-use crate::engine::{Event, EventKind, HandoffReason, Outcome};
+use crate::engine::{Event, EventKind, Outcome};
 
 /// One step of the path the run took, for the routing strip.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -271,12 +271,7 @@ impl App {
                 reason,
                 signal,
             } => {
-                let why = match (reason, signal) {
-                    (HandoffReason::Signal, Some(signal)) => format!("signal {signal}"),
-                    (HandoffReason::Signal, None) => "signal".to_string(),
-                    (HandoffReason::HandoffTarget, _) => "handoff target".to_string(),
-                    (HandoffReason::ParallelNext, _) => "parallel group finished".to_string(),
-                };
+                let why = reason.describe(signal.as_deref());
                 if self.index.contains_key(from) {
                     self.pane(from).push(Content::Notice {
                         text: format!("→ handed to {to} ({why})"),

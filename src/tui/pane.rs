@@ -241,13 +241,7 @@ fn render_lines(content: &Content, width: usize, expanded: bool) -> Vec<(String,
                     push_wrapped(&mut out, &tail, width, LineStyle::Dim);
                 }
                 ToolStatus::Failed { kind, error } => {
-                    let kind = match kind {
-                        ToolFailureKind::Panic => "panicked",
-                        ToolFailureKind::Timeout => "timed out",
-                        ToolFailureKind::Error => "failed",
-                        ToolFailureKind::NotFound => "not found",
-                        ToolFailureKind::BadArguments => "bad arguments",
-                    };
+                    let kind = kind.describe();
                     push_wrapped(
                         &mut out,
                         &format!("✗ {kind}: {error}"),
