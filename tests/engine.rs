@@ -536,3 +536,43 @@ async fn a_finished_run_cannot_be_resumed() {
         Some(crewtui::engine::ResumeError::Finished(Outcome::Completed))
     );
 }
+
+#[tokio::test]
+async fn cancelling_an_agent_in_a_tool_call_stops_it_at_once() {
+    let crew = crew(
+        r#"
+name: stuck
+settings: {scripted_tokens_per_second: 0, tool_timeout_seconds: 30}
+agents:
+  - id: solo
+    provider: scripted
+    tools: [fault]
+    script:
+      - {tool_calls: [{tool: fault, arguments: {mode: hang}}]}
+"#,
+    );
+    let mut handle = start(crew, "go");
+    let mut sent = None;
+    let mut events = Vec::new();
+    while let Some(event) = handle.events.recv().await {
+        if matches!(event.kind, EventKind::ToolCall { .. }) {
+            handle
+                .commands
+                .send(Command::CancelAgent("solo".into()))
+                .await
+                .unwrap();
+            sent = Some(Instant::now());
+        }
+        if matches!(event.kind, EventKind::AgentCancelled { .. }) {
+            let took = sent.expect("cancel sent").elapsed();
+            // 100 ms is the goal; the bound is loose so a loaded CI machine does not flake.
+            assert!(took < Duration::from_millis(500), "{took:?}");
+        }
+        events.push(event);
+    }
+    assert!(types(&events).contains(&"agent_cancelled".to_string()));
+    assert_eq!(
+        finish(&events),
+        (Outcome::Cancelled, "agent `solo` was cancelled".to_string())
+    );
+}

@@ -8,11 +8,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 
 use super::app::{App, RouteStep};
+use super::inspector;
 use super::layout::{self, Body};
 use super::pane::{LineStyle, Pane};
 use super::theme::{AgentState, Theme};
 use super::view::{InputPurpose, Mode, Overlay, Scroll, Timeline, View};
-use super::wrap::wrap;
 use crate::engine::Outcome;
 
 /// Below this the screen shows only a "too small" notice.
@@ -65,7 +65,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, view: &mut View, theme: &Theme, no
         Overlay::None => {}
         Overlay::Help => draw_help(frame, area, theme),
         Overlay::Inspector(top) => {
-            let top = draw_inspector(frame, area, app, view.focus, top, theme);
+            let top = inspector::draw(frame, area, app, view.focus, top, theme);
             view.overlay = Overlay::Inspector(top);
         }
         Overlay::ConfirmQuit => draw_confirm(frame, area, theme),
@@ -223,7 +223,7 @@ fn badge(pane: &Pane, now_ms: u64) -> String {
     }
 }
 
-fn line_style(style: LineStyle, theme: &Theme) -> Style {
+pub(super) fn line_style(style: LineStyle, theme: &Theme) -> Style {
     match style {
         LineStyle::Text => theme.text(),
         LineStyle::Reasoning => theme.reasoning(),
@@ -383,6 +383,9 @@ fn draw_input(frame: &mut Frame, area: Rect, app: &App, view: &mut View, theme: 
 
 fn draw_footer(frame: &mut Frame, area: Rect, view: &View, theme: &Theme) {
     let hints = match view.mode {
+        Mode::Live if view.input.is_some() => {
+            " type your answer · Enter sends · Alt-Enter new line · Tab focus · PgUp/PgDn scroll · ^C cancel run, twice to quit"
+        }
         Mode::Live => {
             " Tab focus · Enter zoom · PgUp/PgDn scroll · e expand · c cancel agent · ^C cancel run · i inspect · ? help · q quit"
         }
@@ -496,150 +499,4 @@ fn draw_confirm(frame: &mut Frame, area: Rect, theme: &Theme) {
         ),
         rect,
     );
-}
-
-/// The inspector's text for one agent: what its model was sent, and its tool calls raw.
-pub fn inspector_lines(pane: &Pane, width: usize) -> Vec<(String, LineStyle)> {
-    use super::pane::{Content, ToolStatus};
-    use crate::provider::ChatMessage;
-    let mut out: Vec<(String, LineStyle)> = Vec::new();
-    let mut push = |text: &str, style: LineStyle| {
-        for line in wrap(text, width) {
-            out.push((line, style));
-        }
-    };
-    match &pane.last_request {
-        None => push("No model request yet.", LineStyle::Dim),
-        Some(req) => {
-            push(&format!("Model: {}", req.model), LineStyle::Tool);
-            push("", LineStyle::Text);
-            push("System prompt", LineStyle::Notice);
-            push(&req.system_prompt, LineStyle::Text);
-            push("", LineStyle::Text);
-            push(
-                &format!("Messages ({})", req.messages.len()),
-                LineStyle::Notice,
-            );
-            for message in &req.messages {
-                match message {
-                    ChatMessage::User { content } => {
-                        push(&format!("user: {content}"), LineStyle::Text)
-                    }
-                    ChatMessage::Assistant {
-                        content,
-                        tool_calls,
-                    } => {
-                        push(&format!("assistant: {content}"), LineStyle::Text);
-                        for call in tool_calls {
-                            push(
-                                &format!(
-                                    "  tool call {} {}({})",
-                                    call.id, call.name, call.arguments
-                                ),
-                                LineStyle::Tool,
-                            );
-                        }
-                    }
-                    ChatMessage::Tool {
-                        call_id,
-                        name,
-                        content,
-                    } => push(
-                        &format!("tool {name} [{call_id}]: {content}"),
-                        LineStyle::ToolOutput,
-                    ),
-                }
-            }
-            push("", LineStyle::Text);
-            push(&format!("Tools ({})", req.tools.len()), LineStyle::Notice);
-            for tool in &req.tools {
-                push(
-                    &format!("{} — {}", tool.name, tool.description),
-                    LineStyle::Tool,
-                );
-                push(
-                    &format!("  parameters: {}", tool.parameters),
-                    LineStyle::Dim,
-                );
-            }
-        }
-    }
-    push("", LineStyle::Text);
-    push("Tool calls", LineStyle::Notice);
-    let mut any = false;
-    for block in &pane.blocks {
-        if let Content::Tool {
-            call_id,
-            tool,
-            arguments,
-            status,
-        } = &block.content
-        {
-            any = true;
-            push(
-                &format!("{tool} [{call_id}] arguments: {arguments}"),
-                LineStyle::Tool,
-            );
-            match status {
-                ToolStatus::Running => push("  running", LineStyle::Dim),
-                ToolStatus::Done {
-                    output,
-                    elapsed_ms,
-                    truncated,
-                } => {
-                    push(
-                        &format!("  result ({elapsed_ms} ms, truncated: {truncated}):"),
-                        LineStyle::Dim,
-                    );
-                    push(output, LineStyle::ToolOutput);
-                }
-                ToolStatus::Failed { kind, error } => {
-                    push(&format!("  failed ({kind:?}): {error}"), LineStyle::Error)
-                }
-            }
-        }
-    }
-    if !any {
-        push("none", LineStyle::Dim);
-    }
-    out
-}
-
-/// Draws the inspector and returns the scroll offset clamped to its text.
-fn draw_inspector(
-    frame: &mut Frame,
-    area: Rect,
-    app: &App,
-    focus: usize,
-    top: usize,
-    theme: &Theme,
-) -> usize {
-    let rect = layout::centered(area, 92, 90);
-    let Some(pane) = app.panes.get(focus) else {
-        return 0;
-    };
-    let block = Block::bordered()
-        .border_type(BorderType::Thick)
-        .border_style(theme.border(true, false))
-        .title(Span::styled(
-            format!(" Inspector · {} ", pane.name),
-            theme.title(true),
-        ))
-        .title_bottom(Line::styled(
-            " ↑↓ PgUp PgDn scroll · Esc closes ",
-            theme.dim(),
-        ));
-    let inner = block.inner(rect);
-    let lines = inspector_lines(pane, inner.width.max(1) as usize);
-    let top = top.min(lines.len().saturating_sub(inner.height as usize));
-    let shown: Vec<Line> = lines
-        .into_iter()
-        .skip(top)
-        .take(inner.height as usize)
-        .map(|(t, s)| Line::styled(t, line_style(s, theme)))
-        .collect();
-    frame.render_widget(Clear, rect);
-    frame.render_widget(block, rect);
-    frame.render_widget(Paragraph::new(shown), inner);
-    top
 }
