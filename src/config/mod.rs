@@ -60,6 +60,21 @@ pub fn load_crew(path: &Path) -> CrewReport {
 
 /// Load a crew from text already in memory. `file` names it in diagnostics; relative paths
 /// (files_root, command tools) resolve against `base_dir`. Agents must be inline.
+///
+/// ```
+/// use std::path::Path;
+///
+/// let yaml = "name: pair\nagents:\n  - {id: a, provider: scripted, handoff_targets: [b]}\n  - {id: b, provider: scripted, tools: [abacus]}\n";
+/// let report = crewtui::config::load_crew_str(yaml, Path::new("pair.yaml"), Path::new("."));
+/// assert!(report.crew.is_none());
+/// let error = report.errors().next().unwrap().to_string();
+/// assert!(error.starts_with("pair.yaml:4:41: error: agents[1].tools[0]: unknown tool `abacus`"), "{error}");
+///
+/// let report = crewtui::config::load_crew_str(&yaml.replace("abacus", "calculator"), Path::new("pair.yaml"), Path::new("."));
+/// let crew = report.crew.unwrap();
+/// assert_eq!(crew.entry_point, "a");
+/// assert_eq!(crew.settings.max_handoffs, 5);
+/// ```
 pub fn load_crew_str(text: &str, file: &Path, base_dir: &Path) -> CrewReport {
     let mut d = Diagnostics::default();
     let loaded = load::load_text(text, file, base_dir, &mut d);
