@@ -178,3 +178,40 @@ fn the_demo_crew_in_a_real_terminal() {
         "the alternate screen was left:\n{screen}"
     );
 }
+
+#[test]
+fn a_terminate_signal_restores_the_terminal() {
+    if !tmux_available() {
+        assert!(std::env::var_os("CI").is_none(), "tmux is required on CI");
+        eprintln!("SKIPPED: tmux is not installed; apt-get install tmux to run this test");
+        return;
+    }
+    let crew = Path::new(env!("CARGO_MANIFEST_DIR")).join("crews/demo.yaml");
+    let state = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tmux-state-term");
+    let script = format!(
+        "XDG_STATE_HOME={0} XDG_DATA_HOME={0} {1} {2}; echo EXIT=$?; stty -a | grep -o -- '-\\?icanon'; sleep 600",
+        state.display(),
+        env!("CARGO_BIN_EXE_crewtui"),
+        crew.display()
+    );
+    let tmux = Tmux {
+        socket: format!("crewtui-term-{}", std::process::id()),
+    };
+    tmux.run(&[
+        "new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", "bash", "-c", &script,
+    ]);
+    tmux.wait_for("Answer Lead");
+    let shell = tmux.run(&["display-message", "-p", "-t", "e2e", "#{pane_pid}"]);
+    let child = Command::new("pgrep")
+        .args(["-P", shell.trim(), "-x", "crewtui"])
+        .output()
+        .expect("pgrep runs");
+    let pid = String::from_utf8_lossy(&child.stdout).trim().to_string();
+    assert!(!pid.is_empty(), "crewtui is running under the pane's shell");
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let screen = tmux.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=1"), "a terminated run counts as cancelled:\n{screen}");
+    let after = screen.split("EXIT=").nth(1).unwrap();
+    assert!(after.contains("icanon") && !after.contains("-icanon"), "raw mode left on:\n{screen}");
+    assert!(!screen.contains("Answer Lead"), "the alternate screen was left:\n{screen}");
+}

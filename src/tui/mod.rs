@@ -35,7 +35,7 @@ pub async fn run_live(
     theme: &Theme,
 ) -> io::Result<Option<Outcome>> {
     let mut guard = terminal::enter()?;
-    let (outcome, stats) = live::run(
+    let run = live::run(
         &mut guard.terminal,
         EventStream::new(),
         crew_name,
@@ -43,31 +43,36 @@ pub async fn run_live(
         prior,
         launch,
         theme,
-    )
-    .await?;
-    tracing::info!(
-        draws = stats.draws,
-        events = stats.events,
-        "live TUI finished"
     );
-    Ok(outcome)
+    tokio::select! {
+        done = run => {
+            let (outcome, stats) = done?;
+            tracing::info!(draws = stats.draws, events = stats.events, "live TUI finished");
+            Ok(outcome)
+        }
+        () = terminal::terminated() => {
+            tracing::warn!("terminated by a signal");
+            Ok(Some(Outcome::Cancelled))
+        }
+    }
 }
 
 /// Plays a recording in the full-screen TUI. `speed` `None` is as fast as possible.
 pub async fn run_replay(replayer: Replayer, theme: &Theme, speed: Option<f64>) -> io::Result<()> {
     let mut guard = terminal::enter()?;
-    let stats = replay::run(
+    let run = replay::run(
         &mut guard.terminal,
         EventStream::new(),
         replayer,
         theme,
         speed,
-    )
-    .await?;
-    tracing::info!(
-        draws = stats.draws,
-        events = stats.events,
-        "replay finished"
     );
+    tokio::select! {
+        done = run => {
+            let stats = done?;
+            tracing::info!(draws = stats.draws, events = stats.events, "replay finished");
+        }
+        () = terminal::terminated() => tracing::warn!("terminated by a signal"),
+    }
     Ok(())
 }

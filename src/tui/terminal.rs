@@ -61,3 +61,22 @@ fn install_panic_hook() {
         previous(info);
     }));
 }
+
+/// Resolves when the process is asked to end from outside (SIGTERM, SIGHUP): the caller then
+/// drops its loop and the [`Guard`] puts the terminal back.
+pub async fn terminated() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) {
+        (Ok(mut term), Ok(mut hup)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = hup.recv() => {}
+            }
+        }
+        // Without signal handlers there is nothing to wait for.
+        _ => std::future::pending().await,
+    }
+}
