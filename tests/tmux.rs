@@ -198,7 +198,17 @@ fn a_terminate_signal_restores_the_terminal() {
         socket: format!("crewtui-term-{}", std::process::id()),
     };
     tmux.run(&[
-        "new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", "bash", "-c", &script,
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        "bash",
+        "-c",
+        &script,
     ]);
     tmux.wait_for("Answer Lead");
     let shell = tmux.run(&["display-message", "-p", "-t", "e2e", "#{pane_pid}"]);
@@ -210,8 +220,17 @@ fn a_terminate_signal_restores_the_terminal() {
     assert!(!pid.is_empty(), "crewtui is running under the pane's shell");
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     let screen = tmux.wait_for("EXIT=");
-    assert!(screen.contains("EXIT=1"), "a terminated run counts as cancelled:\n{screen}");
+    assert!(
+        screen.contains("EXIT=1"),
+        "a terminated run counts as cancelled:\n{screen}"
+    );
     let after = screen.split("EXIT=").nth(1).unwrap();
-    assert!(after.contains("icanon") && !after.contains("-icanon"), "raw mode left on:\n{screen}");
-    assert!(!screen.contains("Answer Lead"), "the alternate screen was left:\n{screen}");
+    assert!(
+        after.contains("icanon") && !after.contains("-icanon"),
+        "raw mode left on:\n{screen}"
+    );
+    assert!(
+        !screen.contains("Answer Lead"),
+        "the alternate screen was left:\n{screen}"
+    );
 }

@@ -116,10 +116,25 @@ impl Provider for ScriptedProvider {
             return stream::iter(deltas.into_iter().map(Ok)).boxed();
         }
         let gap = Duration::from_secs_f64(1.0 / self.tokens_per_second);
-        stream::iter(deltas)
-            .then(move |delta| async move {
-                if matches!(delta, Delta::Text(_) | Delta::Reasoning(_)) {
-                    tokio::time::sleep(gap).await;
+        // Token n is due n gaps after the start, not a gap after token n-1 arrived: sleeping
+        // a gap after each token lets timer rounding and the time spent emitting add up, and
+        // 64 agents asked for 200 tokens a second each got four fifths of that.
+        let start = tokio::time::Instant::now();
+        let mut tokens = 0u32;
+        let paced: Vec<(Option<tokio::time::Instant>, Delta)> = deltas
+            .into_iter()
+            .map(|delta| {
+                let due = matches!(delta, Delta::Text(_) | Delta::Reasoning(_)).then(|| {
+                    tokens += 1;
+                    start + gap * tokens
+                });
+                (due, delta)
+            })
+            .collect();
+        stream::iter(paced)
+            .then(|(due, delta)| async move {
+                if let Some(due) = due {
+                    tokio::time::sleep_until(due).await;
                 }
                 Ok(delta)
             })

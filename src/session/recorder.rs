@@ -1,16 +1,23 @@
 //! Writing a session file as the session runs.
 //!
 //! Each event is one line written with one `write` of one buffer, so a crash tears at most the
-//! last line; nothing is buffered across events, so a reader (or a crash) sees every event
-//! written. Durability is paid for at boundaries only: the data is synced after whole replies,
-//! tool results, pauses, failures and the end, never per token.
+//! last line; nothing is buffered across events, so a reader (or a crash of the process) sees
+//! every event written. Durability against power loss is paid for at boundaries only: the data
+//! is synced after whole replies, tool results, failures, never per token, and at most once per
+//! [`SYNC_EVERY`] — sixteen parallel replies ending together share one sync, which comes with
+//! the first event after the interval, a pause, the end of the session or the drop. A pause and
+//! the end sync at once: the process may wait there, or leave.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use super::{Header, Recording, SessionError, name_for, read};
 use crate::engine::{Event, EventKind, EventLog};
+
+/// Boundaries closer together than this share one sync.
+pub const SYNC_EVERY: Duration = Duration::from_secs(1);
 
 /// Tries at most this many `-2`, `-3`, ... suffixes when two sessions of one crew start in the
 /// same second.
@@ -26,6 +33,9 @@ pub struct Recorder {
     fsyncs: u64,
     /// Written since the last sync.
     unsynced: bool,
+    /// A boundary passed since the last sync.
+    sync_due: bool,
+    last_sync: Instant,
 }
 
 impl Recorder {
@@ -63,6 +73,8 @@ impl Recorder {
             line,
             fsyncs: 0,
             unsynced: true,
+            sync_due: false,
+            last_sync: Instant::now(),
         };
         if let Err(e) = written.and_then(|()| recorder.sync()) {
             return Err(SessionError::io(&recorder.path, e));
@@ -94,6 +106,8 @@ impl Recorder {
             line: Vec::with_capacity(4096),
             fsyncs,
             unsynced: false,
+            sync_due: false,
+            last_sync: Instant::now(),
         };
         Ok((recorder, recording))
     }
@@ -110,7 +124,12 @@ impl Recorder {
         self.line.push(b'\n');
         self.file.write_all(&self.line)?;
         self.unsynced = true;
-        if is_boundary(&event.kind) {
+        self.sync_due |= is_boundary(&event.kind);
+        let must = matches!(
+            event.kind,
+            EventKind::Paused { .. } | EventKind::SessionFinished { .. }
+        );
+        if must || (self.sync_due && self.last_sync.elapsed() >= SYNC_EVERY) {
             self.sync()?;
         }
         Ok(())
@@ -123,6 +142,8 @@ impl Recorder {
             self.fsyncs += 1;
             self.unsynced = false;
         }
+        self.sync_due = false;
+        self.last_sync = Instant::now();
         Ok(())
     }
 

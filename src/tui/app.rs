@@ -253,7 +253,7 @@ impl App {
                     kind: *kind,
                     error: super::wrap::sanitize(error),
                 };
-                if pane.tool_mut(call_id).is_some() {
+                if pane.has_tool(call_id) {
                     pane.finish_tool(call_id, status);
                 } else {
                     pane.push(Content::Tool {
@@ -320,7 +320,7 @@ impl App {
                     text: "⏸ waiting for your answer".into(),
                     style: LineStyle::Notice,
                 };
-                if pane.blocks.back().map(|b| &b.content) != Some(&notice) {
+                if pane.blocks().back().map(|b| &b.content) != Some(&notice) {
                     pane.push(notice);
                 }
             }

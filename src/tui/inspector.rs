@@ -81,7 +81,7 @@ pub fn lines(pane: &Pane, width: usize) -> Vec<(String, LineStyle)> {
     push("", LineStyle::Text);
     push("Tool calls", LineStyle::Notice);
     let mut any = false;
-    for block in &pane.blocks {
+    for block in pane.blocks() {
         if let Content::Tool {
             call_id,
             tool,

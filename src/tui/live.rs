@@ -20,8 +20,9 @@ use super::view::{Action, InputPurpose, View};
 use crate::config::model::Crew;
 use crate::engine::{self, Command, Event, EventLog, Outcome, SessionHandle, SessionParts};
 
-/// At most 60 frames a second.
-pub const FRAME: Duration = Duration::from_millis(16);
+/// At most 60 frames a second: a frame waits this long after the last one ended (16 ms would
+/// allow 62.5).
+pub const FRAME: Duration = Duration::from_micros(16_667);
 /// How often running clocks on screen advance when nothing else happens.
 const CLOCK_TICK: Duration = Duration::from_millis(250);
 /// Events folded before a frame gets its chance, so a flood cannot starve the screen.

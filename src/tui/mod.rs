@@ -4,6 +4,7 @@
 //! events (shared with replay), [`view::View`] what the user looks at, [`render`] draws both.
 
 pub mod app;
+pub mod backend;
 pub mod inspector;
 pub mod layout;
 pub mod live;

@@ -89,9 +89,13 @@ pub const FOLDED_RESULT_LINES: usize = 3;
 struct Wrapped {
     width: usize,
     expanded: bool,
+    /// The lines of a block other than streamed text.
     lines: Vec<(String, LineStyle)>,
-    /// For streamed text: byte ranges of the lines, and where the last (still growing) line starts.
+    /// For streamed text: byte ranges of its lines in the text, which is kept only once; the
+    /// last range is wrapped again as the text grows.
     ranges: Vec<(usize, usize)>,
+    /// For streamed text: how much of it the ranges cover.
+    upto: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -115,18 +119,14 @@ impl Block {
         }
     }
 
-    /// This block's lines at `width`, wrapping only what changed since the last call.
-    pub fn lines(&mut self, width: usize, expanded: bool) -> &[(String, LineStyle)] {
+    /// Wraps this block at `width`, only what changed since the last call, and returns how
+    /// many lines it has.
+    pub fn wrap(&mut self, width: usize, expanded: bool) -> usize {
         let stale = self
             .wrapped
             .as_ref()
             .is_none_or(|w| w.width != width || w.expanded != expanded);
-        if let Content::Text { text, reasoning } = &self.content {
-            let style = if *reasoning {
-                LineStyle::Reasoning
-            } else {
-                LineStyle::Text
-            };
+        if let Content::Text { text, .. } = &self.content {
             let w = self.wrapped.get_or_insert_with(Wrapped::default);
             if stale {
                 *w = Wrapped {
@@ -134,25 +134,42 @@ impl Block {
                     expanded,
                     ..Wrapped::default()
                 };
+            } else if w.upto == text.len() && !w.ranges.is_empty() {
+                return w.ranges.len();
             }
             let resume = w.ranges.pop().map_or(0, |(start, _)| start);
-            w.lines.truncate(w.ranges.len());
-            let from = w.ranges.len();
             wrap_ranges(&text[resume..], width, resume, &mut w.ranges);
-            for &(s, e) in &w.ranges[from..] {
-                w.lines.push((text[s..e].to_string(), style));
-            }
-            return &w.lines;
+            w.upto = text.len();
+            return w.ranges.len();
         }
         if stale {
             self.wrapped = Some(Wrapped {
                 width,
                 expanded,
                 lines: render_lines(&self.content, width, expanded),
-                ranges: Vec::new(),
+                ..Wrapped::default()
             });
         }
-        self.wrapped.as_ref().map_or(&[], |w| &w.lines)
+        self.wrapped.as_ref().map_or(0, |w| w.lines.len())
+    }
+
+    /// Line `i` as the last [`Block::wrap`] left it.
+    fn line(&self, i: usize) -> Option<(&str, LineStyle)> {
+        let w = self.wrapped.as_ref()?;
+        match &self.content {
+            Content::Text { text, reasoning } => {
+                let &(start, end) = w.ranges.get(i)?;
+                let style = if *reasoning {
+                    LineStyle::Reasoning
+                } else {
+                    LineStyle::Text
+                };
+                Some((text.get(start..end)?, style))
+            }
+            Content::Turn { .. } | Content::Tool { .. } | Content::Notice { .. } => {
+                w.lines.get(i).map(|(line, style)| (line.as_str(), *style))
+            }
+        }
     }
 }
 
@@ -298,7 +315,8 @@ pub struct Pane {
     pub turn: u32,
     /// Session time the current (or last) turn started.
     pub turn_started_ms: u64,
-    pub blocks: VecDeque<Block>,
+    /// Changed only through the methods below, which keep the line index in step.
+    blocks: VecDeque<Block>,
     pub dropped_bytes: u64,
     bytes: usize,
     lines: usize,
@@ -310,6 +328,33 @@ pub struct Pane {
     /// Whether text arrived since the last model request (else the message carries it).
     pub streamed_reply: bool,
     limits: PaneLimits,
+    index: Option<LineIndex>,
+}
+
+/// Where each block's wrapped lines end, at one width, so a scrolled pane finds its window by
+/// binary search instead of walking and wrapping its whole history every frame. Built the
+/// first time a pane is scrolled (or its total asked for) and kept in step as blocks change.
+#[derive(Clone, Debug)]
+struct LineIndex {
+    width: usize,
+    expanded: bool,
+    /// Line numbers count from the first line the pane ever indexed, so dropping old blocks
+    /// moves `first` and leaves the other numbers alone.
+    first: usize,
+    /// The number of the line after each block's last one, block by block.
+    ends: VecDeque<usize>,
+}
+
+impl LineIndex {
+    fn start(&self, block: usize) -> usize {
+        block
+            .checked_sub(1)
+            .map_or(self.first, |before| self.ends[before])
+    }
+
+    fn lines(&self) -> usize {
+        self.ends.back().map_or(0, |end| end - self.first)
+    }
 }
 
 impl Pane {
@@ -332,7 +377,13 @@ impl Pane {
             last_request: None,
             streamed_reply: false,
             limits,
+            index: None,
         }
+    }
+
+    /// The pane's history, oldest first.
+    pub fn blocks(&self) -> &VecDeque<Block> {
+        &self.blocks
     }
 
     pub fn set_state(&mut self, state: AgentState, t_ms: u64) {
@@ -353,6 +404,11 @@ impl Pane {
         self.bytes += content.bytes();
         self.lines += line_count(&content);
         self.blocks.push_back(Block::new(content));
+        if let Some(index) = &mut self.index {
+            let end = index.ends.back().copied().unwrap_or(index.first);
+            index.ends.push_back(end);
+            self.reindex(self.blocks.len() - 1);
+        }
         self.trim();
     }
 
@@ -372,25 +428,31 @@ impl Pane {
             last.push_str(&text);
             self.bytes += text.len();
             self.lines += text.matches('\n').count();
+            self.reindex(self.blocks.len() - 1);
             self.trim();
             return;
         }
         self.push(Content::Text { text, reasoning });
     }
 
-    /// The tool block of a call, newest first.
-    pub fn tool_mut(&mut self, call_id: &str) -> Option<&mut Block> {
+    /// Whether the pane shows the tool call `call_id`.
+    pub fn has_tool(&self, call_id: &str) -> bool {
+        self.tool_position(call_id).is_some()
+    }
+
+    /// Where the block of a tool call is; the newest one if the id repeats.
+    fn tool_position(&self, call_id: &str) -> Option<usize> {
         self.blocks
-            .iter_mut()
-            .rev()
-            .find(|b| matches!(&b.content, Content::Tool { call_id: id, .. } if id == call_id))
+            .iter()
+            .rposition(|b| matches!(&b.content, Content::Tool { call_id: id, .. } if id == call_id))
     }
 
     /// Sets a tool block's status and keeps the byte count honest.
     pub fn finish_tool(&mut self, call_id: &str, status: ToolStatus) {
-        let Some(block) = self.tool_mut(call_id) else {
+        let Some(at) = self.tool_position(call_id) else {
             return;
         };
+        let block = &mut self.blocks[at];
         let before = block.content.bytes();
         if let Content::Tool { status: s, .. } = &mut block.content {
             *s = status;
@@ -398,7 +460,32 @@ impl Pane {
         let after = block.content.bytes();
         block.invalidate();
         self.bytes = (self.bytes + after).saturating_sub(before);
+        self.reindex(at);
         self.trim();
+    }
+
+    /// Brings the line index up to date after block `at` changed, by its change in lines.
+    fn reindex(&mut self, at: usize) {
+        let Some(index) = &mut self.index else {
+            return;
+        };
+        let (Some(block), Some(&old_end)) = (self.blocks.get_mut(at), index.ends.get(at)) else {
+            // Out of step, which the methods above never leave it: build it again when needed.
+            self.index = None;
+            return;
+        };
+        let new_end = index.start(at) + block.wrap(index.width, index.expanded);
+        if new_end > old_end {
+            index
+                .ends
+                .range_mut(at..)
+                .for_each(|e| *e += new_end - old_end);
+        } else if new_end < old_end {
+            index
+                .ends
+                .range_mut(at..)
+                .for_each(|e| *e -= old_end - new_end);
+        }
     }
 
     fn trim(&mut self) {
@@ -410,6 +497,11 @@ impl Pane {
                 self.bytes = self.bytes.saturating_sub(bytes);
                 self.lines = self.lines.saturating_sub(line_count(&block.content));
                 self.dropped_bytes += bytes as u64;
+                if let Some(index) = &mut self.index
+                    && let Some(end) = index.ends.pop_front()
+                {
+                    index.first = end;
+                }
             }
         }
         // One block alone over the limit (a very long reply): keep its newest half.
@@ -421,27 +513,88 @@ impl Pane {
             while !text.is_char_boundary(cut) {
                 cut += 1;
             }
-            if let Some(nl) = text[cut..].find('\n') {
-                cut += nl + 1;
-            }
+            // Cut where a line starts, so that the wrapped lines after the cut stay as they
+            // are: re-wrapping a megabyte took a frame of 20 ms and more.
+            let wrapped_start = block.wrapped.as_ref().and_then(|w| {
+                let i = w.ranges.partition_point(|&(start, _)| start < cut);
+                w.ranges.get(i).map(|&(start, _)| start)
+            });
+            let line_start = match text[cut..].find('\n') {
+                Some(nl) => Some(cut + nl + 1),
+                None => wrapped_start,
+            };
+            cut = line_start.unwrap_or(cut);
             text.drain(..cut);
             self.dropped_bytes += cut as u64;
             self.bytes = text.len();
             self.lines = text.matches('\n').count() + 1;
-            block.wrapped = None;
+            match (&mut block.wrapped, line_start) {
+                (Some(w), Some(_)) if w.upto >= cut => {
+                    w.ranges.retain(|&(start, _)| start >= cut);
+                    w.ranges
+                        .iter_mut()
+                        .for_each(|r| *r = (r.0 - cut, r.1 - cut));
+                    w.upto -= cut;
+                }
+                _ => block.wrapped = None,
+            }
+            // Its end stays where it was; its start moves up by the lines it lost.
+            if let Some(index) = &mut self.index
+                && let Some(&end) = index.ends.front()
+            {
+                index.first = end - block.wrap(index.width, index.expanded);
+            }
         }
     }
 
-    /// Total wrapped lines at `width` (wraps every block once; cached afterwards).
-    pub fn total_lines(&mut self, width: usize, expanded: bool) -> usize {
-        self.blocks
-            .iter_mut()
-            .map(|b| b.lines(width, expanded).len())
-            .sum::<usize>()
-            + usize::from(self.dropped_bytes > 0)
+    /// The line index at `width`, built now if there is none for that width.
+    fn index_at(&mut self, width: usize, expanded: bool) -> &LineIndex {
+        let fresh = self
+            .index
+            .as_ref()
+            .is_some_and(|i| i.width == width && i.expanded == expanded);
+        if !fresh {
+            let mut end = 0;
+            let ends = self
+                .blocks
+                .iter_mut()
+                .map(|b| {
+                    end += b.wrap(width, expanded);
+                    end
+                })
+                .collect();
+            self.index = Some(LineIndex {
+                width,
+                expanded,
+                first: 0,
+                ends,
+            });
+        }
+        self.index.get_or_insert_with(|| LineIndex {
+            width,
+            expanded,
+            first: 0,
+            ends: VecDeque::new(),
+        })
     }
 
-    /// The `height` lines that end `back` lines before the newest, oldest first.
+    fn dropped_line(&self) -> (String, LineStyle) {
+        (
+            format!("… {} earlier dropped", human_bytes(self.dropped_bytes)),
+            LineStyle::Dim,
+        )
+    }
+
+    /// Total wrapped lines at `width`: the first call wraps every block, later ones only what
+    /// changed.
+    pub fn total_lines(&mut self, width: usize, expanded: bool) -> usize {
+        let dropped = usize::from(self.dropped_bytes > 0);
+        self.index_at(width, expanded).lines() + dropped
+    }
+
+    /// The `height` lines that end `back` lines before the newest, oldest first. Costs the
+    /// lines shown, not the history kept: following the newest lines walks back from the end,
+    /// a scrolled pane looks its window up in the line index.
     pub fn visible_lines(
         &mut self,
         width: usize,
@@ -449,29 +602,67 @@ impl Pane {
         back: usize,
         expanded: bool,
     ) -> Vec<(String, LineStyle)> {
-        let want = height + back;
-        let mut tail: Vec<(String, LineStyle)> = Vec::with_capacity(want);
+        if back > 0 {
+            let total = self.total_lines(width, expanded);
+            let end = total.saturating_sub(back);
+            return self.window(end.saturating_sub(height), end);
+        }
+        // An index at another width would be kept in step by wrapping each new token at that
+        // width as well: drop it; scrolling builds it again at the width on screen.
+        if self
+            .index
+            .as_ref()
+            .is_some_and(|i| i.width != width || i.expanded != expanded)
+        {
+            self.index = None;
+        }
+        let mut tail: Vec<(String, LineStyle)> = Vec::with_capacity(height);
         for block in self.blocks.iter_mut().rev() {
-            if tail.len() >= want {
+            if tail.len() >= height {
                 break;
             }
-            let lines = block.lines(width, expanded);
-            let need = want - tail.len();
-            let from = lines.len().saturating_sub(need);
-            tail.extend(lines[from..].iter().rev().cloned());
+            let n = block.wrap(width, expanded);
+            let from = n.saturating_sub(height - tail.len());
+            tail.extend(
+                (from..n)
+                    .rev()
+                    .filter_map(|i| block.line(i))
+                    .map(|(line, style)| (line.to_string(), style)),
+            );
         }
-        if tail.len() < want && self.dropped_bytes > 0 {
-            tail.push((
-                format!("… {} earlier dropped", human_bytes(self.dropped_bytes)),
-                LineStyle::Dim,
-            ));
+        if tail.len() < height && self.dropped_bytes > 0 {
+            tail.push(self.dropped_line());
         }
         tail.reverse();
-        let end = tail.len().saturating_sub(back.min(tail.len()));
-        let start = end.saturating_sub(height);
-        tail.truncate(end);
-        tail.drain(..start);
         tail
+    }
+
+    /// Lines `from..to` of the pane as the line index numbers them, the dropped-history
+    /// marker first.
+    fn window(&self, from: usize, to: usize) -> Vec<(String, LineStyle)> {
+        let mut out = Vec::with_capacity(to.saturating_sub(from));
+        let marker = usize::from(self.dropped_bytes > 0);
+        if from < marker && to > 0 {
+            out.push(self.dropped_line());
+        }
+        let Some(index) = &self.index else {
+            return out;
+        };
+        let from = index.first + from.saturating_sub(marker);
+        let to = index.first + to.saturating_sub(marker);
+        let mut at = index.ends.partition_point(|&end| end <= from);
+        while at < self.blocks.len() && index.start(at) < to {
+            let start = index.start(at);
+            let block = &self.blocks[at];
+            let lines = from.saturating_sub(start)..(to - start).min(index.ends[at] - start);
+            out.extend(
+                lines
+                    .filter_map(|i| block.line(i))
+                    .map(|(line, style)| (line.to_string(), style)),
+            );
+            at += 1;
+        }
+        out
     }
 }
 
@@ -579,5 +770,116 @@ mod tests {
             tail.iter().any(|(l, _)| l.starts_with("word word")),
             "{tail:?}"
         );
+    }
+
+    /// The pane with no wrap cache and no line index: what wrapping it afresh shows.
+    fn rewrapped(pane: &Pane) -> Pane {
+        let mut fresh = pane.clone();
+        fresh.index = None;
+        fresh.blocks.iter_mut().for_each(|b| b.wrapped = None);
+        fresh
+    }
+
+    #[test]
+    fn an_endless_reply_cut_from_the_front_wraps_as_if_afresh() {
+        let limits = PaneLimits {
+            max_bytes: 300,
+            max_lines: 1000,
+        };
+        let width = 9;
+        for newlines in [false, true] {
+            let mut pane = Pane::new("a", "A", "", limits);
+            for i in 0..400 {
+                let word = if newlines && i % 7 == 0 {
+                    "\nline"
+                } else {
+                    " wordy"
+                };
+                pane.append_text(word, false);
+                // Drawn between tokens, so that the cut meets a filled wrap cache.
+                let shown = pane.visible_lines(width, 6, 0, false);
+                assert_eq!(
+                    shown,
+                    rewrapped(&pane).visible_lines(width, 6, 0, false),
+                    "{i}"
+                );
+                if i % 10 == 0 {
+                    let total = rewrapped(&pane).total_lines(width, false);
+                    assert_eq!(pane.total_lines(width, false), total, "{i}");
+                    assert_eq!(
+                        pane.visible_lines(width, 4, 5, false),
+                        rewrapped(&pane).visible_lines(width, 4, 5, false),
+                        "{i}"
+                    );
+                }
+            }
+            assert_eq!(pane.blocks.len(), 1);
+            assert!(pane.dropped_bytes > 0);
+        }
+    }
+
+    #[test]
+    fn a_scrolled_window_is_the_same_slice_of_the_whole_history() {
+        let limits = PaneLimits {
+            max_bytes: 700,
+            max_lines: 40,
+        };
+        let width = 12;
+        let everything = |pane: &Pane| rewrapped(pane).visible_lines(width, 10_000, 0, false);
+        let mut pane = Pane::new("a", "A", "", limits);
+        let mut calls = 0;
+        for step in 0..300 {
+            match step % 9 {
+                0 => pane.push(Content::Notice {
+                    text: format!("notice {step} with a few words"),
+                    style: LineStyle::Notice,
+                }),
+                1 => {
+                    calls += 1;
+                    pane.push(Content::Tool {
+                        call_id: calls.to_string(),
+                        tool: "calc".into(),
+                        arguments: "{}".into(),
+                        status: ToolStatus::Running,
+                    });
+                }
+                2 => pane.finish_tool(
+                    &calls.to_string(),
+                    ToolStatus::Done {
+                        output: "one\ntwo\nthree\nfour\nfive".into(),
+                        elapsed_ms: 3,
+                        truncated: false,
+                    },
+                ),
+                3 => pane.push(Content::Turn {
+                    turn: step,
+                    input: "go on".into(),
+                }),
+                _ => pane.append_text(
+                    if step % 5 == 0 {
+                        " and a line\nbreak"
+                    } else {
+                        " word"
+                    },
+                    step % 13 == 0,
+                ),
+            }
+            let all = everything(&pane);
+            assert_eq!(pane.total_lines(width, false), all.len(), "step {step}");
+            for back in [1, 3, 10, 25] {
+                for height in [1, 5] {
+                    let end = all.len().saturating_sub(back);
+                    let want = &all[end.saturating_sub(height)..end];
+                    let got = pane.visible_lines(width, height, back, false);
+                    assert_eq!(got, want, "step {step}, back {back}, height {height}");
+                }
+            }
+            // Following the newest lines at the same width keeps the index in step.
+            assert_eq!(
+                pane.visible_lines(width, 4, 0, false),
+                all[all.len().saturating_sub(4)..]
+            );
+        }
+        assert!(pane.dropped_bytes > 0, "the limits were reached");
     }
 }

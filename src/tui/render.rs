@@ -6,6 +6,7 @@ use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
+use unicode_width::UnicodeWidthStr;
 
 use super::app::{App, RouteStep};
 use super::inspector;
@@ -134,26 +135,44 @@ fn outcome_label(outcome: Outcome) -> &'static str {
 }
 
 fn draw_route(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let steps: Vec<String> = app
-        .route
-        .iter()
-        .map(|s| match s {
+    const ARROW: &str = " → ";
+    const CUT: &str = "… → ";
+    let room = area.width.saturating_sub(8) as usize;
+    // The newest steps matter most: walk back from the newest and stop once the room is
+    // full, so a long run's path costs what the strip shows, not what the run took.
+    let mut shown: Vec<(String, usize)> = Vec::new();
+    let mut used = 0;
+    let mut all = true;
+    for step in app.route.iter().rev() {
+        let label = match step {
             RouteStep::Agent(id) => id.clone(),
             RouteStep::Group { name, size } => format!("[{name} ×{size}]"),
-        })
-        .collect();
-    let mut text = steps.join(" → ");
-    let room = area.width.saturating_sub(8) as usize;
-    // The newest steps matter most: cut from the left.
-    while unicode_width::UnicodeWidthStr::width(text.as_str()) > room && text.contains(" → ") {
-        let cut = text.find(" → ").map_or(text.len(), |i| i + " → ".len());
-        text = text[cut..].to_string();
-        if !text.starts_with("… → ") {
-            text = format!("… → {text}");
+        };
+        if !shown.is_empty() {
+            used += UnicodeWidthStr::width(ARROW);
         }
-        if text.matches(" → ").count() <= 1 {
+        used += UnicodeWidthStr::width(label.as_str());
+        shown.push((label, used));
+        if used > room {
+            all = false;
             break;
         }
+    }
+    if !all {
+        // Keep the newest steps that fit after the mark saying older ones were cut, and always
+        // the newest one.
+        let cut = UnicodeWidthStr::width(CUT);
+        let keep = shown
+            .iter()
+            .take_while(|(_, used)| used + cut <= room)
+            .count()
+            .max(1);
+        shown.truncate(keep);
+    }
+    let steps: Vec<String> = shown.into_iter().rev().map(|(label, _)| label).collect();
+    let mut text = steps.join(ARROW);
+    if !all {
+        text.insert_str(0, CUT);
     }
     let line = Line::from(vec![
         Span::styled(" path ", theme.dim()),
@@ -499,4 +518,41 @@ fn draw_confirm(frame: &mut Frame, area: Rect, theme: &Theme) {
         ),
         rect,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+    use crate::tui::app::AgentInfo;
+    use crate::tui::pane::PaneLimits;
+
+    #[test]
+    fn a_long_path_shows_its_newest_steps() {
+        let agents = [AgentInfo {
+            id: "a".into(),
+            name: "A".into(),
+            role: String::new(),
+        }];
+        let mut app = App::new("c", &agents, PaneLimits::default());
+        // Long enough to have hung the strip once, which cut one step per loop and put the
+        // cut mark back each time.
+        for i in 0..2_000 {
+            app.route.push(RouteStep::Agent(format!("agent{i}")));
+        }
+        let mut view = View::new(1);
+        let mut terminal = Terminal::new(TestBackend::new(60, 12)).unwrap();
+        terminal
+            .draw(|f| draw(f, &mut app, &mut view, &Theme::default_dark(), 0))
+            .unwrap();
+        let strip: String = (0..60)
+            .map(|x| terminal.backend().buffer()[(x, 1)].symbol().to_string())
+            .collect();
+        assert_eq!(
+            strip.trim_end(),
+            " path … → agent1996 → agent1997 → agent1998 → agent1999"
+        );
+    }
 }

@@ -406,7 +406,10 @@ mod tests {
     fn state(app: &App) -> String {
         format!(
             "{:?}",
-            (app.events, &app.panes[0].blocks.back().map(|b| &b.content))
+            (
+                app.events,
+                &app.panes[0].blocks().back().map(|b| &b.content)
+            )
         )
     }
 

@@ -13,7 +13,10 @@ use crossterm::terminal::{
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
-pub type Tui = Terminal<CrosstermBackend<Stdout>>;
+use super::backend::Bridged;
+
+/// Bridged: a streaming frame costs the terminal fewer bytes (see [`super::backend`]).
+pub type Tui = Terminal<Bridged<CrosstermBackend<Stdout>>>;
 
 /// Restores the terminal when dropped, however the TUI ends.
 pub struct Guard {
@@ -36,7 +39,7 @@ pub fn enter() -> io::Result<Guard> {
         let _ = leave();
         return Err(e);
     }
-    let mut terminal = Terminal::new(CrosstermBackend::new(stdout))?;
+    let mut terminal = Terminal::new(Bridged::new(CrosstermBackend::new(stdout)))?;
     terminal.clear()?;
     Ok(Guard { terminal })
 }
