@@ -67,6 +67,45 @@ fn tmux_available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// crewtui on `crew` in a new tmux session of `width` × `height`, its logs and sessions kept
+/// under the target dir; after it exits the shell prints its status and whether the terminal
+/// is back in cooked mode. None when tmux is missing (never on CI, where .ci/run installs it).
+fn launch(tag: &str, crew: &Path, width: u16, height: u16) -> Option<Tmux> {
+    if !tmux_available() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tmux is required on CI (.ci/run installs it)"
+        );
+        eprintln!("SKIPPED: tmux is not installed; apt-get install tmux to run this test");
+        return None;
+    }
+    let home = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("tmux-{tag}"));
+    let script = format!(
+        "XDG_STATE_HOME={0} XDG_DATA_HOME={0} {1} {2}; echo EXIT=$?; stty -a | grep -o -- '-\\?icanon'; sleep 600",
+        home.display(),
+        env!("CARGO_BIN_EXE_crewtui"),
+        crew.display()
+    );
+    let tmux = Tmux {
+        socket: format!("crewtui-{tag}-{}", std::process::id()),
+    };
+    let (w, h) = (width.to_string(), height.to_string());
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        &w,
+        "-y",
+        &h,
+        "bash",
+        "-c",
+        &script,
+    ]);
+    Some(tmux)
+}
+
 /// The demo crew, streaming slowly enough to cancel an agent by hand.
 fn slow_demo() -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tmux-demo");
@@ -90,39 +129,9 @@ fn slow_demo() -> PathBuf {
 
 #[test]
 fn the_demo_crew_in_a_real_terminal() {
-    if !tmux_available() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "tmux is required on CI (.ci/run installs it)"
-        );
-        eprintln!("SKIPPED: tmux is not installed; apt-get install tmux to run this test");
+    let Some(tmux) = launch("e2e", &slow_demo(), 160, 48) else {
         return;
-    }
-    let crew = slow_demo();
-    let state = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tmux-state");
-    let script = format!(
-        "XDG_STATE_HOME={} XDG_DATA_HOME={} {} {}; echo EXIT=$?; stty -a | grep -o -- '-\\?icanon'; sleep 600",
-        state.display(),
-        state.display(),
-        env!("CARGO_BIN_EXE_crewtui"),
-        crew.display()
-    );
-    let tmux = Tmux {
-        socket: format!("crewtui-e2e-{}", std::process::id()),
     };
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "e2e",
-        "-x",
-        "160",
-        "-y",
-        "48",
-        "bash",
-        "-c",
-        &script,
-    ]);
 
     // Every agent has its pane; the lead asks and the input box takes the answer.
     let screen = tmux.wait_for("Answer Lead");
@@ -181,35 +190,10 @@ fn the_demo_crew_in_a_real_terminal() {
 
 #[test]
 fn a_terminate_signal_restores_the_terminal() {
-    if !tmux_available() {
-        assert!(std::env::var_os("CI").is_none(), "tmux is required on CI");
-        eprintln!("SKIPPED: tmux is not installed; apt-get install tmux to run this test");
-        return;
-    }
     let crew = Path::new(env!("CARGO_MANIFEST_DIR")).join("crews/demo.yaml");
-    let state = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tmux-state-term");
-    let script = format!(
-        "XDG_STATE_HOME={0} XDG_DATA_HOME={0} {1} {2}; echo EXIT=$?; stty -a | grep -o -- '-\\?icanon'; sleep 600",
-        state.display(),
-        env!("CARGO_BIN_EXE_crewtui"),
-        crew.display()
-    );
-    let tmux = Tmux {
-        socket: format!("crewtui-term-{}", std::process::id()),
+    let Some(tmux) = launch("term", &crew, 120, 40) else {
+        return;
     };
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "e2e",
-        "-x",
-        "120",
-        "-y",
-        "40",
-        "bash",
-        "-c",
-        &script,
-    ]);
     tmux.wait_for("Answer Lead");
     let shell = tmux.run(&["display-message", "-p", "-t", "e2e", "#{pane_pid}"]);
     let child = Command::new("pgrep")
