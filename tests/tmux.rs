@@ -175,7 +175,8 @@ fn the_demo_crew_in_a_real_terminal() {
 
     // q quits at once after the run; the shell gets its terminal back, cooked.
     tmux.keys(&["q"]);
-    let screen = tmux.wait_for("EXIT=");
+    // The shell prints the exit status, then the terminal mode (`icanon` or `-icanon`).
+    let screen = tmux.wait_for("icanon");
     assert!(screen.contains("EXIT=0"), "{screen}");
     let after = screen.split("EXIT=").nth(1).unwrap();
     assert!(
@@ -203,7 +204,8 @@ fn a_terminate_signal_restores_the_terminal() {
     let pid = String::from_utf8_lossy(&child.stdout).trim().to_string();
     assert!(!pid.is_empty(), "crewtui is running under the pane's shell");
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    let screen = tmux.wait_for("EXIT=");
+    // The shell prints the exit status, then the terminal mode (`icanon` or `-icanon`).
+    let screen = tmux.wait_for("icanon");
     assert!(
         screen.contains("EXIT=1"),
         "a terminated run counts as cancelled:\n{screen}"
