@@ -29,9 +29,10 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// The demo crew with its files, streaming at rate 0 so a run takes no time.
-fn instant_demo() -> PathBuf {
-    let dir = scratch("demo");
+/// The demo crew with its files, streaming at rate 0 so a run takes no time; in a directory of
+/// the test's own (`tag`), since tests run at once and `scratch` empties what it hands out.
+fn instant_demo(tag: &str) -> PathBuf {
+    let dir = scratch(&format!("demo-{tag}"));
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("crews");
     let yaml = std::fs::read_to_string(root.join("demo.yaml")).unwrap();
     let yaml = yaml.replace(
@@ -113,7 +114,7 @@ fn stable(mut events: Vec<Value>) -> String {
 
 #[test]
 fn demo_crew_headless_jsonl_is_stable() {
-    let crew = instant_demo();
+    let crew = instant_demo("snapshot");
     let out = crewtui(&[
         "run",
         crew.to_str().unwrap(),
@@ -149,7 +150,7 @@ fn demo_crew_headless_jsonl_is_stable() {
 
 #[test]
 fn demo_crew_without_an_answer_exits_2_paused() {
-    let crew = instant_demo();
+    let crew = instant_demo("unanswered");
     let out = crewtui(&[crew.to_str().unwrap(), "--headless"]);
     assert_eq!(out.status.code(), Some(2));
     let events = jsonl(&out);
@@ -263,7 +264,7 @@ fn file_types(path: &Path) -> std::collections::BTreeMap<String, Vec<String>> {
 
 #[test]
 fn a_paused_run_resumes_from_its_file_and_sessions_lists_it() {
-    let crew = instant_demo();
+    let crew = instant_demo("resume");
     let crew = crew.to_str().unwrap();
     let paused_dir = scratch("resume-paused");
     let out = crewtui(&[
