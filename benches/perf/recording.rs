@@ -67,6 +67,22 @@ pub(crate) fn headless_run(
 pub(crate) const RECORDING_AGENTS: usize = 64;
 pub(crate) const RECORDING_STREAM_SECONDS: f64 = 3.0;
 
+/// Syncs per second of the recorded runs, and per run.
+fn fsync_row(recorded: &[Measured]) {
+    let rate = median(
+        &recorded
+            .iter()
+            .map(|m| m.fsyncs as f64 / m.wall.as_secs_f64())
+            .collect::<Vec<_>>(),
+    );
+    row(
+        "fsyncs per second",
+        format!("{rate:.1} ({} per run)", recorded[0].fsyncs),
+        "",
+        None,
+    );
+}
+
 pub(crate) fn recording_item() {
     let rt = runtime();
     let dir = scratch("recording");
@@ -111,18 +127,7 @@ pub(crate) fn recording_item() {
         spread(false),
         spread(true)
     ));
-    let rate = median(
-        &per[&true]
-            .iter()
-            .map(|m| m.fsyncs as f64 / m.wall.as_secs_f64())
-            .collect::<Vec<_>>(),
-    );
-    row(
-        "fsyncs per second",
-        format!("{rate:.1} ({} per run)", per[&true][0].fsyncs),
-        "",
-        None,
-    );
+    fsync_row(&per[&true]);
     let diffs: Vec<f64> = per[&false]
         .iter()
         .zip(&per[&true])
@@ -202,16 +207,5 @@ pub(crate) fn recording_item() {
         "",
         None,
     );
-    let rate = median(
-        &per[&true]
-            .iter()
-            .map(|m| m.fsyncs as f64 / m.wall.as_secs_f64())
-            .collect::<Vec<_>>(),
-    );
-    row(
-        "fsyncs per second",
-        format!("{rate:.1} ({} per run)", per[&true][0].fsyncs),
-        "",
-        None,
-    );
+    fsync_row(&per[&true]);
 }
