@@ -345,3 +345,74 @@ fn a_paused_run_resumes_from_its_file_and_sessions_lists_it() {
     );
     assert!(listing.contains(file.to_str().unwrap()), "{listing}");
 }
+
+#[test]
+fn headless_output_is_the_session_file_line_for_line() {
+    let crew = instant_demo("same-lines");
+    let dir = scratch("same-lines-sessions");
+    let out = crewtui(&[
+        "run",
+        crew.to_str().unwrap(),
+        "--headless",
+        "--answer",
+        ANSWER,
+        "--sessions-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let recorded = std::fs::read_to_string(only_file(&dir)).unwrap();
+    let (_header, events) = recorded.split_once('\n').unwrap();
+    assert!(printed.lines().count() > 50, "{printed}");
+    assert!(printed == events, "stdout and the session file differ");
+}
+
+#[test]
+fn a_closed_stdout_ends_the_run_with_an_error_and_the_file_stays_whole() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    // The demo as shipped streams at 40 tokens/s: it is still running when the reader goes.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("crews/demo.yaml");
+    let dir = scratch("closed-stdout-sessions");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crewtui"))
+        .args([
+            "run",
+            root.to_str().unwrap(),
+            "--headless",
+            "--answer",
+            ANSWER,
+        ])
+        .arg("--sessions-dir")
+        .arg(&dir)
+        .env("XDG_STATE_HOME", home().join("state"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("\"session_started\""), "{first}");
+    // The reader goes away, as `crewtui run --headless ... | head -1` does.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "crewtui kept running");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("writing to stdout"), "{stderr}");
+    let file = only_file(&dir);
+    let recording = crewtui::session::read(&file).unwrap();
+    assert_eq!(recording.warnings, [], "no torn line");
+    assert!(matches!(
+        recording.events[0].kind,
+        crewtui::engine::EventKind::SessionStarted { .. }
+    ));
+}

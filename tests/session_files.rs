@@ -113,13 +113,17 @@ fn a_recorded_file_is_private_starts_with_its_header_and_reads_back_equal() {
     let header = Header::new("s1", &small_crew(), "go", at(1_795_898_212));
     let events = small_run("a", (10, 3), Some(Outcome::Completed));
     let mut recorder = Recorder::create(&dir, &header).unwrap();
-    assert_eq!(recorder.fsyncs(), 1, "the header is synced");
+    assert_eq!(
+        recorder.fsyncs(),
+        0,
+        "the header waits for the first boundary's sync"
+    );
     for e in &events {
         recorder.record(e).unwrap();
     }
-    // The message is a boundary but comes within a second of the last sync, so it shares the
-    // sync of the end, which always syncs; starts and tokens never do.
-    assert_eq!(recorder.fsyncs(), 2);
+    // The message is a boundary but comes within `SYNC_EVERY` of the start, so it shares the sync
+    // of the end, which always syncs; starts and tokens never do.
+    assert_eq!(recorder.fsyncs(), 1);
     let path = recorder.path().to_path_buf();
     drop(recorder);
     assert_eq!(path, dir.join("20261128T203652Z-launch-plan.jsonl"));
@@ -155,6 +159,113 @@ fn a_recorded_file_is_private_starts_with_its_header_and_reads_back_equal() {
     // A second session of the crew in the same second gets a name of its own.
     let second = record(&dir, &header, &[]);
     assert_eq!(second, dir.join("20261128T203652Z-launch-plan-2.jsonl"));
+}
+
+fn token(seq: u64, text: &str) -> Event {
+    event(
+        seq,
+        seq,
+        EventKind::Token {
+            agent: "a".into(),
+            text: text.into(),
+            reasoning: false,
+        },
+    )
+}
+
+/// Polls `done` for up to 15 s (three times `session::SYNC_EVERY`): long enough on any machine, and the test still fails, rather
+/// than hangs, when what it waits for never happens.
+fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + 3 * session::SYNC_EVERY;
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn tokens_reach_the_file_while_the_session_is_quiet_and_a_pause_at_once() {
+    let dir = scratch("quiet");
+    let header = Header::new("s1", &small_crew(), "go", at(1_795_898_212));
+    let mut recorder = Recorder::create(&dir, &header).unwrap();
+    let path = recorder.path().to_path_buf();
+    for seq in 0..3 {
+        recorder.record(&token(seq, "word ")).unwrap();
+    }
+    // Nothing else happens: the writer's own thread still writes the tokens out, for
+    // `tail -f` and for a crash, without waiting for the session to move on.
+    eventually("the tokens are written", || lines(&path).len() == 4);
+    assert_eq!(recorder.fsyncs(), 0, "tokens are never synced");
+
+    recorder.record(&token(3, "last ")).unwrap();
+    let paused = event(
+        4,
+        4,
+        EventKind::Paused {
+            agent: "a".into(),
+            prompt: "Which launch date?".into(),
+        },
+    );
+    recorder.record(&paused).unwrap();
+    // The process may wait for a person here, or be killed: the pause and everything before
+    // it are on disk when `record` returns.
+    assert_eq!(recorder.fsyncs(), 1);
+    let recording = session::read(&path).unwrap();
+    assert_eq!(recording.events.len(), 5);
+    assert_eq!(recording.events[4], paused);
+    assert_eq!(recording.events[3], token(3, "last "));
+    drop(recorder);
+}
+
+#[test]
+fn a_boundary_is_synced_within_the_sync_interval_though_nothing_follows() {
+    let dir = scratch("boundary-sync");
+    let header = Header::new("s1", &small_crew(), "go", at(1_795_898_212));
+    let mut recorder = Recorder::create(&dir, &header).unwrap();
+    let events = small_run("a", (10, 3), None);
+    for e in &events {
+        recorder.record(e).unwrap();
+    }
+    // The writer started a moment ago, so the sync of the header and the reply waits for the
+    // interval to end; then the writer's thread takes it.
+    assert_eq!(recorder.fsyncs(), 0);
+    eventually("the reply is synced", || recorder.fsyncs() == 1);
+    assert_eq!(
+        session::read(recorder.path()).unwrap().events,
+        events,
+        "written before it was synced"
+    );
+}
+
+#[test]
+fn a_burst_of_many_batches_reads_back_whole_and_in_order() {
+    let dir = scratch("burst");
+    let header = Header::new("s1", &small_crew(), "go", at(1_795_898_212));
+    let mut recorder = Recorder::create(&dir, &header).unwrap();
+    // About 2 MB of tokens, far more than one batch, handed over as fast as they come.
+    let mut events: Vec<Event> = (0..20_000)
+        .map(|i| token(i, &format!("token {i} {} ", "x".repeat(i as usize % 150))))
+        .collect();
+    events.push(event(
+        20_000,
+        20_000,
+        EventKind::SessionFinished {
+            outcome: Outcome::Completed,
+            reason: String::new(),
+        },
+    ));
+    for e in &events {
+        recorder.record(e).unwrap();
+    }
+    let recording = session::read(recorder.path()).unwrap();
+    assert_eq!(recording.warnings, []);
+    assert!(
+        recording.events == events,
+        "events differ from what was recorded"
+    );
 }
 
 #[test]

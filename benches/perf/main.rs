@@ -10,7 +10,6 @@
 //! per-thread `/proc/PID/task/*/schedstat` run times (nanoseconds); peak RSS is `VmHWM` from
 //! `/proc/self/status`. `PERF_PTY_DUMP=FILE` keeps what the binary wrote to the pseudo-terminal.
 
-use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -22,7 +21,7 @@ use crewtui::config::model::{Crew, ScriptStep};
 use crewtui::engine::{
     self, EVENT_QUEUE, Event, EventKind, EventLog, Outcome, SessionHandle, SessionParts, Usage,
 };
-use crewtui::session::{self, Header, Recorder};
+use crewtui::session::{self, BatchWriter, Counters, Header, Recorder};
 use crewtui::tui::app::{AgentInfo, App};
 use crewtui::tui::live::{self, Launch, Stats};
 use crewtui::tui::pane::PaneLimits;

@@ -6,36 +6,10 @@ pub(crate) const TURNS: usize = 1_000;
 pub(crate) const TURN_TOKENS: usize = 20;
 
 /// Runs a session to its end, counting events and turns, with nothing but a counter as the
-/// front end.
-pub(crate) async fn drain(handle: SessionHandle) -> (u64, u64, Option<Outcome>) {
-    drain_into(handle, None).await
-}
-
-/// Runs a session to its end as `crewtui run --headless` does: every event as a JSON line on
-/// stdout (here /dev/null), flushed whenever no more events are waiting.
-pub(crate) async fn drain_jsonl(handle: SessionHandle) -> (u64, u64, Option<Outcome>) {
-    let null = std::fs::OpenOptions::new()
-        .write(true)
-        .open("/dev/null")
-        .expect("/dev/null");
-    drain_into(handle, Some(io::BufWriter::new(null))).await
-}
-
-/// Reads every event to the end, printing each as JSON to `out` if given: (events, turns,
-/// outcome).
-async fn drain_into(
-    mut handle: SessionHandle,
-    mut out: Option<io::BufWriter<std::fs::File>>,
-) -> (u64, u64, Option<Outcome>) {
+/// front end: (events, turns, outcome).
+pub(crate) async fn drain(mut handle: SessionHandle) -> (u64, u64, Option<Outcome>) {
     let (mut events, mut turns, mut outcome) = (0, 0, None);
     while let Some(event) = handle.events.recv().await {
-        if let Some(out) = &mut out {
-            serde_json::to_writer(&mut *out, &event).expect("encode");
-            out.write_all(b"\n").expect("write");
-            if handle.events.is_empty() {
-                out.flush().expect("flush");
-            }
-        }
         events += 1;
         match event.kind {
             EventKind::AgentStarted { .. } => turns += 1,

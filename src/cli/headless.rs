@@ -1,15 +1,16 @@
 //! `crewtui run --headless`: the session's events as JSON lines on stdout, pauses answered from
 //! `--answer` in order. Everything else (warnings, errors, where the session was recorded) goes
-//! to stderr.
+//! to stderr. The session's [`Recorder`] prints each line as it records it; the loop here only
+//! answers pauses and waits for the end.
 
 use std::collections::VecDeque;
-use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use crewtui::config::load_crew;
 use crewtui::config::model::Crew;
-use crewtui::engine::{self, Command, EventKind, Outcome, SessionHandle};
+use crewtui::engine::{self, Command, EventKind, Outcome, SessionHandle, SessionParts};
+use crewtui::session::{Health, Recorder};
 
 use super::RunArgs;
 use super::setup;
@@ -49,23 +50,36 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let mut parts = setup::session_parts(&crew)?;
         let recorder = setup::open_recorder(&dir, &crew, &parts.session_id, &input)?;
         let path = recorder.path().to_path_buf();
-        parts.log = Some(Box::new(recorder));
-        let outcome = drive(engine::start(crew, input, parts), args.answers.into()).await;
+        let printed = print_and_record(&mut parts, recorder);
+        let outcome = drive(
+            engine::start(crew, input, parts),
+            args.answers.into(),
+            printed,
+        )
+        .await;
         eprintln!("crewtui: session recorded in {}", path.display());
         outcome
     })?;
     Ok(ExitCode::from(outcome.exit_code() as u8))
 }
 
-/// Prints a session's events until it ends, answering its pauses from `answers`.
+/// Makes the session print its events on stdout as it records them; returns what tells
+/// whether printing still works.
+pub fn print_and_record(parts: &mut SessionParts, recorder: Recorder) -> Health {
+    let printed = recorder.print_to(Box::new(std::io::stdout()));
+    parts.log = Some(Box::new(recorder));
+    printed
+}
+
+/// Follows a session printed through [`print_and_record`] until it ends, answering its pauses
+/// from `answers`.
 pub async fn drive(
     mut handle: SessionHandle,
     mut answers: VecDeque<String>,
+    printed: Health,
 ) -> anyhow::Result<Outcome> {
     let mut commands = Some(handle.commands.clone());
     drop(handle.commands);
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
     let mut outcome = None;
     loop {
         let event = tokio::select! {
@@ -78,11 +92,9 @@ pub async fn drive(
             }
         };
         let Some(event) = event else { break };
-        serde_json::to_writer(&mut out, &event).context("encoding an event")?;
-        out.write_all(b"\n").context("writing to stdout")?;
-        // Readers of the stream see each event as it happens, not when a buffer fills.
-        if handle.events.is_empty() {
-            out.flush().context("writing to stdout")?;
+        // Nobody reads the events any more (a closed pipe): the run has no point.
+        if let Some(e) = printed.error() {
+            return Err(e).context("writing to stdout");
         }
         match event.kind {
             EventKind::Paused { .. } => match answers.pop_front() {
@@ -101,7 +113,6 @@ pub async fn drive(
             _ => {}
         }
     }
-    out.flush().context("writing to stdout")?;
     let _ = handle.task.await;
     outcome.context("the session ended without reporting an outcome")
 }

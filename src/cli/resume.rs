@@ -36,12 +36,19 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<ExitCode> {
         super::setup::report_read_warnings(&args.file, &recording.warnings);
         let crew = recording.header.crew.clone();
         let mut parts = setup::session_parts(&crew)?;
-        parts.log = Some(Box::new(recorder));
+        let printed = if args.headless {
+            Some(headless::print_and_record(&mut parts, recorder))
+        } else {
+            parts.log = Some(Box::new(recorder));
+            None
+        };
         let agents = AgentInfo::from_crew(&crew);
         let handle = engine::resume(crew, &recording.events, parts)
             .with_context(|| format!("{}", args.file.display()))?;
-        if args.headless {
-            headless::drive(handle, args.answers.into()).await.map(Some)
+        if let Some(printed) = printed {
+            headless::drive(handle, args.answers.into(), printed)
+                .await
+                .map(Some)
         } else {
             crewtui::tui::run_live(
                 &recording.header.crew_name,

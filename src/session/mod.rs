@@ -7,6 +7,7 @@
 //! with a warning and [`Recorder::append`] cuts it before writing more. This module depends on
 //! the engine's event types and the crew model, never on a front end.
 
+mod batch;
 mod header;
 mod list;
 mod read;
@@ -16,10 +17,11 @@ mod transcript;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+pub use batch::{BatchWriter, Counters, FLUSH_EVERY, Health, Output, SYNC_EVERY, Urgency};
 pub use header::{FORMAT, Header, VERSION};
 pub use list::{SessionSummary, list, summarise};
 pub use read::{Entry, ReadWarning, Reader, Recording, read};
-pub use recorder::Recorder;
+pub use recorder::{Recorder, encode, urgency};
 pub use transcript::transcript;
 
 /// Why a session file could not be written or read at all.

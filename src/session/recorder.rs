@@ -1,46 +1,51 @@
 //! Writing a session file as the session runs.
 //!
-//! Each event is one line written with one `write` of one buffer, so a crash tears at most the
-//! last line; nothing is buffered across events, so a reader (or a crash of the process) sees
-//! every event written. Durability against power loss is paid for at boundaries only: the data
+//! Each event is one line, and lines reach the file whole and in order through a
+//! [`BatchWriter`], each within [`FLUSH_EVERY`] of its event — one `write` per batch, not per
+//! event, which is what keeps recording cheap (BENCHMARKS.md, item 8). A crash of the process
+//! tears at most the last line and costs at most the last [`FLUSH_EVERY`] of events; a pause
+//! and the end are written and synced before anything else happens, since the process may
+//! wait there, or leave. Durability against power loss is paid for at boundaries only: the data
 //! is synced after whole replies, tool results, failures, never per token, and at most once per
-//! [`SYNC_EVERY`] — sixteen parallel replies ending together share one sync, which comes with
-//! the first event after the interval, a pause, the end of the session or the drop. A pause and
-//! the end sync at once: the process may wait there, or leave.
+//! [`SYNC_EVERY`] — sixteen parallel replies ending together share one sync.
+//!
+//! [`FLUSH_EVERY`]: super::FLUSH_EVERY
+//! [`SYNC_EVERY`]: super::SYNC_EVERY
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
+use super::batch::{BatchWriter, Counters, Health, Output, Urgency};
 use super::{Header, Recording, SessionError, name_for, read};
 use crate::engine::{Event, EventKind, EventLog};
-
-/// Boundaries closer together than this share one sync.
-pub const SYNC_EVERY: Duration = Duration::from_secs(1);
 
 /// Tries at most this many `-2`, `-3`, ... suffixes when two sessions of one crew start in the
 /// same second.
 const MAX_NAME_TRIES: u32 = 100;
 
-/// Appends events to one session file.
-#[derive(Debug)]
+/// Appends events to one session file, and for a headless run prints them too.
 pub struct Recorder {
     path: PathBuf,
-    file: File,
-    /// One line is serialised here, then written whole.
+    writer: BatchWriter,
+    file: Health,
+    /// One line is serialised here, then handed to the writer.
     line: Vec<u8>,
-    fsyncs: u64,
-    /// Written since the last sync.
-    unsynced: bool,
-    /// A boundary passed since the last sync.
-    sync_due: bool,
-    last_sync: Instant,
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder")
+            .field("path", &self.path)
+            .finish()
+    }
 }
 
 impl Recorder {
     /// Creates `dir` (mode 0700) if needed and a new file in it (mode 0600, never replacing an
-    /// existing one), named by [`super::file_name`], and writes and syncs the header line.
+    /// existing one), named by [`super::file_name`], and writes the header line.
     pub fn create(dir: &Path, header: &Header) -> Result<Recorder, SessionError> {
         create_dir(dir).map_err(|e| SessionError::io(dir, e))?;
         let base = name_for(&header.started_at, &header.crew_name);
@@ -60,25 +65,18 @@ impl Recorder {
                 Err(e) => return Err(SessionError::io(&path, e)),
             }
         };
-        let mut line = Vec::with_capacity(4096);
-        let written = serde_json::to_writer(&mut line, header)
+        let mut recorder = Recorder::new(path, file)?;
+        let fail = |e| SessionError::io(&recorder.path, e);
+        serde_json::to_writer(&mut recorder.line, header)
             .map_err(io::Error::from)
-            .and_then(|()| {
-                line.push(b'\n');
-                (&file).write_all(&line)
-            });
-        let mut recorder = Recorder {
-            path,
-            file,
-            line,
-            fsyncs: 0,
-            unsynced: true,
-            sync_due: false,
-            last_sync: Instant::now(),
-        };
-        if let Err(e) = written.and_then(|()| recorder.sync()) {
-            return Err(SessionError::io(&recorder.path, e));
-        }
+            .map_err(fail)?;
+        recorder.line.push(b'\n');
+        // Written now, synced with the first boundary: a header alone is not worth a sync of
+        // its own (a new file's first sync is the dearest, it commits the file system's
+        // journal).
+        recorder.writer.push(&recorder.line, Urgency::Boundary);
+        recorder.writer.write_now();
+        recorder.check().map_err(fail)?;
         // The new name must survive a crash too, not only the file's contents. Some file
         // systems refuse to sync a directory; the file is still there, only less durably.
         if let Ok(dir) = File::open(dir) {
@@ -94,62 +92,61 @@ impl Recorder {
         let fail = |e| SessionError::io(path, e);
         let file = OpenOptions::new().append(true).open(path).map_err(fail)?;
         let len = file.metadata().map_err(fail)?.len();
-        let mut fsyncs = 0;
         if len != recording.valid_len {
             file.set_len(recording.valid_len).map_err(fail)?;
             file.sync_data().map_err(fail)?;
-            fsyncs += 1;
         }
-        let recorder = Recorder {
-            path: path.to_path_buf(),
+        Ok((Recorder::new(path.to_path_buf(), file)?, recording))
+    }
+
+    fn new(path: PathBuf, file: File) -> Result<Recorder, SessionError> {
+        let writer = BatchWriter::new().map_err(|e| SessionError::io(&path, e))?;
+        let file = writer.add(Output::File(file));
+        Ok(Recorder {
+            path,
+            writer,
             file,
             line: Vec::with_capacity(4096),
-            fsyncs,
-            unsynced: false,
-            sync_due: false,
-            last_sync: Instant::now(),
-        };
-        Ok((recorder, recording))
+        })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Writes `event` as one line, and syncs it to disk when it ends a reply, a tool call, a
-    /// turn or the session.
+    /// Prints every event from now on to `out` as well (`run --headless`), from the same
+    /// serialised line. The returned [`Health`] tells when `out` fails (a closed pipe); the
+    /// recording goes on regardless.
+    pub fn print_to(&self, out: Box<dyn Write + Send>) -> Health {
+        self.writer.add(Output::Stream(out))
+    }
+
+    /// Writes `event` as one line, as soon as [`urgency`] says. Fails once the file has
+    /// failed; every event after that is lost to the file.
     pub fn record(&mut self, event: &Event) -> io::Result<()> {
-        self.line.clear();
-        serde_json::to_writer(&mut self.line, event)?;
-        self.line.push(b'\n');
-        self.file.write_all(&self.line)?;
-        self.unsynced = true;
-        self.sync_due |= is_boundary(&event.kind);
-        let must = matches!(
-            event.kind,
-            EventKind::Paused { .. } | EventKind::SessionFinished { .. }
-        );
-        if must || (self.sync_due && self.last_sync.elapsed() >= SYNC_EVERY) {
-            self.sync()?;
-        }
-        Ok(())
+        encode(event, &mut self.line)?;
+        self.writer.push(&self.line, urgency(&event.kind));
+        self.check()
     }
 
-    /// Syncs what was written to disk (data, not metadata); a no-op when nothing was.
-    pub fn sync(&mut self) -> io::Result<()> {
-        if self.unsynced {
-            self.file.sync_data()?;
-            self.fsyncs += 1;
-            self.unsynced = false;
-        }
-        self.sync_due = false;
-        self.last_sync = Instant::now();
-        Ok(())
+    /// Writes and syncs everything recorded so far.
+    pub fn flush(&self) -> io::Result<()> {
+        self.writer.flush();
+        self.check()
     }
 
-    /// How many times the file has been synced, for measuring what recording costs.
+    fn check(&self) -> io::Result<()> {
+        self.file.error().map_or(Ok(()), Err)
+    }
+
+    /// How many times the file has been written and synced, for measuring what recording
+    /// costs.
+    pub fn counters(&self) -> Arc<Counters> {
+        self.writer.counters()
+    }
+
     pub fn fsyncs(&self) -> u64 {
-        self.fsyncs
+        self.writer.counters().fsyncs.load(Ordering::Relaxed)
     }
 }
 
@@ -160,33 +157,34 @@ impl EventLog for Recorder {
     }
 }
 
-impl Drop for Recorder {
-    fn drop(&mut self) {
-        // A session ended some other way than `session_finished` (an error, a panic in the
-        // front end) still leaves its last events on disk.
-        let _ = self.sync();
-    }
+/// `event` as one line of a session file (and of headless output), replacing `line`.
+pub fn encode(event: &Event, line: &mut Vec<u8>) -> io::Result<()> {
+    line.clear();
+    serde_json::to_writer(&mut *line, event)?;
+    line.push(b'\n');
+    Ok(())
 }
 
-/// Events after which a crash must not lose what came before.
-fn is_boundary(kind: &EventKind) -> bool {
+/// How soon an event must reach the disk. Every event reaches the file within
+/// [`super::FLUSH_EVERY`]; a boundary — a reply, a tool result, a failure — is synced soon
+/// after; a pause or the end is written and synced before the process waits or exits.
+pub fn urgency(kind: &EventKind) -> Urgency {
     match kind {
-        EventKind::Message { .. }
-        | EventKind::ToolResult { .. }
-        | EventKind::ToolFailed { .. }
-        | EventKind::Paused { .. }
-        | EventKind::AgentFailed { .. }
-        | EventKind::AgentCancelled { .. }
-        | EventKind::ParallelFinished { .. }
-        | EventKind::SessionFinished { .. } => true,
-        EventKind::SessionStarted { .. }
+        EventKind::Token { .. }
+        | EventKind::SessionStarted { .. }
         | EventKind::AgentStarted { .. }
         | EventKind::ModelRequest { .. }
-        | EventKind::Token { .. }
         | EventKind::ToolCall { .. }
         | EventKind::Handoff { .. }
         | EventKind::ParallelStarted { .. }
-        | EventKind::Resumed { .. } => false,
+        | EventKind::Resumed { .. } => Urgency::Stream,
+        EventKind::Message { .. }
+        | EventKind::ToolResult { .. }
+        | EventKind::ToolFailed { .. }
+        | EventKind::AgentFailed { .. }
+        | EventKind::AgentCancelled { .. }
+        | EventKind::ParallelFinished { .. } => Urgency::Boundary,
+        EventKind::Paused { .. } | EventKind::SessionFinished { .. } => Urgency::Durable,
     }
 }
 
