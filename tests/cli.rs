@@ -12,13 +12,18 @@ fn home() -> PathBuf {
     home
 }
 
-fn crewtui(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_crewtui"))
+/// The binary with `args`, its logs and sessions kept under [`home`].
+fn crewtui_command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_crewtui"));
+    command
         .args(args)
         .env("XDG_STATE_HOME", home().join("state"))
-        .env("XDG_DATA_HOME", home().join("data"))
-        .output()
-        .expect("crewtui runs")
+        .env("XDG_DATA_HOME", home().join("data"));
+    command
+}
+
+fn crewtui(args: &[&str]) -> Output {
+    crewtui_command(args).output().expect("crewtui runs")
 }
 
 /// A fresh directory under the target dir for one test.

@@ -173,8 +173,7 @@ impl BatchWriter {
     pub fn add(&self, output: Output) -> Health {
         let mut out = lock(&self.shared.out);
         // What is waiting belongs to the outputs that were there when it was handed over.
-        self.shared.take(&mut out, None);
-        self.shared.write(&mut out, Urgency::Stream);
+        self.shared.write(&mut out, None, Urgency::Stream);
         let health = Health::default();
         out.targets.push(Target {
             output,
@@ -205,22 +204,13 @@ impl BatchWriter {
         }
         let mut out = lock(&self.shared.out);
         // Durable, or a batch full: written now, by the task that hands the line over.
-        self.shared.take(&mut out, Some(line));
-        self.shared.write(&mut out, urgency);
+        self.shared.write(&mut out, Some(line), urgency);
     }
 
     /// Writes everything handed over so far; syncs it only if a sync is due.
     pub fn write_now(&self) {
         let mut out = lock(&self.shared.out);
-        self.shared.take(&mut out, None);
-        self.shared.write(&mut out, Urgency::Stream);
-    }
-
-    /// Writes everything handed over so far, and syncs it.
-    pub fn flush(&self) {
-        let mut out = lock(&self.shared.out);
-        self.shared.take(&mut out, None);
-        self.shared.write(&mut out, Urgency::Durable);
+        self.shared.write(&mut out, None, Urgency::Stream);
     }
 
     pub fn counters(&self) -> Arc<Counters> {
@@ -265,8 +255,7 @@ impl Shared {
                 Some(_) => {
                     drop(pending);
                     let mut out = lock(&self.out);
-                    self.take(&mut out, None);
-                    self.write(&mut out, Urgency::Stream);
+                    self.write(&mut out, None, Urgency::Stream);
                     drop(out);
                     pending = lock(&self.pending);
                 }
@@ -274,8 +263,13 @@ impl Shared {
         }
         drop(pending);
         let mut out = lock(&self.out);
-        self.take(&mut out, None);
-        self.write(&mut out, Urgency::Durable);
+        self.write(&mut out, None, Urgency::Durable);
+    }
+
+    /// Writes the waiting lines, then `line`: see [`Shared::write_batch`].
+    fn write(&self, out: &mut Out, line: Option<&[u8]>, urgency: Urgency) {
+        self.take(out, line);
+        self.write_batch(out, urgency);
     }
 
     /// Moves the waiting lines, then `line`, into the batch to write.
@@ -292,7 +286,7 @@ impl Shared {
 
     /// Writes the batch to every output that has not failed, in one call each, and syncs the
     /// files as `urgency` and the sync interval say.
-    fn write(&self, out: &mut Out, urgency: Urgency) {
+    fn write_batch(&self, out: &mut Out, urgency: Urgency) {
         let Out {
             targets,
             batch,

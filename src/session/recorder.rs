@@ -129,12 +129,6 @@ impl Recorder {
         self.check()
     }
 
-    /// Writes and syncs everything recorded so far.
-    pub fn flush(&self) -> io::Result<()> {
-        self.writer.flush();
-        self.check()
-    }
-
     fn check(&self) -> io::Result<()> {
         self.file.error().map_or(Ok(()), Err)
     }
