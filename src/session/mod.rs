@@ -17,7 +17,9 @@ mod transcript;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-pub use batch::{BatchWriter, Counters, FLUSH_EVERY, Health, Output, SYNC_EVERY, Urgency};
+pub use batch::{
+    BatchWriter, Counters, FILE_FLUSH_EVERY, FLUSH_EVERY, Health, Output, SYNC_EVERY, Urgency,
+};
 pub use header::{FORMAT, Header, VERSION};
 pub use list::{SessionSummary, list, summarise};
 pub use read::{Entry, ReadWarning, Reader, Recording, read};

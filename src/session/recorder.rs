@@ -1,15 +1,18 @@
 //! Writing a session file as the session runs.
 //!
 //! Each event is one line, and lines reach the file whole and in order through a
-//! [`BatchWriter`], each within [`FLUSH_EVERY`] of its event — one `write` per batch, not per
-//! event, which is what keeps recording cheap (BENCHMARKS.md, item 8). A crash of the process
-//! tears at most the last line and costs at most the last [`FLUSH_EVERY`] of events; a pause
-//! and the end are written and synced before anything else happens, since the process may
-//! wait there, or leave. Durability against power loss is paid for at boundaries only: the data
-//! is synced after whole replies, tool results, failures, never per token, and at most once per
+//! [`BatchWriter`]: a boundary — a whole reply, a tool result, a failure — within
+//! [`FLUSH_EVERY`] of its event, with everything before it; streamed tokens within
+//! [`FILE_FLUSH_EVERY`] if nothing brings them sooner. A few large `write`s rather than one per
+//! event is what keeps recording cheap (BENCHMARKS.md, item 8). A crash of the process tears
+//! at most the last line and costs at most the last second of tokens; a pause and the end are
+//! written and synced before anything else happens, since the process may wait there, or
+//! leave. Durability against power loss is paid for at boundaries only: the data is synced
+//! after whole replies, tool results, failures, never per token, and at most once per
 //! [`SYNC_EVERY`] — sixteen parallel replies ending together share one sync.
 //!
 //! [`FLUSH_EVERY`]: super::FLUSH_EVERY
+//! [`FILE_FLUSH_EVERY`]: super::FILE_FLUSH_EVERY
 //! [`SYNC_EVERY`]: super::SYNC_EVERY
 
 use std::fs::{File, OpenOptions};
@@ -159,9 +162,10 @@ pub fn encode(event: &Event, line: &mut Vec<u8>) -> io::Result<()> {
     Ok(())
 }
 
-/// How soon an event must reach the disk. Every event reaches the file within
-/// [`super::FLUSH_EVERY`]; a boundary — a reply, a tool result, a failure — is synced soon
-/// after; a pause or the end is written and synced before the process waits or exits.
+/// How soon an event must reach the disk. A boundary — a reply, a tool result, a failure —
+/// reaches the file within [`super::FLUSH_EVERY`] and is synced soon after; other events may
+/// wait up to [`super::FILE_FLUSH_EVERY`]; a pause or the end is written and synced before the
+/// process waits or exits.
 pub fn urgency(kind: &EventKind) -> Urgency {
     match kind {
         EventKind::Token { .. }
