@@ -421,3 +421,70 @@ fn a_closed_stdout_ends_the_run_with_an_error_and_the_file_stays_whole() {
         crewtui::engine::EventKind::SessionStarted { .. }
     ));
 }
+
+#[test]
+fn a_killed_run_leaves_a_file_that_holds_all_but_its_last_second() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let reply: String = (0..400).map(|i| format!("word{i} ")).collect();
+    let crew = write_crew(
+        "killed-crew",
+        &format!(
+            "name: killed\ninput: go\nsettings: {{scripted_tokens_per_second: 50}}\n\
+             agents:\n  - {{id: a, provider: scripted, script: [{{reply: \"{reply}\"}}]}}\n"
+        ),
+    );
+    let dir = scratch("killed-sessions");
+    let mut child = crewtui_command(&["run", crew.to_str().unwrap(), "--headless"])
+        .arg("--sessions-dir")
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Each line headless prints, with when it was read.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let _ = tx.send((Instant::now(), line));
+        }
+    });
+    let first = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    std::thread::sleep(Duration::from_secs(4).saturating_sub(first.0.elapsed()));
+    child.kill().unwrap(); // SIGKILL: no drop, no last write
+    let killed = Instant::now();
+    child.wait().unwrap();
+    reader.join().unwrap();
+    let printed: Vec<(Instant, Value)> = std::iter::once(first)
+        .chain(rx.try_iter())
+        .map(|(at, line)| (at, serde_json::from_str(&line).unwrap()))
+        .collect();
+    assert!(printed.len() > 100, "the run streamed for 4 s");
+
+    let recording = crewtui::session::read(&only_file(&dir)).unwrap();
+    let recorded: Vec<Value> = recording
+        .events
+        .iter()
+        .map(|e| serde_json::to_value(e).unwrap())
+        .collect();
+    // What the file holds is what was printed, in order, cut somewhere near the end...
+    assert!(recorded.len() <= printed.len());
+    for (recorded, (_, printed)) in recorded.iter().zip(&printed) {
+        assert_eq!(recorded, printed);
+    }
+    // ...and everything printed well over a second before the kill is in it (lines reach the
+    // file within `FILE_FLUSH_EVERY`; the margin is for a slow machine, not the design).
+    let old = printed
+        .iter()
+        .filter(|(at, _)| *at + Duration::from_millis(2500) < killed)
+        .count();
+    assert!(
+        recorded.len() >= old,
+        "{} events in the file, {old} printed more than 2.5 s before the kill",
+        recorded.len()
+    );
+}
