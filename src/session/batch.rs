@@ -188,14 +188,9 @@ impl BatchWriter {
         let mut out = lock(&self.shared.out);
         // What is waiting belongs to the outputs that were there when it was handed over.
         self.shared.write(&mut out, None, Urgency::Stream);
-        let health = Health::default();
-        out.targets.push(Target {
-            output,
-            health: health.clone(),
-            unsynced: false,
-            held: Vec::new(),
-            held_since: None,
-        });
+        let target = Target::new(output);
+        let health = target.health.clone();
+        out.targets.push(target);
         health
     }
 
@@ -375,6 +370,16 @@ impl Shared {
 }
 
 impl Target {
+    fn new(output: Output) -> Target {
+        Target {
+            output,
+            health: Health::default(),
+            unsynced: false,
+            held: Vec::new(),
+            held_since: None,
+        }
+    }
+
     /// Writes `batch`, whose oldest line was handed over at `since`, to a stream. A file
     /// writes what it holds and then `batch`, in one call, only when `urgency` asks for it or
     /// it holds too much or too long; otherwise it holds `batch` back too. Returns whether it
@@ -436,14 +441,7 @@ mod tests {
         let path =
             std::env::temp_dir().join(format!("crewtui-batch-{}-{name}.jsonl", std::process::id()));
         let file = File::create(&path).unwrap();
-        let target = Target {
-            output: Output::File(file),
-            health: Health::default(),
-            unsynced: false,
-            held: Vec::new(),
-            held_since: None,
-        };
-        (target, path)
+        (Target::new(Output::File(file)), path)
     }
 
     fn on_disk(path: &std::path::Path) -> String {
@@ -504,13 +502,7 @@ mod tests {
                 Ok(())
             }
         }
-        let mut stream = Target {
-            output: Output::Stream(Box::new(Sink(Arc::clone(&out)))),
-            health: Health::default(),
-            unsynced: false,
-            held: Vec::new(),
-            held_since: None,
-        };
+        let mut stream = Target::new(Output::Stream(Box::new(Sink(Arc::clone(&out)))));
         let t0 = Instant::now();
         assert!(stream.write(b"token\n", t0, Urgency::Stream, t0).unwrap());
         assert_eq!(*out.lock().unwrap(), b"token\n");
