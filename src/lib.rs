@@ -6,7 +6,9 @@
 
 pub mod config;
 pub mod engine;
+pub mod files;
 pub mod provider;
 pub mod session;
+pub mod signals;
 pub mod tools;
 pub mod tui;

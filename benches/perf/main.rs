@@ -21,7 +21,7 @@ use crewtui::config::model::{Crew, ScriptStep};
 use crewtui::engine::{
     self, EVENT_QUEUE, Event, EventKind, EventLog, Outcome, SessionHandle, SessionParts, Usage,
 };
-use crewtui::session::{self, BatchWriter, Counters, Header, Recorder};
+use crewtui::session::{self, Clock, Counters, Header, Printer, Recorder};
 use crewtui::tui::app::{AgentInfo, App};
 use crewtui::tui::live::{self, Launch, Stats};
 use crewtui::tui::pane::PaneLimits;

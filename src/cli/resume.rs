@@ -8,10 +8,11 @@ use anyhow::Context;
 use clap::Args;
 use crewtui::engine;
 use crewtui::session::Recorder;
+use crewtui::signals::StopSignals;
 use crewtui::tui::app::AgentInfo;
 use crewtui::tui::live::Launch;
 
-use super::{headless, setup};
+use super::{headless, output, setup};
 
 #[derive(Debug, Args)]
 pub struct ResumeArgs {
@@ -30,14 +31,17 @@ pub struct ResumeArgs {
 
 pub fn run(args: ResumeArgs) -> anyhow::Result<ExitCode> {
     let theme = setup::theme(args.theme.as_deref())?;
-    let outcome = setup::runtime()?.block_on(async {
-        // The torn tail of a crash is cut off here, before anything is appended.
+    let outcome = setup::block_on(async {
+        // Caught before the file is touched, so no signal finds it half continued.
+        let signals = StopSignals::install().context("catching signals")?;
+        // Refused here while another process appends to the file; a torn tail is cut off
+        // only once the first new event is recorded.
         let (recorder, recording) = Recorder::append(&args.file)?;
         super::setup::report_read_warnings(&args.file, &recording.warnings);
         let crew = recording.header.crew.clone();
         let mut parts = setup::session_parts(&crew)?;
-        let printed = if args.headless {
-            Some(headless::print_and_record(&mut parts, recorder))
+        let printer = if args.headless {
+            Some(headless::print_and_record(&mut parts, recorder)?)
         } else {
             parts.log = Some(Box::new(recorder));
             None
@@ -45,8 +49,8 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<ExitCode> {
         let agents = AgentInfo::from_crew(&crew);
         let handle = engine::resume(crew, &recording.events, parts)
             .with_context(|| format!("{}", args.file.display()))?;
-        if let Some(printed) = printed {
-            headless::drive(handle, args.answers.into(), printed)
+        if let Some(printer) = printer {
+            headless::drive(handle, args.answers.into(), printer, signals)
                 .await
                 .map(Some)
         } else {
@@ -56,12 +60,16 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<ExitCode> {
                 &recording.events,
                 Launch::Running(handle),
                 &theme,
+                signals,
             )
             .await
             .context("running the terminal UI")
         }
     })?;
-    eprintln!("crewtui: session recorded in {}", args.file.display());
+    output::warn(format_args!(
+        "crewtui: session recorded in {}",
+        args.file.display()
+    ));
     Ok(match outcome {
         Some(outcome) => ExitCode::from(outcome.exit_code() as u8),
         None => ExitCode::SUCCESS,

@@ -5,25 +5,30 @@ use std::process::ExitCode;
 
 use crewtui::config::load_crew;
 
+use super::output;
+
 pub fn run(path: &Path) -> ExitCode {
     let report = load_crew(path);
-    for diagnostic in &report.diagnostics {
-        println!("{diagnostic}");
-    }
     let errors = report.errors().count();
     let warnings = report.warnings().count();
-    if errors > 0 {
-        println!(
+    let (summary, status) = if errors > 0 {
+        let summary = format!(
             "{}: {errors} error(s), {warnings} warning(s)",
             path.display()
         );
-        ExitCode::FAILURE
+        (summary, ExitCode::FAILURE)
     } else {
         let agents = report.crew.as_ref().map_or(0, |c| c.agents.len());
-        println!(
+        let summary = format!(
             "{}: ok, {agents} agent(s), {warnings} warning(s)",
             path.display()
         );
-        ExitCode::SUCCESS
-    }
+        (summary, ExitCode::SUCCESS)
+    };
+    let lines = report
+        .diagnostics
+        .iter()
+        .map(|d| d as &dyn std::fmt::Display)
+        .chain([&summary as &dyn std::fmt::Display]);
+    output::status(output::print_lines(lines), status)
 }

@@ -7,7 +7,6 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
-use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
@@ -70,7 +69,7 @@ pub fn list(dir: &Path) -> (Vec<SessionSummary>, Vec<SessionError>) {
 /// The summary of one session file. Lines that are not events are passed over, as replay
 /// would skip them.
 pub fn summarise(path: &Path) -> Result<SessionSummary, SessionError> {
-    let file = File::open(path).map_err(|e| SessionError::io(path, e))?;
+    let file = crate::files::open_regular(path).map_err(|e| SessionError::io(path, e))?;
     let mut lines = LineReader::new(BufReader::with_capacity(1 << 16, file));
     let header = read_header(path, &mut lines)?;
     let mut agents = HashSet::new();

@@ -15,10 +15,12 @@ use tokio::time::Instant;
 use super::app::{AgentInfo, App};
 use super::pane::PaneLimits;
 use super::render;
+use super::terminal::{self, Outside};
 use super::theme::Theme;
 use super::view::{Action, InputPurpose, View};
 use crate::config::model::Crew;
 use crate::engine::{self, Command, Event, EventLog, Outcome, SessionHandle, SessionParts};
+use crate::signals::STOP_GRACE;
 
 /// At most 60 frames a second: a frame waits this long after the last one ended (16 ms would
 /// allow 62.5).
@@ -58,11 +60,14 @@ async fn next_event(session: &mut Option<SessionHandle>) -> Option<Event> {
     }
 }
 
-/// Shows a session live on `terminal` until the user quits. `prior` are events recorded before
-/// (a resumed session), folded in first. Returns the run's outcome, if it got that far.
-pub async fn run<B, S>(
+/// Shows a session live on `terminal` until the user quits, or `outside` says stop. `prior` are
+/// events recorded before (a resumed session), folded in first. Returns the run's outcome, if
+/// it got that far.
+#[allow(clippy::too_many_arguments)]
+pub async fn run<B, S, O>(
     terminal: &mut Terminal<B>,
     mut input_events: S,
+    mut outside: O,
     crew_name: &str,
     agents: &[AgentInfo],
     prior: &[Event],
@@ -73,6 +78,7 @@ where
     B: Backend,
     B::Error: Into<io::Error>,
     S: Stream<Item = io::Result<TermEvent>> + Unpin,
+    O: Stream<Item = Outside> + Unpin,
 {
     let mut app = App::new(crew_name, agents, PaneLimits::default());
     for event in prior {
@@ -142,6 +148,13 @@ where
                 }
                 None => session = None,
             },
+            Some(outside) = outside.next() => match outside {
+                Outside::Stop => action = Action::Quit,
+                Outside::Continued => {
+                    terminal::repaint(terminal).map_err(Into::into)?;
+                    dirty = true;
+                }
+            },
             () = tokio::time::sleep_until(last_draw + FRAME), if dirty => {}
             _ = clock.tick(), if app.running() => dirty = true,
         }
@@ -171,8 +184,12 @@ where
         && app.running()
     {
         let _ = handle.commands.send(Command::CancelSession).await;
-        // Give tools a moment to be stopped cleanly; the process is leaving anyway.
-        let _ = tokio::time::timeout(Duration::from_millis(500), handle.task).await;
+        // Nobody reads the events now; they are still recorded, and the session's last ones
+        // must not wait for a reader.
+        drop(handle.events);
+        // Give tools a moment to be stopped cleanly and the end to be recorded; the process
+        // is leaving anyway.
+        let _ = tokio::time::timeout(STOP_GRACE, handle.task).await;
     }
     Ok((app.outcome.map(|(o, _)| o), stats))
 }
