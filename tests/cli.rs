@@ -471,8 +471,8 @@ fn a_killed_run_leaves_a_file_that_holds_all_but_its_last_second() {
         .iter()
         .map(|e| serde_json::to_value(e).unwrap())
         .collect();
-    // What the file holds is what was printed, in order, cut somewhere near the end...
-    assert!(recorded.len() <= printed.len());
+    // What the file holds is what was printed, in order, cut somewhere near the end (either
+    // may be a little ahead: the file and stdout have writers of their own)...
     for (recorded, (_, printed)) in recorded.iter().zip(&printed) {
         assert_eq!(recorded, printed);
     }

@@ -456,3 +456,41 @@ fn ctrl_z_and_sigtstp_suspend_and_fg_brings_the_screen_back_live_and_in_replay()
     tmux.keys(&["q"]);
     tmux.wait_flags("0 0 1");
 }
+
+#[test]
+fn closing_the_pane_mid_run_is_a_cancel_not_a_panic() {
+    let tag = "closed-pane";
+    let seconds = format!("409.{}", std::process::id() % 1000);
+    let crew = napping_crew(tag, &seconds);
+    let status = home(tag).join("status");
+    // The shell outlives its pane (it ignores the hangup) to write down how crewtui ended.
+    let script = format!(
+        "trap '' HUP; XDG_STATE_HOME={0} XDG_DATA_HOME={0} {1} {2}; echo $? > {3}",
+        home(tag).display(),
+        env!("CARGO_BIN_EXE_crewtui"),
+        crew.display(),
+        status.display()
+    );
+    let Some(tmux) = new_session(tag, 100, 30, &["bash", "-c", &script]) else {
+        return;
+    };
+    tmux.wait_for("running tool");
+    // The terminal goes away under it: SIGHUP, and a terminal and stderr that fail.
+    tmux.run(&["kill-server"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let code = loop {
+        if let Ok(code) = std::fs::read_to_string(&status)
+            && code.ends_with('\n')
+        {
+            break code;
+        }
+        assert!(Instant::now() < deadline, "crewtui never ended");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(code.trim(), "1", "cancelled, not a panic (101)");
+    let last = recorded(&home(tag)).pop().unwrap();
+    assert_eq!(last["outcome"], "cancelled");
+    assert!(!sleeping(&seconds), "the tool was killed");
+    let log = std::fs::read_to_string(home(tag).join("crewtui/crewtui.log")).unwrap();
+    assert!(!log.contains("panic"), "{log}");
+}

@@ -204,6 +204,8 @@ impl Shared {
                 state.writing = (batch.len(), std::mem::take(&mut state.count));
                 state.since = None;
                 state.urgent = false;
+                // A settling clock counts a write under way as done with what was due.
+                self.asleep.notify_all();
                 drop(state);
                 let written = out.write_all(&batch).and_then(|()| out.flush());
                 batch.clear();

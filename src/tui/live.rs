@@ -105,6 +105,9 @@ where
     let mut last_draw = Instant::now() - FRAME;
     let mut clock = tokio::time::interval(CLOCK_TICK);
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    // The terminal failed (it went away, as a closed pane does): the run is still ended as a
+    // quit ends it, then the error is returned.
+    let mut failed: Option<io::Error> = None;
     loop {
         if dirty && last_draw.elapsed() >= FRAME {
             let now_ms = if app.running() {
@@ -112,9 +115,12 @@ where
             } else {
                 app.t_ms
             };
-            terminal
-                .draw(|frame| render::draw(frame, &mut app, &mut view, theme, now_ms))
-                .map_err(Into::into)?;
+            let drawn =
+                terminal.draw(|frame| render::draw(frame, &mut app, &mut view, theme, now_ms));
+            if let Err(e) = drawn {
+                failed = Some(e.into());
+                break;
+            }
             stats.draws += 1;
             dirty = false;
             last_draw = Instant::now();
@@ -126,7 +132,10 @@ where
                     Some(Ok(TermEvent::Key(key))) => action = view.on_key(&mut app, key),
                     Some(Ok(TermEvent::Mouse(mouse))) => view.on_mouse(&mut app, mouse),
                     Some(Ok(_)) => {}
-                    Some(Err(e)) => return Err(e),
+                    Some(Err(e)) => {
+                        failed = Some(e);
+                        break;
+                    }
                     // No more input (the terminal went away): nothing left to show it to.
                     None => action = Action::Quit,
                 }
@@ -151,7 +160,10 @@ where
             Some(outside) = outside.next() => match outside {
                 Outside::Stop => action = Action::Quit,
                 Outside::Continued => {
-                    terminal::repaint(terminal).map_err(Into::into)?;
+                    if let Err(e) = terminal::repaint(terminal) {
+                        failed = Some(e.into());
+                        break;
+                    }
                     dirty = true;
                 }
             },
@@ -191,5 +203,8 @@ where
         // is leaving anyway.
         let _ = tokio::time::timeout(STOP_GRACE, handle.task).await;
     }
-    Ok((app.outcome.map(|(o, _)| o), stats))
+    match failed {
+        Some(e) => Err(e),
+        None => Ok((app.outcome.map(|(o, _)| o), stats)),
+    }
 }

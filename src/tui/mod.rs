@@ -43,7 +43,7 @@ pub async fn run_live(
     let mut process = Process::new(signals)?;
     let input = process.input(EventStream::new());
     let (outcome, stats) = live::run(
-        &mut guard.terminal,
+        &mut *guard.terminal,
         input,
         &mut process,
         crew_name,
@@ -75,7 +75,7 @@ pub async fn run_replay(
     let mut process = Process::new(signals)?;
     let input = process.input(EventStream::new());
     let stats = replay::run(
-        &mut guard.terminal,
+        &mut *guard.terminal,
         input,
         &mut process,
         replayer,

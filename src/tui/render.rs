@@ -467,6 +467,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("e", "expand or fold long tool results"),
     ("c or Esc", "cancel the focused agent (the others go on)"),
     ("Ctrl-C", "cancel the whole run; again to quit"),
+    ("Ctrl-Z", "suspend to the shell; fg brings it back"),
     ("i", "inspect what the focused agent sent to its model"),
     ("?", "this help"),
     ("q", "quit (asks first while the run is going)"),

@@ -11,6 +11,7 @@
 //! saw (SIGSTOP) sets the terminal up again too: the shell had it meanwhile.
 
 use std::io::{self, Stdout};
+use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -37,13 +38,26 @@ pub type Tui = Terminal<Bridged<CrosstermBackend<Stdout>>>;
 
 /// Restores the terminal when dropped, however the TUI ends.
 pub struct Guard {
-    pub terminal: Tui,
+    pub terminal: ManuallyDrop<Tui>,
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
         if let Err(e) = leave() {
             tracing::error!("restoring the terminal: {e}");
+        }
+        // SAFETY: taken once, here, and never used again.
+        let mut terminal = unsafe { ManuallyDrop::take(&mut self.terminal) };
+        // A ratatui terminal dropped with its cursor hidden shows it, and says with eprintln!
+        // when it cannot — a panic once the terminal, and stderr with it, is gone (a closed
+        // pane). `leave` showed the cursor already; if ratatui cannot be told so, its terminal
+        // is left undropped: the process is leaving.
+        match terminal.show_cursor() {
+            Ok(()) => drop(terminal),
+            Err(e) => {
+                tracing::debug!("the terminal is gone: {e}");
+                std::mem::forget(terminal);
+            }
         }
     }
 }
@@ -58,7 +72,9 @@ pub fn enter() -> io::Result<Guard> {
     }
     let mut terminal = Terminal::new(Bridged::new(CrosstermBackend::new(stdout)))?;
     terminal.clear()?;
-    Ok(Guard { terminal })
+    Ok(Guard {
+        terminal: ManuallyDrop::new(terminal),
+    })
 }
 
 /// Puts the terminal back as the shell left it. Safe to call more than once.
