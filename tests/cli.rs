@@ -26,6 +26,18 @@ fn crewtui(args: &[&str]) -> Output {
     crewtui_command(args).output().expect("crewtui runs")
 }
 
+/// `crewtui run CREW --headless --sessions-dir DIR`, started with stdout and stderr piped.
+fn spawn_headless(crew: &Path, dir: &Path) -> std::process::Child {
+    use std::process::Stdio;
+    crewtui_command(&["run", crew.to_str().unwrap(), "--headless"])
+        .arg("--sessions-dir")
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// A fresh directory under the target dir for one test.
 fn scratch(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
@@ -425,25 +437,11 @@ fn a_closed_stdout_ends_the_run_with_an_error_and_the_file_stays_whole() {
 #[test]
 fn a_killed_run_leaves_a_file_that_holds_all_but_its_last_second() {
     use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
     use std::time::{Duration, Instant};
 
-    let reply: String = (0..400).map(|i| format!("word{i} ")).collect();
-    let crew = write_crew(
-        "killed-crew",
-        &format!(
-            "name: killed\ninput: go\nsettings: {{scripted_tokens_per_second: 50}}\n\
-             agents:\n  - {{id: a, provider: scripted, script: [{{reply: \"{reply}\"}}]}}\n"
-        ),
-    );
+    let crew = streaming_crew("killed", 400, 50);
     let dir = scratch("killed-sessions");
-    let mut child = crewtui_command(&["run", crew.to_str().unwrap(), "--headless"])
-        .arg("--sessions-dir")
-        .arg(&dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_headless(&crew, &dir);
     // Each line headless prints, with when it was read.
     let (tx, rx) = std::sync::mpsc::channel();
     let stdout = child.stdout.take().unwrap();
@@ -558,18 +556,10 @@ fn signal(child: &std::process::Child, name: &str) {
 
 #[test]
 fn a_stalled_reader_holds_up_neither_the_file_nor_a_signal() {
-    use std::process::Stdio;
-
     // Far more than a pipe holds, emitted as fast as the engine can.
     let crew = streaming_crew("stalled", 60_000, 0);
     let dir = scratch("stalled-sessions");
-    let mut child = crewtui_command(&["run", crew.to_str().unwrap(), "--headless"])
-        .arg("--sessions-dir")
-        .arg(&dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_headless(&crew, &dir);
     // The read end stays open and is never read, as with `| sleep 30`.
     let _unread = child.stdout.take().unwrap();
     // The file goes on growing far past what stdout took (a pipe holds 64 KiB): it does not
@@ -618,18 +608,11 @@ fn a_stalled_reader_holds_up_neither_the_file_nor_a_signal() {
 #[test]
 fn sigterm_and_sighup_end_a_headless_run_with_every_event_printed_and_recorded() {
     use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
 
     let crew = streaming_crew("terminated", 5_000, 400);
     for name in ["TERM", "HUP"] {
         let dir = scratch(&format!("terminated-{name}"));
-        let mut child = crewtui_command(&["run", crew.to_str().unwrap(), "--headless"])
-            .arg("--sessions-dir")
-            .arg(&dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_headless(&crew, &dir);
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut printed = String::new();
         // Well into the stream.
