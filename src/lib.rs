@@ -9,4 +9,6 @@ pub mod engine;
 pub mod provider;
 pub mod session;
 pub mod tools;
+#[cfg(feature = "tui")]
 pub mod tui;
+pub mod text;

@@ -86,6 +86,7 @@ fn stable(mut events: Vec<Value>) -> String {
         }
         if e["type"] == "tool_result" && e["tool"] == "current_time" {
             e["output"] = "<now>".into();
+            e["entry"]["content"] = "<now>".into();
         }
         if let Some(messages) = e.get_mut("messages").and_then(Value::as_array_mut) {
             for m in messages.iter_mut().filter(|m| m["name"] == "current_time") {
@@ -302,7 +303,10 @@ fn a_paused_run_resumes_from_its_file_and_sessions_lists_it() {
         String::from_utf8_lossy(&out.stderr)
     );
     let resumed = jsonl(&out);
-    assert_eq!(resumed[0]["type"], "paused", "the resumed run asks again");
+    assert_eq!(
+        resumed[0]["type"], "session_resumed",
+        "the resumed run says it goes on, and waits for the answer it stopped at"
+    );
     assert_eq!(
         resumed[0]["seq"],
         paused_events.len() as u64,
@@ -311,7 +315,7 @@ fn a_paused_run_resumes_from_its_file_and_sessions_lists_it() {
     assert_eq!(resumed.last().unwrap()["outcome"], "completed");
 
     // The file now tells the whole story, the same as a run that was never interrupted, but
-    // for the pause that ended the first part and was asked again.
+    // for the end of the first part and the start of the second.
     let whole_dir = scratch("resume-whole");
     let out = crewtui(&[
         "run",
@@ -324,13 +328,9 @@ fn a_paused_run_resumes_from_its_file_and_sessions_lists_it() {
     ]);
     assert_eq!(out.status.code(), Some(0));
     let mut expected = file_types(&only_file(&whole_dir));
-    let lead = expected.get_mut("lead").unwrap();
-    let at = lead.iter().position(|t| t == "paused").unwrap();
-    lead.insert(at + 1, "paused".into());
-    expected
-        .get_mut("")
-        .unwrap()
-        .insert(1, "session_finished".into());
+    let session = expected.get_mut("").unwrap();
+    session.insert(1, "session_finished".into());
+    session.insert(2, "session_resumed".into());
     assert_eq!(file_types(&file), expected);
 
     // Resuming a finished session is refused, naming the file.

@@ -38,7 +38,7 @@ agents:
 "#,
     );
     let handoff = |to: &str, reason, signal: Option<&str>| Route::Handoff {
-        to: to.to_string(),
+        to: to.into(),
         reason,
         signal: signal.map(str::to_string),
     };
@@ -284,8 +284,8 @@ agents:
     assert_eq!(
         finished,
         Some((
-            vec!["a".to_string(), "c".to_string()],
-            vec!["b".to_string()]
+            vec!["a".into(), "c".into()],
+            vec!["b".into()]
         ))
     );
     assert_eq!(streamed(&events, "sink"), "merged");
@@ -395,7 +395,7 @@ async fn a_pause_waits_for_the_answer_and_the_agent_continues_with_it() {
             .iter()
             .any(|k| matches!(k, EventKind::Resumed { input, .. } if input == "blue"))
     );
-    assert!(kinds.iter().any(|k| matches!(k, EventKind::AgentStarted { agent, turn: 2, input } if agent == "asker" && input == "blue")));
+    assert!(kinds.iter().any(|k| matches!(k, EventKind::AgentStarted { agent, turn: 2, input, round: None, entry: None } if agent == "asker" && input == "blue")));
     assert_eq!(streamed(&events, "closer"), "closed");
     assert_eq!(finish(&events).0, Outcome::Completed);
 }

@@ -40,6 +40,8 @@ pub(crate) fn history_pane(lines: usize) -> App {
                 agent: "scribe".into(),
                 turn: turn as u32 + 1,
                 input: "more".into(),
+                round: None,
+                entry: None,
             },
         );
         let mut text = String::new();
@@ -65,6 +67,9 @@ pub(crate) fn history_pane(lines: usize) -> App {
                 usage: None,
                 finish_reason: Some("stop".into()),
                 truncated: false,
+                tool_calls: Vec::new(),
+                text_calls: false,
+                entry: None,
             },
         );
     }
@@ -75,6 +80,8 @@ pub(crate) fn history_pane(lines: usize) -> App {
             agent: "scribe".into(),
             turn: 0,
             input: "more".into(),
+            round: None,
+            entry: None,
         },
     );
     app

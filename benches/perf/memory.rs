@@ -47,6 +47,8 @@ pub(crate) fn memory_item() {
                 .send(send(EventKind::ParallelStarted {
                     group: "all".into(),
                     agents: ids.clone(),
+                    round: None,
+                    handoffs: None,
                 }))
                 .await;
             for id in &ids {
@@ -55,6 +57,8 @@ pub(crate) fn memory_item() {
                         agent: id.clone(),
                         turn: 1,
                         input: "go".into(),
+                        round: None,
+                        entry: None,
                     }))
                     .await;
             }
@@ -84,6 +88,9 @@ pub(crate) fn memory_item() {
                         }),
                         finish_reason: Some("stop".into()),
                         truncated: false,
+                        tool_calls: Vec::new(),
+                        text_calls: false,
+                        entry: None,
                     }))
                     .await;
             }

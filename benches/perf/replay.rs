@@ -57,6 +57,7 @@ pub(crate) fn write_session(path: &Path, n: usize) -> Crew {
                 agent: "lead".into(),
                 turn: round,
                 input: "continue".into(),
+                entry: None,
             },
         );
         emit(
@@ -77,6 +78,7 @@ pub(crate) fn write_session(path: &Path, n: usize) -> Crew {
                 output: "42".into(),
                 elapsed_ms: 1,
                 truncated: false,
+                entry: None,
             },
         );
         emit(
@@ -93,6 +95,7 @@ pub(crate) fn write_session(path: &Path, n: usize) -> Crew {
                     agent: id.to_string(),
                     turn: round,
                     input: "research".into(),
+                    entry: None,
                 },
             );
         }
@@ -120,6 +123,9 @@ pub(crate) fn write_session(path: &Path, n: usize) -> Crew {
                     }),
                     finish_reason: Some("stop".into()),
                     truncated: false,
+                    tool_calls: Vec::new(),
+                    text_calls: false,
+                    entry: None,
                 },
             );
         }
@@ -139,6 +145,7 @@ pub(crate) fn write_session(path: &Path, n: usize) -> Crew {
                 to: "lead".into(),
                 reason: engine::HandoffReason::ParallelNext,
                 signal: None,
+                handoffs: None,
             },
         );
         written = seq.get() as usize;

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use crewtui::engine;
 use crewtui::session::Recorder;
-use crewtui::tui::app::AgentInfo;
+use crewtui::engine::run::AgentInfo;
 use crewtui::tui::live::Launch;
 
 use super::{headless, setup};
@@ -46,7 +46,7 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<ExitCode> {
         let handle = engine::resume(crew, &recording.events, parts)
             .with_context(|| format!("{}", args.file.display()))?;
         if let Some(printed) = printed {
-            headless::drive(handle, args.answers.into(), printed)
+            headless::drive(handle, &recording.events, args.answers.into(), printed)
                 .await
                 .map(Some)
         } else {

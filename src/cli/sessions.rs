@@ -52,14 +52,7 @@ fn table(sessions: &[SessionSummary]) -> String {
     let rows: Vec<[String; 7]> = sessions
         .iter()
         .map(|s| {
-            let outcome = match s.outcome {
-                Some(Outcome::Completed) => "completed",
-                Some(Outcome::Paused) => "paused",
-                Some(Outcome::Failed) => "failed",
-                Some(Outcome::Cancelled) => "cancelled",
-                Some(Outcome::Limit) => "limit",
-                None => "cut off",
-            };
+            let outcome = s.outcome.map_or("cut off", Outcome::label);
             [
                 s.started_at.clone(),
                 s.crew.clone(),

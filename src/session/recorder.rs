@@ -170,6 +170,7 @@ pub fn urgency(kind: &EventKind) -> Urgency {
     match kind {
         EventKind::Token { .. }
         | EventKind::SessionStarted { .. }
+        | EventKind::SessionResumed {}
         | EventKind::AgentStarted { .. }
         | EventKind::ModelRequest { .. }
         | EventKind::ToolCall { .. }
@@ -181,6 +182,7 @@ pub fn urgency(kind: &EventKind) -> Urgency {
         | EventKind::ToolFailed { .. }
         | EventKind::AgentFailed { .. }
         | EventKind::AgentCancelled { .. }
+        | EventKind::TurnEnded { .. }
         | EventKind::ParallelFinished { .. } => Urgency::Boundary,
         EventKind::Paused { .. } | EventKind::SessionFinished { .. } => Urgency::Durable,
     }
