@@ -8,7 +8,7 @@ pub mod config;
 pub mod engine;
 pub mod provider;
 pub mod session;
+pub mod text;
 pub mod tools;
 #[cfg(feature = "tui")]
 pub mod tui;
-pub mod text;

@@ -930,18 +930,25 @@ agents:
     let got = merged(&events);
     let expected = vec![
         json!({"type": "session_started", "crew": "fake-e2e", "input": "What is 6*7?"}),
-        json!({"type": "agent_started", "agent": "writer", "turn": 1, "input": "What is 6*7?"}),
+        json!({"type": "agent_started", "agent": "writer", "turn": 1, "input": "What is 6*7?", "round": 1, "entry": {"role": "user", "content": "What is 6*7?"}}),
         json!({"type": "token", "agent": "writer", "text": "Let me count."}),
-        json!({"type": "message", "agent": "writer", "content": "Let me count.", "usage": {"prompt_tokens": 20, "completion_tokens": 8}, "finish_reason": "tool_calls", "truncated": false}),
+        json!({"type": "message", "agent": "writer", "content": "Let me count.", "usage": {"prompt_tokens": 20, "completion_tokens": 8}, "finish_reason": "tool_calls", "truncated": false,
+            "tool_calls": [{"id": "call_1", "name": "calculator", "arguments": "{\"expression\": \"6*7\"}"}],
+            "entry": {"role": "assistant", "content": "Let me count.", "tool_calls": [{"id": "call_1", "name": "calculator", "arguments": "{\"expression\": \"6*7\"}"}]}}),
         json!({"type": "tool_call", "agent": "writer", "call_id": "call_1", "tool": "calculator", "arguments": {"expression": "6*7"}}),
-        json!({"type": "tool_result", "agent": "writer", "call_id": "call_1", "tool": "calculator", "output": "42", "truncated": false}),
+        json!({"type": "tool_result", "agent": "writer", "call_id": "call_1", "tool": "calculator", "output": "42", "truncated": false,
+            "entry": {"role": "tool", "call_id": "call_1", "name": "calculator", "content": "42"}}),
         json!({"type": "token", "agent": "writer", "text": "It is 42."}),
-        json!({"type": "message", "agent": "writer", "content": "It is 42.", "usage": {"prompt_tokens": 30, "completion_tokens": 4}, "finish_reason": "stop", "truncated": false}),
-        json!({"type": "handoff", "from": "writer", "to": "reviewer", "reason": "handoff_target", "signal": null}),
-        json!({"type": "agent_started", "agent": "reviewer", "turn": 1, "input": "It is 42."}),
+        json!({"type": "message", "agent": "writer", "content": "It is 42.", "usage": {"prompt_tokens": 30, "completion_tokens": 4}, "finish_reason": "stop", "truncated": false,
+            "entry": {"role": "assistant", "content": "It is 42."}}),
+        json!({"type": "turn_ended", "agent": "writer", "turn": 1, "status": "completed", "reply": "It is 42.", "joined": true}),
+        json!({"type": "handoff", "from": "writer", "to": "reviewer", "reason": "handoff_target", "signal": null, "handoffs": 1}),
+        json!({"type": "agent_started", "agent": "reviewer", "turn": 1, "input": "It is 42.", "round": 2}),
         json!({"type": "token", "agent": "reviewer", "text": "Check: 6*7 = 42.", "reasoning": true}),
         json!({"type": "token", "agent": "reviewer", "text": "Approved."}),
-        json!({"type": "message", "agent": "reviewer", "content": "Approved.", "usage": {"prompt_tokens": 12, "completion_tokens": 2}, "finish_reason": "stop", "truncated": false}),
+        json!({"type": "message", "agent": "reviewer", "content": "Approved.", "usage": {"prompt_tokens": 12, "completion_tokens": 2}, "finish_reason": "stop", "truncated": false,
+            "entry": {"role": "assistant", "content": "Approved."}}),
+        json!({"type": "turn_ended", "agent": "reviewer", "turn": 1, "status": "completed", "reply": "Approved.", "joined": true}),
     ];
     assert_eq!(&got[..got.len() - 1], &expected[..], "{got:#?}");
     let last = got.last().unwrap();

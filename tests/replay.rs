@@ -106,7 +106,10 @@ async fn a_cut_off_or_corrupt_file_still_replays() {
     assert_eq!(warnings[0].line, 20);
     assert_eq!(replayer.len(), lines.len() - 2);
     replayer.seek(replayer.len());
-    assert!(replayer.run().finish().is_some(), "the replay reaches the end");
+    assert!(
+        replayer.run().finish().is_some(),
+        "the replay reaches the end"
+    );
 }
 
 /// The demo's events made the same on every run: a parallel group's agents one after another

@@ -304,10 +304,7 @@ fn the_zoomed_pane_fills_the_screen() {
     let run = fold(&agents, &events);
     let mut view = View::new(run.agents().len());
     view.focus = 1;
-    assert_eq!(
-        view.on_key(&run, key(KeyCode::Enter)),
-        Action::None
-    );
+    assert_eq!(view.on_key(&run, key(KeyCode::Enter)), Action::None);
     let terminal = draw(&run, &mut view, 80, 16, 2000);
     let screen = terminal.backend().to_string();
     assert!(screen.contains("Coder") && !screen.contains("Planner"));
@@ -317,6 +314,7 @@ fn the_zoomed_pane_fills_the_screen() {
 #[test]
 fn the_inspector_shows_what_the_model_was_sent() {
     let (agents, mut events) = panicked_tool();
+    events.message("risks", "The model crashed, so I estimated by hand.");
     events.push(EventKind::ModelRequest {
         agent: "risks".into(),
         model: "gpt-4o-mini".into(),
@@ -375,7 +373,10 @@ fn the_help_opens_with_a_key_and_closes_with_another() {
     assert_eq!(view.focus, 0);
     view.on_key(&run, key(KeyCode::Esc));
     let after = draw(&run, &mut view, 100, 24, 2000).backend().to_string();
-    assert_eq!(after, before, "Esc closes the help and leaves the screen as it was");
+    assert_eq!(
+        after, before,
+        "Esc closes the help and leaves the screen as it was"
+    );
 }
 
 #[test]
@@ -447,7 +448,10 @@ fn scrolling_back_shows_earlier_lines_and_end_follows_the_newest_again() {
     assert!(screen.contains("── turn 1 ── write"), "{screen}");
     view.on_key(&run, key(KeyCode::End));
     let screen = draw(&run, &mut view, 60, 16, 1000).backend().to_string();
-    assert!(screen.contains("line 60") && !screen.contains("scrolled"), "{screen}");
+    assert!(
+        screen.contains("line 60") && !screen.contains("scrolled"),
+        "{screen}"
+    );
 }
 
 #[test]

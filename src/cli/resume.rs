@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use crewtui::engine;
-use crewtui::session::Recorder;
 use crewtui::engine::run::AgentInfo;
+use crewtui::session::Recorder;
 use crewtui::tui::live::Launch;
 
 use super::{headless, setup};

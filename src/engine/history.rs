@@ -68,9 +68,7 @@ impl History {
                             content: format!("[{other}] {content}"),
                         })
                     }
-                    Message::Assistant { .. } | Message::User { .. } | Message::Tool { .. } => {
-                        None
-                    }
+                    Message::Assistant { .. } | Message::User { .. } | Message::Tool { .. } => None,
                 },
             })
             .collect()

@@ -440,7 +440,13 @@ impl Session {
         name: &GroupId,
         members: Option<Vec<MemberStart>>,
     ) -> Result<Step, Finish> {
-        let Some(group) = self.crew.routing.parallel_groups.get(name.as_str()).cloned() else {
+        let Some(group) = self
+            .crew
+            .routing
+            .parallel_groups
+            .get(name.as_str())
+            .cloned()
+        else {
             return Err(Finish::new(
                 Outcome::Failed,
                 format!("parallel group `{name}` does not exist"),
@@ -463,7 +469,11 @@ impl Session {
             }
         };
         let group_token = self.cancel.child_token();
-        Running::set(&self.running.groups, name.as_str(), Some(group_token.clone()));
+        Running::set(
+            &self.running.groups,
+            name.as_str(),
+            Some(group_token.clone()),
+        );
         let input = self.last_reply();
         let mut results: Vec<Option<TurnResult>> = ids.iter().map(|_| None).collect();
         let mut ends: Vec<Option<TurnEnd>> = ids.iter().map(|_| None).collect();
@@ -497,7 +507,7 @@ impl Session {
         }
         // One reply is enough (`wait_for_all: false`) and the recording already has it.
         let answered = |ends: &[Option<TurnEnd>]| {
-            !group.wait_for_all && ends.iter().any(|e| *e == Some(TurnEnd::Completed))
+            !group.wait_for_all && ends.contains(&Some(TurnEnd::Completed))
         };
         let mut tasks = JoinSet::new();
         let mut tokens: Vec<Option<CancellationToken>> = ids.iter().map(|_| None).collect();
@@ -505,7 +515,11 @@ impl Session {
             for (index, progress) in to_run {
                 let agent = self.agent(&ids[index])?;
                 let token = group_token.child_token();
-                Running::set(&self.running.agents, ids[index].as_str(), Some(token.clone()));
+                Running::set(
+                    &self.running.agents,
+                    ids[index].as_str(),
+                    Some(token.clone()),
+                );
                 tokens[index] = Some(token.clone());
                 let start = match progress {
                     Some(progress) => TurnStart::Continue(progress),

@@ -92,7 +92,7 @@ impl<T> SharedVec<T> {
             self.sealed
                 .back()
                 .and_then(|c| c.last())
-                .filter(|_| self.len() > 0)
+                .filter(|_| !self.is_empty())
         })
     }
 
@@ -108,15 +108,16 @@ impl<T> SharedVec<T> {
     /// Items from index `from` on (all kept ones if `from` was dropped).
     pub fn iter_from(&self, from: u64) -> impl Iterator<Item = &T> + '_ {
         let skip = from.saturating_sub(self.first_index());
-        self.iter().skip(usize::try_from(skip).unwrap_or(usize::MAX))
+        self.iter()
+            .skip(usize::try_from(skip).unwrap_or(usize::MAX))
     }
 
     /// The index of the newest item that matches.
-    pub fn rfind_index(&self, mut matches: impl FnMut(&T) -> bool) -> Option<u64> {
+    pub fn rfind_index(&self, matches: impl FnMut(&T) -> bool) -> Option<u64> {
         let end = self.end_index();
         self.iter()
             .rev()
-            .position(|item| matches(item))
+            .position(matches)
             .map(|back| end - 1 - back as u64)
     }
 
@@ -202,11 +203,17 @@ mod tests {
         assert_eq!(b.get(3), Some(&3), "the clone keeps its own value");
         assert_eq!(a.get(3), Some(&99));
         assert!(!Arc::ptr_eq(&a.sealed[0], &b.sealed[0]));
-        assert!(Arc::ptr_eq(&a.sealed[1], &b.sealed[1]), "untouched chunks stay shared");
+        assert!(
+            Arc::ptr_eq(&a.sealed[1], &b.sealed[1]),
+            "untouched chunks stay shared"
+        );
         assert_eq!(a.len(), 201);
         assert_eq!(b.len(), 200);
         assert_eq!(a.last(), Some(&200));
-        assert_eq!(b.iter().copied().collect::<Vec<_>>(), (0..200).collect::<Vec<_>>());
+        assert_eq!(
+            b.iter().copied().collect::<Vec<_>>(),
+            (0..200).collect::<Vec<_>>()
+        );
     }
 
     #[test]
@@ -224,7 +231,7 @@ mod tests {
         assert_eq!(v.end_index(), 150);
         assert_eq!(v.iter().next(), Some(&70));
         assert_eq!(v.iter_from(140).count(), 10);
-        assert_eq!(v.iter().rev().next(), Some(&149));
+        assert_eq!(v.iter().next_back(), Some(&149));
         while !v.is_empty() {
             v.pop_front();
         }

@@ -123,7 +123,10 @@ pub async fn run_turn(mut cx: TurnContext) -> TurnResult {
             match progress.next {
                 TurnNext::Call => {}
                 TurnNext::Tools { calls, text_calls } => {
-                    pending = Some((calls.iter().map(ToolCallRequest::from).collect(), text_calls))
+                    pending = Some((
+                        calls.iter().map(ToolCallRequest::from).collect(),
+                        text_calls,
+                    ))
                 }
                 TurnNext::Ended(end) => {
                     let status = match end {

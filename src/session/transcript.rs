@@ -218,11 +218,7 @@ fn chapter_text(out: &mut String, run: &Run, chapter: &Chapter) {
                 let _ = writeln!(out, "{}", quote(prompt));
             }
         }
-        Chapter::Answered {
-            agent,
-            input,
-            t_ms,
-        } => {
+        Chapter::Answered { agent, input, t_ms } => {
             let _ = writeln!(
                 out,
                 "**Answer** to {} ({})\n\n{}",

@@ -117,7 +117,14 @@ pub fn lines(agent: &AgentRun, width: usize) -> Vec<(String, LineStyle)> {
 }
 
 /// Draws the inspector and returns the scroll offset clamped to its text.
-pub fn draw(frame: &mut Frame, area: Rect, run: &Run, focus: usize, top: usize, theme: &Theme) -> usize {
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    run: &Run,
+    focus: usize,
+    top: usize,
+    theme: &Theme,
+) -> usize {
     let rect = layout::centered(area, 92, 90);
     let Some(agent) = run.agents().get(focus) else {
         return 0;

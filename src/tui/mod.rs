@@ -22,8 +22,8 @@ use crossterm::event::EventStream;
 
 use crate::engine::run::AgentInfo;
 use crate::engine::{Event, Outcome};
-use live::Launch;
 use crate::session::Playback;
+use live::Launch;
 use theme::Theme;
 
 /// Shows a session live in the full-screen TUI on the real terminal, restoring the terminal on

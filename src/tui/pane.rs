@@ -121,9 +121,10 @@ impl Wrapped {
                 };
                 Some((text.get(start..end)?, style))
             }
-            Item::Turn { .. } | Item::Tool { .. } | Item::Note(_) => {
-                self.lines.get(i).map(|(line, style)| (line.as_str(), *style))
-            }
+            Item::Turn { .. } | Item::Tool { .. } | Item::Note(_) => self
+                .lines
+                .get(i)
+                .map(|(line, style)| (line.as_str(), *style)),
         }
     }
 }
@@ -283,8 +284,7 @@ impl PaneView {
                 seen: timeline.changes(),
                 ..PaneView::default()
             };
-            self.wrapped
-                .resize(timeline.len(), None);
+            self.wrapped.resize(timeline.len(), None);
             return;
         };
         // Items dropped from the front.
@@ -343,10 +343,9 @@ impl PaneView {
         let Some(index) = &mut self.index else {
             return;
         };
-        let (Some(item), Some(&old_end)) = (
-            timeline.get(self.first + slot as u64),
-            index.ends.get(slot),
-        ) else {
+        let (Some(item), Some(&old_end)) =
+            (timeline.get(self.first + slot as u64), index.ends.get(slot))
+        else {
             self.index = None;
             return;
         };
@@ -405,7 +404,10 @@ impl PaneView {
 
     fn dropped_line(timeline: &Timeline) -> (String, LineStyle) {
         (
-            format!("… {} earlier dropped", human_bytes(timeline.dropped_bytes())),
+            format!(
+                "… {} earlier dropped",
+                human_bytes(timeline.dropped_bytes())
+            ),
             LineStyle::Dim,
         )
     }

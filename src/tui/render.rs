@@ -122,9 +122,7 @@ fn draw_header(frame: &mut Frame, area: Rect, run: &Run, theme: &Theme, now_ms: 
             crate::text::visible(&finish.describe()),
             theme.outcome(finish.outcome),
         ),
-        None if run.pause().is_some() => {
-            Span::styled("paused", theme.state(AgentState::Paused))
-        }
+        None if run.pause().is_some() => Span::styled("paused", theme.state(AgentState::Paused)),
         None if run.started => Span::styled("running", theme.state(AgentState::Streaming)),
         None => Span::styled("waiting for input", theme.dim()),
     });

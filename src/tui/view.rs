@@ -290,7 +290,10 @@ impl View {
             }
         }
         let n = run.agents().len().max(1);
-        let focused = run.agents().get(self.focus).map(|a| (a.id.to_string(), a.state));
+        let focused = run
+            .agents()
+            .get(self.focus)
+            .map(|a| (a.id.to_string(), a.state));
         match key.code {
             KeyCode::Tab | KeyCode::Right => self.focus = (self.focus + 1) % n,
             KeyCode::BackTab | KeyCode::Left => self.focus = (self.focus + n - 1) % n,

@@ -90,5 +90,4 @@ mod tests {
             assert_eq!(whole, again, "width {width}");
         }
     }
-
 }

@@ -24,9 +24,7 @@ pub use agent::{
 };
 pub use timeline::{Item, Note, Timeline, TimelineLimits, Tone, ToolStatus};
 
-use super::event::{
-    AgentId, Event, EventKind, GroupId, HandoffReason, Outcome, TurnEnd, Usage,
-};
+use super::event::{AgentId, Event, EventKind, GroupId, HandoffReason, Outcome, TurnEnd, Usage};
 use super::history::{Author, Entry, History};
 use super::request::{Request, RequestDelta};
 use super::shared_vec::SharedVec;
@@ -162,10 +160,16 @@ pub(crate) enum Phase {
     /// A turn of its own is running.
     Turn(AgentId),
     /// A turn ended and joined the history; routing is next.
-    Routing { agent: AgentId, reply: String },
+    Routing {
+        agent: AgentId,
+        reply: String,
+    },
     /// A parallel group (index into `groups`) is running.
     Group(usize),
-    Paused { agent: AgentId, prompt: String },
+    Paused {
+        agent: AgentId,
+        prompt: String,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -465,6 +469,7 @@ impl Run {
                 text,
                 reasoning,
             } => {
+                self.ensure_call(agent, t);
                 let a = self.agent_mut(agent);
                 a.timeline.append_text(text, *reasoning);
                 if *reasoning {
@@ -494,6 +499,7 @@ impl Run {
                 text_calls,
                 entry,
             } => {
+                self.ensure_call(agent, t);
                 let a = self.agent_mut(agent);
                 if !a.streamed_reply && !content.is_empty() {
                     a.timeline.push(Item::Text {
@@ -505,8 +511,9 @@ impl Run {
                 if let Some(usage) = usage {
                     let sum = a.usage.get_or_insert_with(Usage::default);
                     sum.prompt_tokens = sum.prompt_tokens.saturating_add(usage.prompt_tokens);
-                    sum.completion_tokens =
-                        sum.completion_tokens.saturating_add(usage.completion_tokens);
+                    sum.completion_tokens = sum
+                        .completion_tokens
+                        .saturating_add(usage.completion_tokens);
                 }
                 if *truncated {
                     a.timeline.push(Item::Note(Note::ReplyCut));
@@ -539,6 +546,7 @@ impl Run {
                 tool,
                 arguments,
             } => {
+                self.ensure_turn(agent, t);
                 let a = self.agent_mut(agent);
                 a.timeline.push(Item::Tool {
                     call_id: call_id.clone(),
@@ -579,6 +587,7 @@ impl Run {
                 truncated,
                 entry,
             } => {
+                self.ensure_turn(agent, t);
                 let a = self.agent_mut(agent);
                 a.timeline.finish_tool(
                     call_id,
@@ -604,6 +613,7 @@ impl Run {
                 kind,
                 entry,
             } => {
+                self.ensure_turn(agent, t);
                 let a = self.agent_mut(agent);
                 a.failed = true;
                 let status = ToolStatus::Failed {
@@ -833,6 +843,7 @@ impl Run {
                 status,
                 retryable,
             } => {
+                self.ensure_turn(agent, t);
                 let a = self.agent_mut(agent);
                 a.failed = true;
                 a.timeline.push(Item::Note(Note::Failed {
@@ -856,6 +867,7 @@ impl Run {
                 }
             }
             EventKind::AgentCancelled { agent } => {
+                self.ensure_turn(agent, t);
                 let a = self.agent_mut(agent);
                 a.timeline.push(Item::Note(Note::Cancelled));
                 a.set_state(AgentState::Cancelled, t);
@@ -922,6 +934,61 @@ fn tool_ended(
 }
 
 impl Run {
+    /// Makes sure `agent` has an open turn for an event that belongs to one. A file with no
+    /// turn on record for it (damaged, or made by hand) gets one opened here, so that what
+    /// the event says is still shown.
+    fn ensure_turn(&mut self, agent: &AgentId, t_ms: u64) {
+        let a = self.agent_mut(agent);
+        if a.open_turn().is_some() {
+            return;
+        }
+        let turn = a.turn;
+        a.turns.push(TurnRecord {
+            turn,
+            input: String::new(),
+            started_ms: t_ms,
+            group: None,
+            steps: Vec::new(),
+            tools: Vec::new(),
+            end: None,
+            entries: Vec::new(),
+            joined: false,
+        });
+        self.story.push(Chapter::Turn {
+            agent: agent.clone(),
+            turn,
+        });
+    }
+
+    /// Makes sure `agent`'s newest call is streaming, for a token or reply whose request is
+    /// not on record.
+    fn ensure_call(&mut self, agent: &AgentId, t_ms: u64) {
+        self.ensure_turn(agent, t_ms);
+        let a = self.agent_mut(agent);
+        if a.calls
+            .last()
+            .is_some_and(|c| c.state == CallState::Streaming)
+        {
+            return;
+        }
+        let index = a.calls.len();
+        let turn = a.turn;
+        a.calls.push(ModelCall {
+            number: None,
+            turn,
+            model: String::new(),
+            started_ms: t_ms,
+            delta: RequestDelta::default(),
+            reasoning: String::new(),
+            partial: String::new(),
+            reply: None,
+            state: CallState::Streaming,
+        });
+        if let Some(open) = a.open_turn() {
+            open.steps.push(TurnStep::Call(index));
+        }
+    }
+
     /// The turn's end, if the agent's turn `turn` ended.
     pub fn turn_end(&self, agent: &str, turn: u32) -> Option<TurnEnd> {
         self.agent(agent)

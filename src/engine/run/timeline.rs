@@ -129,7 +129,10 @@ impl Note {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Item {
     /// The start of a turn and what the agent was given.
-    Turn { turn: u32, input: String },
+    Turn {
+        turn: u32,
+        input: String,
+    },
     /// Streamed text: the reply, or reasoning kept apart from it. `trimmed` counts the bytes
     /// cut from its front when it alone outgrew the timeline.
     Text {
@@ -430,7 +433,10 @@ fn visible_note(note: Note) -> Note {
         },
         Note::StartedGroup { group, agents } => Note::StartedGroup {
             group: GroupId(visible(group.as_str())),
-            agents: agents.iter().map(|a| AgentId(visible(a.as_str()))).collect(),
+            agents: agents
+                .iter()
+                .map(|a| AgentId(visible(a.as_str())))
+                .collect(),
         },
         note @ (Note::GroupTimedOut
         | Note::Waiting
@@ -516,7 +522,10 @@ mod tests {
         let Some(Item::Text { text, .. }) = t.last() else {
             panic!()
         };
-        assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{text:?}");
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{text:?}"
+        );
         assert!(text.contains("hi    there"));
     }
 }
