@@ -325,10 +325,7 @@ impl Session {
             steps_before: self.model_calls.get(&id).copied().unwrap_or(0),
             max_model_calls: settings.max_rounds,
             tools: Arc::clone(&self.tools),
-            tool_limits: ToolLimits {
-                timeout: settings.tool_timeout(),
-                output_limit: settings.tool_output_limit,
-            },
+            tool_limits: ToolLimits::from_settings(settings),
             emitter: self.emitter.clone(),
             cancel,
         };

@@ -84,6 +84,7 @@ pub async fn run_turn(mut cx: TurnContext) -> TurnResult {
             .push(Author::User, ChatMessage::User { content: text });
     }
     let mut model_calls = 0usize;
+    let mut tool_calls_run = 0u32;
     let mut reply = String::new();
     let status = loop {
         if model_calls as u32 >= cx.max_model_calls {
@@ -170,7 +171,7 @@ pub async fn run_turn(mut cx: TurnContext) -> TurnResult {
                 },
             },
         );
-        if !run_tool_calls(&mut cx, &answer.tool_calls, text_form).await {
+        if !run_tool_calls(&mut cx, &answer.tool_calls, text_form, &mut tool_calls_run).await {
             break TurnStatus::Cancelled;
         }
     };
@@ -283,8 +284,14 @@ async fn model_call(cx: &TurnContext, provider: &dyn Provider, request: ChatRequ
     })
 }
 
-/// Runs the calls in order and records their results. False when the turn was cancelled.
-async fn run_tool_calls(cx: &mut TurnContext, calls: &[ToolCallRequest], text_form: bool) -> bool {
+/// Runs the calls in order and records their results; `run` counts the calls of the turn, and
+/// those past the limit fail unrun. False when the turn was cancelled.
+async fn run_tool_calls(
+    cx: &mut TurnContext,
+    calls: &[ToolCallRequest],
+    text_form: bool,
+    run: &mut u32,
+) -> bool {
     let agent = cx.agent.id.clone();
     for call in calls {
         let arguments = serde_json::from_str(&call.arguments)
@@ -297,15 +304,19 @@ async fn run_tool_calls(cx: &mut TurnContext, calls: &[ToolCallRequest], text_fo
                 arguments,
             })
             .await;
-        let outcome = cx
-            .tools
-            .call(
-                &cx.agent.tools,
-                call,
-                &cx.tool_limits,
-                cx.cancel.child_token(),
-            )
-            .await;
+        let outcome = if *run >= cx.tool_limits.max_calls_per_turn {
+            cx.tool_limits.refused()
+        } else {
+            *run += 1;
+            cx.tools
+                .call(
+                    &cx.agent.tools,
+                    call,
+                    &cx.tool_limits,
+                    cx.cancel.child_token(),
+                )
+                .await
+        };
         let content = match outcome {
             ToolOutcome::Completed {
                 output,
