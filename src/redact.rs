@@ -44,7 +44,10 @@ pub fn url_secrets(url: &str) -> Vec<String> {
         let value = pair.split_once('=').map_or("", |(_, value)| value);
         found.push(value.to_string());
     }
-    let decoded: Vec<String> = found.iter().filter_map(|part| percent_decoded(part)).collect();
+    let decoded: Vec<String> = found
+        .iter()
+        .filter_map(|part| percent_decoded(part))
+        .collect();
     found.extend(decoded);
     if let Ok(parsed) = reqwest::Url::parse(url) {
         // Form decoding also reads `+` as a space.
@@ -74,7 +77,9 @@ fn percent_decoded(text: &str) -> Option<String> {
             }
         }
     }
-    (out != bytes).then(|| String::from_utf8(out).ok()).flatten()
+    (out != bytes)
+        .then(|| String::from_utf8(out).ok())
+        .flatten()
 }
 
 /// Values that must never be shown: each occurrence in a text becomes [`MARK`].
@@ -104,10 +109,6 @@ impl Secrets {
         values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         values.dedup();
         Self { values }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
     }
 
     /// `text` with every occurrence of every secret replaced by [`MARK`].
@@ -156,7 +157,10 @@ mod tests {
         for part in ["p%40ssword", "p@ssword", "ab%2Fcd", "ab/cd", "2024"] {
             assert!(found.iter().any(|f| f == part), "{part} in {found:?}");
         }
-        assert!(!found.iter().any(|f| f == "user" || f == "h:1"), "{found:?}");
+        assert!(
+            !found.iter().any(|f| f == "user" || f == "h:1"),
+            "{found:?}"
+        );
         let found = url_secrets("https://sk-lone-token@h/v1");
         assert!(found.iter().any(|f| f == "sk-lone-token"), "{found:?}");
         assert!(url_secrets("https://h/v1").iter().all(String::is_empty));
@@ -172,7 +176,7 @@ mod tests {
         let padded = Secrets::new(["  sk-padded\n".to_string()]);
         assert_eq!(padded.redact("=sk-padded;".to_string()), "=[redacted];");
         let short = Secrets::new(["abc".to_string(), String::new()]);
-        assert!(short.is_empty());
+        assert_eq!(format!("{short:?}"), "Secrets(0 values)");
         assert_eq!(short.redact("abc".to_string()), "abc");
         assert_eq!(format!("{secrets:?}"), "Secrets(2 values)");
     }

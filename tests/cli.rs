@@ -533,23 +533,39 @@ fn command_tools_never_see_provider_keys() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let recorded = std::fs::read_to_string(only_file(&sessions)).unwrap();
-    for (place, text) in [("stdout", &*stdout), ("stderr", &*stderr), ("the session file", &*recorded)] {
+    for (place, text) in [
+        ("stdout", &*stdout),
+        ("stderr", &*stderr),
+        ("the session file", &*recorded),
+    ] {
         for key in [OPENAI_KEY, CUSTOM_KEY] {
             assert!(!text.contains(key), "{key} reached {place}: {text}");
         }
-        assert!(!text.contains("unlisted-9c2b"), "an unlisted variable reached {place}");
+        assert!(
+            !text.contains("unlisted-9c2b"),
+            "an unlisted variable reached {place}"
+        );
     }
     let events = jsonl(&out);
     let results = of_type(&events, "tool_result");
     let env = results.iter().find(|e| e["tool"] == "show_env").unwrap();
     let env = env["output"].as_str().unwrap();
-    assert!(env.contains("CREWTUI_TEST_PASSED=passed-7f3a") && env.contains("PATH="), "{env}");
-    assert!(!env.contains("OPENAI_API_KEY") && !env.contains("CREWTUI_TEST_CUSTOM_KEY"), "{env}");
+    assert!(
+        env.contains("CREWTUI_TEST_PASSED=passed-7f3a") && env.contains("PATH="),
+        "{env}"
+    );
+    assert!(
+        !env.contains("OPENAI_API_KEY") && !env.contains("CREWTUI_TEST_CUSTOM_KEY"),
+        "{env}"
+    );
     let read = results.iter().find(|e| e["tool"] == "read_key").unwrap();
     assert_eq!(read["output"], "[redacted]\n");
     let failed = of_type(&events, "tool_failed");
     assert_eq!(failed.len(), 1, "{failed:?}");
-    assert!(failed[0]["error"].as_str().unwrap().contains("PATH="), "{failed:?}");
+    assert!(
+        failed[0]["error"].as_str().unwrap().contains("PATH="),
+        "{failed:?}"
+    );
 }
 
 /// The processes whose command line is `sleep SECONDS`, by pid.
@@ -589,10 +605,17 @@ fn what_a_command_tool_leaves_running_ends_with_its_call() {
     let left: Vec<(String, Vec<u32>)> = seconds.iter().map(|s| (s.clone(), sleeping(s))).collect();
     for (_, pids) in &left {
         for pid in pids {
-            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
         }
     }
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let events = jsonl(&out);
     let results: Vec<_> = of_type(&events, "tool_result")
         .iter()
@@ -601,7 +624,10 @@ fn what_a_command_tool_leaves_running_ends_with_its_call() {
     let started = Value::from("started\n");
     assert_eq!(
         results,
-        [("quiet".to_string(), started.clone()), ("holding".to_string(), started)]
+        [
+            ("quiet".to_string(), started.clone()),
+            ("holding".to_string(), started)
+        ]
     );
     assert_eq!(of_type(&events, "tool_failed")[0]["tool"], "failing");
     // Killed before each call returned; a killed process may take a moment to be gone.
@@ -611,7 +637,10 @@ fn what_a_command_tool_leaves_running_ends_with_its_call() {
         std::thread::sleep(std::time::Duration::from_millis(20));
         alive = seconds.iter().map(|s| (s.clone(), sleeping(s))).collect();
     }
-    assert!(alive.iter().all(|(_, pids)| pids.is_empty()), "still running: {alive:?}");
+    assert!(
+        alive.iter().all(|(_, pids)| pids.is_empty()),
+        "still running: {alive:?}"
+    );
 }
 
 #[test]
@@ -627,7 +656,12 @@ fn tool_calls_past_the_cap_fail_and_the_turn_goes_on() {
         ),
     );
     let out = crewtui(&["run", crew.to_str().unwrap(), "--headless"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let events = jsonl(&out);
     // Three calls run, over both model calls together; the other four fail unrun.
     assert_eq!(of_type(&events, "tool_result").len(), 3);
@@ -636,7 +670,10 @@ fn tool_calls_past_the_cap_fail_and_the_turn_goes_on() {
     for e in &refused {
         assert_eq!(e["kind"], "error");
         let error = e["error"].as_str().unwrap();
-        assert!(error.contains("not run") && error.contains("max_tool_calls_per_turn"), "{error}");
+        assert!(
+            error.contains("not run") && error.contains("max_tool_calls_per_turn"),
+            "{error}"
+        );
     }
     // Each refusal went back to the model as that call's result.
     let last_request = of_type(&events, "model_request").last().cloned().unwrap();

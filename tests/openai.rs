@@ -1027,7 +1027,13 @@ async fn credentials_in_base_url_are_never_shown_or_recorded() {
         .unwrap();
         let sessions = dir.join(format!("{label}-sessions"));
         let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_crewtui"))
-            .args(["run", crew_file.to_str().unwrap(), "--headless", "--input", "hi"])
+            .args([
+                "run",
+                crew_file.to_str().unwrap(),
+                "--headless",
+                "--input",
+                "hi",
+            ])
             .arg("--sessions-dir")
             .arg(&sessions)
             .env("XDG_STATE_HOME", dir.join("state"))
@@ -1037,11 +1043,22 @@ async fn credentials_in_base_url_are_never_shown_or_recorded() {
         let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{label}: {stderr}");
-        let file = std::fs::read_dir(&sessions).unwrap().next().unwrap().unwrap();
+        let file = std::fs::read_dir(&sessions)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
         let recorded = std::fs::read_to_string(file.path()).unwrap();
-        for (place, text) in [("stdout", &*stdout), ("stderr", &*stderr), ("file", &*recorded)] {
+        for (place, text) in [
+            ("stdout", &*stdout),
+            ("stderr", &*stderr),
+            ("file", &*recorded),
+        ] {
             for secret in [PASSWORD, TOKEN] {
-                assert!(!text.contains(secret), "{label}: {secret} in {place}: {text}");
+                assert!(
+                    !text.contains(secret),
+                    "{label}: {secret} in {place}: {text}"
+                );
             }
         }
         let failed: Vec<Value> = stdout
@@ -1053,7 +1070,10 @@ async fn credentials_in_base_url_are_never_shown_or_recorded() {
         let shown = format!("provider `p` (http://{host}/v1/chat/completions): ");
         assert!(error.starts_with(&shown), "{label}: {error}");
         if label == "answered" {
-            assert!(error.contains("token [redacted] is not valid here"), "{error}");
+            assert!(
+                error.contains("token [redacted] is not valid here"),
+                "{error}"
+            );
         }
     }
     // They still reach the server, where they belong: the token in the query, the
@@ -1061,9 +1081,14 @@ async fn credentials_in_base_url_are_never_shown_or_recorded() {
     let seen = server.requests();
     assert_eq!(seen.len(), 1);
     let line = seen[0].head.lines().next().unwrap();
-    assert_eq!(line, format!("POST /v1/chat/completions?token={TOKEN} HTTP/1.1"));
+    assert_eq!(
+        line,
+        format!("POST /v1/chat/completions?token={TOKEN} HTTP/1.1")
+    );
     assert!(
-        seen[0].header("authorization").is_some_and(|a| a.starts_with("Basic ")),
+        seen[0]
+            .header("authorization")
+            .is_some_and(|a| a.starts_with("Basic ")),
         "{}",
         seen[0].head
     );

@@ -291,14 +291,27 @@ fn a_command_tool_is_never_handed_a_key_variable() {
     let found = brief(&report);
     let at = |column: u32, index: usize| (6, column, format!("tools.t.env[{index}]"));
     let expected = [
-        (at(11, 0), "command tool `t` cannot be given MY_KEY: it holds a provider's API key"),
+        (
+            at(11, 0),
+            "command tool `t` cannot be given MY_KEY: it holds a provider's API key",
+        ),
         (at(19, 1), "command tool `t` cannot be given OPENAI_API_KEY"),
-        (at(46, 3), "`1BAD` is not the name of an environment variable"),
-        (at(52, 4), "`A=B` is not the name of an environment variable"),
+        (
+            at(46, 3),
+            "`1BAD` is not the name of an environment variable",
+        ),
+        (
+            at(52, 4),
+            "`A=B` is not the name of an environment variable",
+        ),
     ];
     assert_eq!(found.len(), expected.len(), "{found:#?}");
     for ((line, column, field, message), ((l, c, f), needle)) in found.iter().zip(expected) {
-        assert_eq!((*line, *column, field.as_str()), (l, c, f.as_str()), "{message}");
+        assert_eq!(
+            (*line, *column, field.as_str()),
+            (l, c, f.as_str()),
+            "{message}"
+        );
         assert!(message.contains(needle), "{message:?} lacks {needle:?}");
     }
     let fine = crew(
@@ -319,13 +332,22 @@ fn a_bad_base_url_is_shown_without_its_credentials() {
     );
     let shown: Vec<String> = report.diagnostics.iter().map(ToString::to_string).collect();
     assert_eq!(shown.len(), 1, "{shown:#?}");
-    assert!(shown[0].contains("`ftp://h/v1` is not an http:// or https:// URL"), "{shown:?}");
+    assert!(
+        shown[0].contains("`ftp://h/v1` is not an http:// or https:// URL"),
+        "{shown:?}"
+    );
     assert!(!shown[0].contains("secret"), "{shown:?}");
 }
 
 #[test]
 fn tool_calls_per_turn_have_a_cap() {
-    assert_eq!(crew("agents:\n  - {id: a, provider: scripted}\n").settings.max_tool_calls_per_turn, 64);
-    let c = crew("settings: {max_tool_calls_per_turn: 3}\nagents:\n  - {id: a, provider: scripted}\n");
+    assert_eq!(
+        crew("agents:\n  - {id: a, provider: scripted}\n")
+            .settings
+            .max_tool_calls_per_turn,
+        64
+    );
+    let c =
+        crew("settings: {max_tool_calls_per_turn: 3}\nagents:\n  - {id: a, provider: scripted}\n");
     assert_eq!(c.settings.max_tool_calls_per_turn, 3);
 }

@@ -97,7 +97,11 @@ pub(crate) fn validate(loaded: &Loaded, d: &mut Diagnostics) {
 
     let keys = crew.key_variables();
     for (tool, config) in &crew.tools {
-        let at = sites.tool_env.get(tool).map(Vec::as_slice).unwrap_or_default();
+        let at = sites
+            .tool_env
+            .get(tool)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         for (var, site) in config.env.iter().zip(at) {
             if keys.contains(var) {
                 let message = format!(

@@ -305,9 +305,9 @@ mod tests {
     use std::os::unix::fs::symlink;
 
     use super::*;
-    use crate::tools::test_support::TestDir;
     #[cfg(target_os = "linux")]
     use crate::tools::test_support::Swapper;
+    use crate::tools::test_support::TestDir;
 
     type Opener = fn(BorrowedFd<'_>, &Path, Want) -> Result<OwnedFd, OpenError>;
 
@@ -316,7 +316,11 @@ mod tests {
         let mut openers: Vec<(&'static str, Opener)> = vec![("walk", walk)];
         #[cfg(target_os = "linux")]
         {
-            fn kernel_only(root: BorrowedFd<'_>, path: &Path, want: Want) -> Result<OwnedFd, OpenError> {
+            fn kernel_only(
+                root: BorrowedFd<'_>,
+                path: &Path,
+                want: Want,
+            ) -> Result<OwnedFd, OpenError> {
                 kernel(root, path, want).expect("openat2 is available on this kernel")
             }
             let probe = std::fs::File::open("/").unwrap();
@@ -377,7 +381,14 @@ mod tests {
             ] {
                 assert_eq!(read(path).as_deref(), Ok(expected), "{label}: {path}");
             }
-            for path in ["../secret.txt", "sub/../../secret.txt", "rel-out.txt", "abs-out.txt", "abs-in.txt", "/etc/passwd"] {
+            for path in [
+                "../secret.txt",
+                "sub/../../secret.txt",
+                "rel-out.txt",
+                "abs-out.txt",
+                "abs-in.txt",
+                "/etc/passwd",
+            ] {
                 assert_eq!(read(path), Err("escapes".to_string()), "{label}: {path}");
             }
             let missing = read("sub/nope.txt").unwrap_err();
@@ -438,7 +449,10 @@ mod tests {
                 }
             }
             let swaps = swapper.stop();
-            assert!(swaps > 0 && inside > 0, "{label}: {swaps} swaps, {inside} reads inside");
+            assert!(
+                swaps > 0 && inside > 0,
+                "{label}: {swaps} swaps, {inside} reads inside"
+            );
         }
     }
 }

@@ -400,18 +400,27 @@ mod tests {
     async fn what_the_program_leaves_running_ends_with_the_call() {
         let quiet = "sleep 30 >/dev/null 2>&1 & echo $! > PID; echo started";
         let (outcome, pid) = left_running("bg-quiet", quiet).await;
-        assert!(matches!(&outcome, ToolOutcome::Completed { output, .. } if output == "started\n"), "{outcome:?}");
+        assert!(
+            matches!(&outcome, ToolOutcome::Completed { output, .. } if output == "started\n"),
+            "{outcome:?}"
+        );
         assert!(process_ends(pid).await, "sleep {pid} outlived the call");
 
         // The straggler holds the program's stdout: the call still ends when the program does.
         let holding = "sleep 30 & echo $! > PID; echo started";
         let (outcome, pid) = left_running("bg-holding", holding).await;
-        assert!(matches!(&outcome, ToolOutcome::Completed { output, .. } if output == "started\n"), "{outcome:?}");
+        assert!(
+            matches!(&outcome, ToolOutcome::Completed { output, .. } if output == "started\n"),
+            "{outcome:?}"
+        );
         assert!(process_ends(pid).await, "sleep {pid} outlived the call");
 
         let failing = "sleep 30 >/dev/null 2>&1 & echo $! > PID; echo broken >&2; exit 3";
         let (outcome, pid) = left_running("bg-failing", failing).await;
-        assert!(matches!(&outcome, ToolOutcome::Failed { kind: ToolFailureKind::Error, error, .. } if error.ends_with("broken")), "{outcome:?}");
+        assert!(
+            matches!(&outcome, ToolOutcome::Failed { kind: ToolFailureKind::Error, error, .. } if error.ends_with("broken")),
+            "{outcome:?}"
+        );
         assert!(process_ends(pid).await, "sleep {pid} outlived the call");
     }
 
@@ -457,9 +466,24 @@ mod tests {
             cancel: CancellationToken::new(),
         };
         let output = tool.call(serde_json::json!({}), &ctx).await.unwrap();
-        let names: Vec<&str> = output.lines().filter_map(|l| l.split_once('=')).map(|(n, _)| n).collect();
-        assert!(names.contains(&"PATH") && names.contains(&listed), "{names:?}");
-        assert!(!names.contains(&unlisted) && !names.contains(&"HOME"), "{names:?}");
-        assert!(names.iter().all(|n| DEFAULT_ENV.contains(n) || n.starts_with("LC_") || *n == listed), "{names:?}");
+        let names: Vec<&str> = output
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(n, _)| n)
+            .collect();
+        assert!(
+            names.contains(&"PATH") && names.contains(&listed),
+            "{names:?}"
+        );
+        assert!(
+            !names.contains(&unlisted) && !names.contains(&"HOME"),
+            "{names:?}"
+        );
+        assert!(
+            names
+                .iter()
+                .all(|n| DEFAULT_ENV.contains(n) || n.starts_with("LC_") || *n == listed),
+            "{names:?}"
+        );
     }
 }

@@ -47,9 +47,8 @@ struct FilesRoot {
 
 impl FilesRoot {
     fn open(root: &Path) -> Result<Self, String> {
-        let cannot = |e: std::io::Error| {
-            format!("the files root {} cannot be opened: {e}", root.display())
-        };
+        let cannot =
+            |e: std::io::Error| format!("the files root {} cannot be opened: {e}", root.display());
         let real = std::fs::canonicalize(root).map_err(cannot)?;
         let dir = std::fs::OpenOptions::new()
             .read(true)
@@ -416,12 +415,18 @@ mod tests {
         let swapper = Swapper::start(&root.join("d"), &root.join("l"));
         let (mut read_inside, mut listed_inside) = (0, 0);
         for _ in 0..1500 {
-            match call(&read, serde_json::json!({"path": "d/f.txt"})).await.as_deref() {
+            match call(&read, serde_json::json!({"path": "d/f.txt"}))
+                .await
+                .as_deref()
+            {
                 Ok("inside") => read_inside += 1,
                 Ok(other) => panic!("read {other:?} from outside the root"),
                 Err(_) => {}
             }
-            match call(&list, serde_json::json!({"path": "d"})).await.as_deref() {
+            match call(&list, serde_json::json!({"path": "d"}))
+                .await
+                .as_deref()
+            {
                 Ok("f.txt") => listed_inside += 1,
                 Ok(other) => panic!("listed {other:?} from outside the root"),
                 Err(_) => {}

@@ -4,9 +4,9 @@
 //! Every call is isolated: a panic, a timeout, an error or oversized output becomes a
 //! [`ToolOutcome`], never a crash. This module knows nothing of sessions or events.
 
+mod beneath;
 mod calculator;
 mod command;
-mod beneath;
 mod fault;
 mod fs;
 mod isolation;

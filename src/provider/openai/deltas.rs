@@ -576,7 +576,10 @@ mod tests {
         }
         let mut number = JsonShape::default();
         number.push("42");
-        assert!(!number.is_whole(), "a scalar is never taken as whole arguments");
+        assert!(
+            !number.is_whole(),
+            "a scalar is never taken as whole arguments"
+        );
     }
 
     /// Bytes this thread allocates while `COUNTING` is set: how much work assembly does,
@@ -668,7 +671,10 @@ mod tests {
         // Four times the fragments: four times the bytes when linear, sixteen when every
         // fragment has the whole text parsed again.
         let ratio = large as f64 / small as f64;
-        assert!(ratio < 6.0, "{small} bytes, then {large}: {ratio:.1} times as many");
+        assert!(
+            ratio < 6.0,
+            "{small} bytes, then {large}: {ratio:.1} times as many"
+        );
     }
 
     #[test]
