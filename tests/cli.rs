@@ -494,6 +494,15 @@ fn of_type<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["type"] == kind).collect()
 }
 
+/// Runs `command`, a headless run that must finish (exit 0); its output and events.
+fn finished(command: &mut Command) -> (Output, Vec<Value>) {
+    let out = command.output().expect("crewtui runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let events = jsonl(&out);
+    (out, events)
+}
+
 #[test]
 fn command_tools_never_see_provider_keys() {
     const OPENAI_KEY: &str = "sk-test-openai-4d1f9a2b7c";
@@ -520,18 +529,17 @@ fn command_tools_never_see_provider_keys() {
     )
     .unwrap();
     let sessions = dir.join("sessions");
-    let out = crewtui_command(&["run", crew.to_str().unwrap(), "--headless"])
-        .arg("--sessions-dir")
-        .arg(&sessions)
-        .env("OPENAI_API_KEY", OPENAI_KEY)
-        .env("CREWTUI_TEST_CUSTOM_KEY", CUSTOM_KEY)
-        .env("CREWTUI_TEST_PASSED", "passed-7f3a")
-        .env("CREWTUI_TEST_UNLISTED", "unlisted-9c2b")
-        .output()
-        .unwrap();
+    let (out, events) = finished(
+        crewtui_command(&["run", crew.to_str().unwrap(), "--headless"])
+            .arg("--sessions-dir")
+            .arg(&sessions)
+            .env("OPENAI_API_KEY", OPENAI_KEY)
+            .env("CREWTUI_TEST_CUSTOM_KEY", CUSTOM_KEY)
+            .env("CREWTUI_TEST_PASSED", "passed-7f3a")
+            .env("CREWTUI_TEST_UNLISTED", "unlisted-9c2b"),
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
     let recorded = std::fs::read_to_string(only_file(&sessions)).unwrap();
     for (place, text) in [
         ("stdout", &*stdout),
@@ -546,7 +554,6 @@ fn command_tools_never_see_provider_keys() {
             "an unlisted variable reached {place}"
         );
     }
-    let events = jsonl(&out);
     let results = of_type(&events, "tool_result");
     let env = results.iter().find(|e| e["tool"] == "show_env").unwrap();
     let env = env["output"].as_str().unwrap();
@@ -600,16 +607,26 @@ fn what_a_command_tool_leaves_running_ends_with_its_call() {
              {{tool: failing, arguments: {{}}}}]}}, {{reply: done}}]\n"
         ),
     );
-    let out = crewtui(&["run", crew.to_str().unwrap(), "--headless"]);
-    // However the test goes, nothing it started is left behind.
-    let left: Vec<(String, Vec<u32>)> = seconds.iter().map(|s| (s.clone(), sleeping(s))).collect();
-    for (_, pids) in &left {
-        for pid in pids {
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-        }
+    let run = crewtui_command(&["run", crew.to_str().unwrap(), "--headless"]).output();
+    // Killed before each call returned; a killed process may take a moment to be gone.
+    let running = || -> Vec<u32> { seconds.iter().flat_map(|s| sleeping(s)).collect() };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut left = running();
+    while !left.is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        left = running();
     }
+    // However the test goes, nothing it started stays behind.
+    for pid in &left {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    }
+    assert!(
+        left.is_empty(),
+        "still running after crewtui ended: {left:?}"
+    );
+    let out = run.expect("crewtui runs");
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -622,25 +639,12 @@ fn what_a_command_tool_leaves_running_ends_with_its_call() {
         .map(|e| (e["tool"].as_str().unwrap().to_string(), e["output"].clone()))
         .collect();
     let started = Value::from("started\n");
-    assert_eq!(
-        results,
-        [
-            ("quiet".to_string(), started.clone()),
-            ("holding".to_string(), started)
-        ]
-    );
+    let expected = [
+        ("quiet".into(), started.clone()),
+        ("holding".into(), started),
+    ];
+    assert_eq!(results, expected);
     assert_eq!(of_type(&events, "tool_failed")[0]["tool"], "failing");
-    // Killed before each call returned; a killed process may take a moment to be gone.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let mut alive = left;
-    while alive.iter().any(|(_, pids)| !pids.is_empty()) && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        alive = seconds.iter().map(|s| (s.clone(), sleeping(s))).collect();
-    }
-    assert!(
-        alive.iter().all(|(_, pids)| pids.is_empty()),
-        "still running: {alive:?}"
-    );
 }
 
 #[test]
@@ -655,14 +659,11 @@ fn tool_calls_past_the_cap_fail_and_the_turn_goes_on() {
              - tool_calls: [{call}, {call}]\n      - reply: done\n"
         ),
     );
-    let out = crewtui(&["run", crew.to_str().unwrap(), "--headless"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let events = jsonl(&out);
+    let (_, events) = finished(&mut crewtui_command(&[
+        "run",
+        crew.to_str().unwrap(),
+        "--headless",
+    ]));
     // Three calls run, over both model calls together; the other four fail unrun.
     assert_eq!(of_type(&events, "tool_result").len(), 3);
     let refused = of_type(&events, "tool_failed");

@@ -850,6 +850,29 @@ fn merged(events: &[Value]) -> Vec<Value> {
     out
 }
 
+/// The binary running `crew_file` headless on `input`, its state under `dir`, its session
+/// files in `sessions`.
+fn headless(
+    crew_file: &std::path::Path,
+    input: &str,
+    dir: &std::path::Path,
+    sessions: &std::path::Path,
+) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_crewtui"));
+    command
+        .args([
+            "run",
+            crew_file.to_str().unwrap(),
+            "--headless",
+            "--input",
+            input,
+        ])
+        .arg("--sessions-dir")
+        .arg(sessions)
+        .env("XDG_STATE_HOME", dir.join("state"));
+    command
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_whole_headless_run_through_the_fake_server() {
     let reasoning = |t: &str| chunk(json!({"reasoning_content": t}));
@@ -898,17 +921,8 @@ agents:
         ),
     )
     .unwrap();
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_crewtui"))
-        .args([
-            "run",
-            crew_file.to_str().unwrap(),
-            "--headless",
-            "--input",
-            "What is 6*7?",
-        ])
+    let output = headless(&crew_file, "What is 6*7?", &dir, &dir.join("sessions"))
         .env("CREWTUI_E2E_KEY", SECRET)
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .args(["--sessions-dir", dir.join("sessions").to_str().unwrap()])
         .output()
         .await
         .expect("crewtui runs");
@@ -1026,17 +1040,7 @@ async fn credentials_in_base_url_are_never_shown_or_recorded() {
         )
         .unwrap();
         let sessions = dir.join(format!("{label}-sessions"));
-        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_crewtui"))
-            .args([
-                "run",
-                crew_file.to_str().unwrap(),
-                "--headless",
-                "--input",
-                "hi",
-            ])
-            .arg("--sessions-dir")
-            .arg(&sessions)
-            .env("XDG_STATE_HOME", dir.join("state"))
+        let output = headless(&crew_file, "hi", &dir, &sessions)
             .output()
             .await
             .expect("crewtui runs");

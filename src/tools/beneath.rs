@@ -306,7 +306,7 @@ mod tests {
 
     use super::*;
     #[cfg(target_os = "linux")]
-    use crate::tools::test_support::Swapper;
+    use crate::tools::test_support::RaceTree;
     use crate::tools::test_support::TestDir;
 
     type Opener = fn(BorrowedFd<'_>, &Path, Want) -> Result<OwnedFd, OpenError>;
@@ -429,20 +429,13 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn swapping_a_directory_for_a_link_out_never_leads_outside() {
-        let dir = TestDir::new("beneath-race");
-        let root = dir.path().join("root");
-        let outside = dir.path().join("outside");
-        std::fs::create_dir_all(root.join("d")).unwrap();
-        std::fs::create_dir_all(&outside).unwrap();
-        std::fs::write(root.join("d/f.txt"), "inside").unwrap();
-        std::fs::write(outside.join("f.txt"), "outside").unwrap();
-        symlink(&outside, root.join("l")).unwrap();
-        let root_fd = std::fs::File::open(&root).unwrap();
+        let tree = RaceTree::new("beneath-race");
+        let root = std::fs::File::open(&tree.root).unwrap();
         for (label, opener) in openers() {
-            let swapper = Swapper::start(&root.join("d"), &root.join("l"));
+            let swapper = tree.swap();
             let mut inside = 0;
             for _ in 0..2000 {
-                match read(opener, &root_fd, "d/f.txt").as_deref() {
+                match read(opener, &root, "d/f.txt").as_deref() {
                     Ok("inside") => inside += 1,
                     Ok(other) => panic!("{label}: read {other:?} from outside the root"),
                     Err(_) => {}

@@ -355,29 +355,37 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn cancelling_kills_what_the_program_started() {
-        let dir = TestDir::new("command-cancel");
-        let pid_file = dir.path().join("pid");
-        let script = format!("sleep 30 & echo $! > '{}'; wait", pid_file.display());
-        let tools = vec![("spawner", command("sh", &["-c", &script], None))];
-        let registry = Arc::new(ToolRegistry::for_crew(&crew(dir.path(), tools)));
-        let cancel = CancellationToken::new();
-        let call = {
-            let (registry, cancel) = (Arc::clone(&registry), cancel.clone());
-            tokio::spawn(async move {
-                let granted = ["spawner".to_string()];
-                registry
-                    .call(&granted, &request("spawner"), &LIMITS, cancel)
-                    .await
-            })
-        };
-        let grandchild = read_pid(&pid_file).await;
-        cancel.cancel();
-        assert_eq!(call.await.unwrap(), ToolOutcome::Cancelled);
-        assert!(
-            process_ends(grandchild).await,
-            "sleep {grandchild} outlived the call"
-        );
+    async fn cancelling_or_dropping_the_call_kills_what_the_program_started() {
+        // Dropped as when the turn's task goes away: no token fires.
+        for dropped in [false, true] {
+            let dir = TestDir::new("command-stop");
+            let pid_file = dir.path().join("pid");
+            let script = format!("sleep 30 & echo $! > '{}'; wait", pid_file.display());
+            let tools = vec![("spawner", command("sh", &["-c", &script], None))];
+            let registry = Arc::new(ToolRegistry::for_crew(&crew(dir.path(), tools)));
+            let cancel = CancellationToken::new();
+            let call = {
+                let (registry, cancel) = (Arc::clone(&registry), cancel.clone());
+                tokio::spawn(async move {
+                    let granted = ["spawner".to_string()];
+                    registry
+                        .call(&granted, &request("spawner"), &LIMITS, cancel)
+                        .await
+                })
+            };
+            let grandchild = read_pid(&pid_file).await;
+            if dropped {
+                call.abort();
+                assert!(call.await.unwrap_err().is_cancelled());
+            } else {
+                cancel.cancel();
+                assert_eq!(call.await.unwrap(), ToolOutcome::Cancelled);
+            }
+            assert!(
+                process_ends(grandchild).await,
+                "sleep {grandchild} outlived the call (dropped: {dropped})"
+            );
+        }
     }
 
     /// Runs `script` as tool `name` through the registry; the pid of what it left running is
@@ -398,57 +406,33 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn what_the_program_leaves_running_ends_with_the_call() {
-        let quiet = "sleep 30 >/dev/null 2>&1 & echo $! > PID; echo started";
-        let (outcome, pid) = left_running("bg-quiet", quiet).await;
-        assert!(
-            matches!(&outcome, ToolOutcome::Completed { output, .. } if output == "started\n"),
-            "{outcome:?}"
-        );
-        assert!(process_ends(pid).await, "sleep {pid} outlived the call");
-
-        // The straggler holds the program's stdout: the call still ends when the program does.
-        let holding = "sleep 30 & echo $! > PID; echo started";
-        let (outcome, pid) = left_running("bg-holding", holding).await;
-        assert!(
-            matches!(&outcome, ToolOutcome::Completed { output, .. } if output == "started\n"),
-            "{outcome:?}"
-        );
-        assert!(process_ends(pid).await, "sleep {pid} outlived the call");
-
-        let failing = "sleep 30 >/dev/null 2>&1 & echo $! > PID; echo broken >&2; exit 3";
-        let (outcome, pid) = left_running("bg-failing", failing).await;
-        assert!(
-            matches!(&outcome, ToolOutcome::Failed { kind: ToolFailureKind::Error, error, .. } if error.ends_with("broken")),
-            "{outcome:?}"
-        );
-        assert!(process_ends(pid).await, "sleep {pid} outlived the call");
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn dropping_the_call_kills_what_the_program_started() {
-        let dir = TestDir::new("command-drop");
-        let pid_file = dir.path().join("pid");
-        let script = format!("sleep 30 & echo $! > '{}'; wait", pid_file.display());
-        let tools = vec![("spawner", command("sh", &["-c", &script], None))];
-        let registry = Arc::new(ToolRegistry::for_crew(&crew(dir.path(), tools)));
-        let call = {
-            let registry = Arc::clone(&registry);
-            tokio::spawn(async move {
-                let granted = ["spawner".to_string()];
-                let cancel = CancellationToken::new();
-                registry
-                    .call(&granted, &request("spawner"), &LIMITS, cancel)
-                    .await
-            })
-        };
-        let grandchild = read_pid(&pid_file).await;
-        // As when the session's task goes away: no token fires, the future is just dropped.
-        call.abort();
-        assert!(call.await.unwrap_err().is_cancelled());
-        assert!(
-            process_ends(grandchild).await,
-            "sleep {grandchild} outlived the call"
-        );
+        let cases = [
+            (
+                "bg-quiet",
+                "sleep 30 >/dev/null 2>&1 & echo $! > PID; echo started",
+            ),
+            // The straggler holds stdout: the call still ends when the program does.
+            ("bg-holding", "sleep 30 & echo $! > PID; echo started"),
+            (
+                "bg-failing",
+                "sleep 30 >/dev/null 2>&1 & echo $! > PID; echo bad >&2; exit 3",
+            ),
+        ];
+        for (name, script) in cases {
+            let (outcome, pid) = left_running(name, script).await;
+            let ended_well = match &outcome {
+                ToolOutcome::Completed { output, .. } => output == "started\n",
+                ToolOutcome::Failed { kind, error, .. } => {
+                    *kind == ToolFailureKind::Error && error.ends_with("bad")
+                }
+                ToolOutcome::Cancelled => false,
+            };
+            assert!(ended_well, "{name}: {outcome:?}");
+            assert!(
+                process_ends(pid).await,
+                "{name}: sleep {pid} outlived the call"
+            );
+        }
     }
 
     #[tokio::test]

@@ -96,11 +96,14 @@ impl FilesRoot {
         beneath::open(self.dir.as_fd(), relative, want)
     }
 
-    /// The message for a failed open: `doing` is what the tool was about to do.
-    fn error(&self, path: &str, doing: &str, error: OpenError) -> String {
-        match error {
-            OpenError::Escapes => self.escapes(path),
-            OpenError::Io(error) => format!("{doing} `{path}`: {error}"),
+    /// `path` opened beneath the root, and its form relative to the root. A failure's message
+    /// says what the tool was `doing`.
+    fn open_path(&self, path: &str, want: Want, doing: &str) -> Result<(PathBuf, OwnedFd), String> {
+        let relative = self.relative(path)?;
+        match self.open_beneath(&relative, want) {
+            Ok(fd) => Ok((relative, fd)),
+            Err(OpenError::Escapes) => Err(self.escapes(path)),
+            Err(OpenError::Io(error)) => Err(format!("{doing} `{path}`: {error}")),
         }
     }
 }
@@ -119,11 +122,7 @@ async fn blocking(
 }
 
 fn read_file(root: &Path, path: &str) -> Result<String, String> {
-    let files = FilesRoot::open(root)?;
-    let relative = files.relative(path)?;
-    let file = files
-        .open_beneath(&relative, Want::Any)
-        .map_err(|e| files.error(path, "cannot open", e))?;
+    let (_, file) = FilesRoot::open(root)?.open_path(path, Want::Any, "cannot open")?;
     let file = std::fs::File::from(file);
     let cannot_read = |e: std::io::Error| format!("cannot read `{path}`: {e}");
     let metadata = file.metadata().map_err(cannot_read)?;
@@ -152,10 +151,7 @@ fn read_file(root: &Path, path: &str) -> Result<String, String> {
 
 fn list_dir(root: &Path, path: &str) -> Result<String, String> {
     let files = FilesRoot::open(root)?;
-    let relative = files.relative(path)?;
-    let dir = files
-        .open_beneath(&relative, Want::Directory)
-        .map_err(|e| files.error(path, "cannot list", e))?;
+    let (relative, dir) = files.open_path(path, Want::Directory, "cannot list")?;
     let entries = beneath::list(dir).map_err(|e| format!("cannot list `{path}`: {e}"))?;
     let mut names: Vec<String> = entries
         .into_iter()
@@ -399,43 +395,28 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_directory_swapped_for_a_link_out_is_never_read_through() {
-        use crate::tools::test_support::Swapper;
-
-        let dir = TestDir::new("fs-race");
-        let root = dir.path().join("root");
-        let outside = dir.path().join("outside");
-        std::fs::create_dir_all(root.join("d")).unwrap();
-        std::fs::create_dir_all(&outside).unwrap();
-        std::fs::write(root.join("d/f.txt"), "inside").unwrap();
-        std::fs::write(outside.join("f.txt"), "outside").unwrap();
-        std::fs::write(outside.join("only-outside.txt"), "").unwrap();
-        std::os::unix::fs::symlink(&outside, root.join("l")).unwrap();
-        let read = ReadFile::new(root.clone());
-        let list = ListDir::new(root.clone());
-        let swapper = Swapper::start(&root.join("d"), &root.join("l"));
-        let (mut read_inside, mut listed_inside) = (0, 0);
+        let tree = crate::tools::test_support::RaceTree::new("fs-race");
+        let read = ReadFile::new(tree.root.clone());
+        let list = ListDir::new(tree.root.clone());
+        let calls: [(&dyn Tool, serde_json::Value, &str); 2] = [
+            (&read, serde_json::json!({"path": "d/f.txt"}), "inside"),
+            (&list, serde_json::json!({"path": "d"}), "f.txt"),
+        ];
+        let swapper = tree.swap();
+        let mut inside = [0; 2];
         for _ in 0..1500 {
-            match call(&read, serde_json::json!({"path": "d/f.txt"}))
-                .await
-                .as_deref()
-            {
-                Ok("inside") => read_inside += 1,
-                Ok(other) => panic!("read {other:?} from outside the root"),
-                Err(_) => {}
-            }
-            match call(&list, serde_json::json!({"path": "d"}))
-                .await
-                .as_deref()
-            {
-                Ok("f.txt") => listed_inside += 1,
-                Ok(other) => panic!("listed {other:?} from outside the root"),
-                Err(_) => {}
+            for ((tool, args, answer), inside) in calls.iter().zip(&mut inside) {
+                match call(*tool, args.clone()).await {
+                    Ok(got) if got == *answer => *inside += 1,
+                    Ok(got) => panic!("{} gave {got:?} from outside", tool.spec().name),
+                    Err(_) => {}
+                }
             }
         }
         let swaps = swapper.stop();
         assert!(
-            swaps > 0 && read_inside > 0 && listed_inside > 0,
-            "{swaps} swaps, {read_inside} reads and {listed_inside} listings inside"
+            swaps > 0 && inside.iter().all(|&n| n > 0),
+            "{swaps} swaps; calls answered from inside: {inside:?}"
         );
     }
 }

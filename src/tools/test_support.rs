@@ -102,6 +102,36 @@ pub(crate) async fn process_ends(pid: u32) -> bool {
     false
 }
 
+/// The layout of the swap race: root/d/f.txt reads "inside"; root/l is a symlink to
+/// outside/, whose f.txt reads "outside" and which also holds only-outside.txt. While root/d
+/// and root/l trade places, the name d/f.txt leads outside half of the time.
+#[cfg(target_os = "linux")]
+pub(crate) struct RaceTree {
+    _dir: TestDir,
+    pub(crate) root: PathBuf,
+}
+
+#[cfg(target_os = "linux")]
+impl RaceTree {
+    pub(crate) fn new(label: &str) -> Self {
+        let dir = TestDir::new(label);
+        let root = dir.path().join("root");
+        let outside = dir.path().join("outside");
+        std::fs::create_dir_all(root.join("d")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(root.join("d/f.txt"), "inside").unwrap();
+        std::fs::write(outside.join("f.txt"), "outside").unwrap();
+        std::fs::write(outside.join("only-outside.txt"), "").unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("l")).unwrap();
+        Self { _dir: dir, root }
+    }
+
+    /// Starts trading root/d and root/l.
+    pub(crate) fn swap(&self) -> Swapper {
+        Swapper::start(&self.root.join("d"), &self.root.join("l"))
+    }
+}
+
 /// Exchanges two paths (a directory and a symlink, say) over and over on a thread of its own,
 /// atomically each time (renameat2 with RENAME_EXCHANGE), until stopped or dropped.
 #[cfg(target_os = "linux")]
