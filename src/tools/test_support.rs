@@ -142,7 +142,7 @@ pub(crate) struct Swapper {
 
 #[cfg(target_os = "linux")]
 impl Swapper {
-    pub(crate) fn start(a: &Path, b: &Path) -> Self {
+    fn start(a: &Path, b: &Path) -> Self {
         use std::os::unix::ffi::OsStrExt;
         let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap();
         let (a, b) = (c(a), c(b));
