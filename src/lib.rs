@@ -7,6 +7,7 @@
 pub mod config;
 pub mod engine;
 pub mod provider;
+pub mod redact;
 pub mod session;
 pub mod text;
 pub mod tools;

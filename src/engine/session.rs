@@ -385,10 +385,7 @@ impl Session {
             max_model_calls: settings.max_rounds,
             last_request: self.last_requests.get(&id).cloned(),
             tools: Arc::clone(&self.tools),
-            tool_limits: ToolLimits {
-                timeout: settings.tool_timeout(),
-                output_limit: settings.tool_output_limit,
-            },
+            tool_limits: ToolLimits::from_settings(settings),
             emitter: self.emitter.clone(),
             cancel,
             id,

@@ -95,6 +95,8 @@ pub async fn run_turn(mut cx: TurnContext) -> TurnResult {
     // the next call after the agent's calls so far.
     let mut model_calls = 0usize;
     let mut new_calls = 0usize;
+    // Tool calls of the whole turn, which `max_tool_calls_per_turn` bounds.
+    let mut tool_calls_run = 0u32;
     let mut reply = String::new();
     let mut pending: Option<(Vec<ToolCallRequest>, bool)> = None;
     match cx.progress.take() {
@@ -119,6 +121,7 @@ pub async fn run_turn(mut cx: TurnContext) -> TurnResult {
         Some(progress) => {
             cx.history.extend(progress.entries);
             model_calls = progress.model_calls;
+            tool_calls_run = u32::try_from(progress.tool_calls).unwrap_or(u32::MAX);
             reply = progress.reply;
             match progress.next {
                 TurnNext::Call => {}
@@ -148,7 +151,7 @@ pub async fn run_turn(mut cx: TurnContext) -> TurnResult {
     }
     let status = loop {
         if let Some((calls, text_form)) = pending.take()
-            && !run_tool_calls(&mut cx, &calls, text_form).await
+            && !run_tool_calls(&mut cx, &calls, text_form, &mut tool_calls_run).await
         {
             break TurnStatus::Cancelled;
         }
@@ -386,8 +389,14 @@ enum CallEnd {
     Cancelled,
 }
 
-/// Runs the calls in order and records their results. False when the turn was cancelled.
-async fn run_tool_calls(cx: &mut TurnContext, calls: &[ToolCallRequest], text_form: bool) -> bool {
+/// Runs the calls in order and records their results; `run` counts the calls of the turn, and
+/// those past the limit fail unrun. False when the turn was cancelled.
+async fn run_tool_calls(
+    cx: &mut TurnContext,
+    calls: &[ToolCallRequest],
+    text_form: bool,
+    run: &mut u32,
+) -> bool {
     let agent = cx.id.clone();
     for call in calls {
         let arguments = serde_json::from_str(&call.arguments)
@@ -400,15 +409,19 @@ async fn run_tool_calls(cx: &mut TurnContext, calls: &[ToolCallRequest], text_fo
                 arguments,
             })
             .await;
-        let outcome = cx
-            .tools
-            .call(
-                &cx.agent.tools,
-                call,
-                &cx.tool_limits,
-                cx.cancel.child_token(),
-            )
-            .await;
+        let outcome = if *run >= cx.tool_limits.max_calls_per_turn {
+            cx.tool_limits.refused()
+        } else {
+            *run += 1;
+            cx.tools
+                .call(
+                    &cx.agent.tools,
+                    call,
+                    &cx.tool_limits,
+                    cx.cancel.child_token(),
+                )
+                .await
+        };
         // The model sees a failure as the tool's result and can carry on.
         let content = match &outcome {
             ToolOutcome::Completed { output, .. } => output.clone(),
