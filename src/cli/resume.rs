@@ -43,17 +43,22 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<ExitCode> {
             None
         };
         let agents = AgentInfo::from_crew(&crew);
-        let handle = engine::resume(crew, &recording.events, parts)
+        let handle = engine::resume(crew, recording.resumable_events(), parts)
             .with_context(|| format!("{}", args.file.display()))?;
         if let Some(printed) = printed {
-            headless::drive(handle, &recording.events, args.answers.into(), printed)
-                .await
-                .map(Some)
+            headless::drive(
+                handle,
+                recording.resumable_events(),
+                args.answers.into(),
+                printed,
+            )
+            .await
+            .map(Some)
         } else {
             crewtui::tui::run_live(
                 &recording.header.crew_name,
                 &agents,
-                &recording.events,
+                recording.resumable_events(),
                 Launch::Running(handle),
                 &theme,
             )

@@ -8,8 +8,10 @@ use crate::config::model::{Agent, CommandToolConfig, Crew, ProviderConfig};
 
 /// The `format` of every session file's header.
 pub const FORMAT: &str = "crewtui-session";
-/// The newest header and line layout this build writes and reads.
-pub const VERSION: u32 = 1;
+/// The newest header and line layout this build writes and reads. Version 2 records what the
+/// engine decided with its events and keeps model requests to what is new (DESIGN.md
+/// "Sessions"); version 1 files are still read, upgraded on the way in.
+pub const VERSION: u32 = 2;
 
 /// The first line of a session file.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -149,7 +151,7 @@ mod tests {
         );
         assert!(line.contains("https://llm.example/v1"), "{line}");
         assert!(line.contains("CREWTUI_TEST_KEY"), "{line}");
-        assert!(line.starts_with(r#"{"format":"crewtui-session","version":1,"#));
+        assert!(line.starts_with(r#"{"format":"crewtui-session","version":2,"#));
         assert_eq!(header.started_at, "2026-11-28T20:36:52Z");
         assert_eq!(header.crew_name, "x");
         let back: Header = serde_json::from_str(&line).unwrap();

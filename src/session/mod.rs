@@ -14,6 +14,7 @@ mod playback;
 mod read;
 mod recorder;
 mod transcript;
+mod v1;
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -27,6 +28,18 @@ pub use playback::{Mark, Moment, Playback};
 pub use read::{Entry, ReadWarning, Reader, Recording, read};
 pub use recorder::{Recorder, encode, urgency};
 pub use transcript::{transcript, transcript_file};
+
+impl Recording {
+    /// The events a resumed session goes on from: all of them, but for a version 1 file that
+    /// stopped inside a step, which goes on from that step's start (see `v1::resumable`).
+    pub fn resumable_events(&self) -> &[crate::engine::Event] {
+        if self.header.version < 2 {
+            v1::resumable(&self.events)
+        } else {
+            &self.events
+        }
+    }
+}
 
 /// Why a session file could not be written or read at all.
 #[derive(Debug, thiserror::Error)]

@@ -106,6 +106,13 @@ impl Playback {
         let header = reader.header().clone();
         let agents = AgentInfo::from_crew(&header.crew);
         let initial = Run::new(&header.crew_name, &agents, limits);
+        if header.version < 2 {
+            // A version 1 file is upgraded whole (see `v1`); such files are short.
+            drop(reader);
+            let recording = super::read(path)?;
+            let playback = Playback::from_events(initial, recording.events);
+            return Ok((playback, header, recording.warnings));
+        }
         let mut playback = Playback::empty(
             Source::File {
                 path: path.to_path_buf(),
@@ -304,5 +311,145 @@ impl Playback {
                 .find(|&i| worth(&self.marks[i]))
                 .map(|i| i + 1)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use crate::engine::EventKind;
+
+    fn events(n: usize) -> Vec<Event> {
+        let mut list = vec![
+            Event {
+                seq: 0,
+                t_ms: 0,
+                kind: EventKind::SessionStarted {
+                    session_id: "s".into(),
+                    crew: "c".into(),
+                    input: "go".into(),
+                },
+            },
+            Event {
+                seq: 1,
+                t_ms: 0,
+                kind: EventKind::AgentStarted {
+                    agent: "a".into(),
+                    turn: 1,
+                    input: "go".into(),
+                    round: Some(1),
+                    entry: None,
+                },
+            },
+        ];
+        for i in 2..n as u64 {
+            let kind = if i % 1000 == 0 {
+                EventKind::Paused {
+                    agent: "a".into(),
+                    prompt: format!("stop {i}"),
+                }
+            } else {
+                EventKind::Token {
+                    agent: "a".into(),
+                    text: format!("t{i} "),
+                    reasoning: false,
+                }
+            };
+            list.push(Event {
+                seq: i,
+                t_ms: i,
+                kind,
+            });
+        }
+        list
+    }
+
+    fn initial() -> Run {
+        let agents = [AgentInfo {
+            id: "a".into(),
+            name: "a".into(),
+            role: String::new(),
+        }];
+        Run::new("c", &agents, TimelineLimits::default())
+    }
+
+    /// The state after folding the first `n` events from the start, as plainly as can be.
+    fn folded(events: &[Event], n: usize) -> String {
+        let mut run = initial();
+        events[..n].iter().for_each(|e| run.apply(e));
+        format!("{run:?}")
+    }
+
+    fn file_of(events: &[Event], name: &str) -> PathBuf {
+        let crew = crate::config::load_crew_str(
+            "name: c\nagents:\n  - {id: a, provider: scripted}\n",
+            Path::new("c.yaml"),
+            Path::new("."),
+        )
+        .crew
+        .expect("the crew loads");
+        let header = Header::new("s", &crew, "go", std::time::SystemTime::now());
+        let path = std::env::temp_dir().join(format!(
+            "crewtui-playback-{}-{name}.jsonl",
+            std::process::id()
+        ));
+        let mut file = std::fs::File::create(&path).unwrap();
+        serde_json::to_writer(&mut file, &header).unwrap();
+        file.write_all(b"\n").unwrap();
+        for (i, event) in events.iter().enumerate() {
+            serde_json::to_writer(&mut file, event).unwrap();
+            file.write_all(b"\n").unwrap();
+            if i == 5 {
+                file.write_all(b"a damaged line\n").unwrap();
+            }
+        }
+        path
+    }
+
+    #[test]
+    fn seeking_anywhere_gives_the_state_of_folding_from_the_start() {
+        let list = events(20_000);
+        let path = file_of(&list, "seek");
+        let (mut from_file, _, warnings) =
+            Playback::open(&path, TimelineLimits::default()).unwrap();
+        assert_eq!(warnings.len(), 1, "the damaged line is named and skipped");
+        let mut in_memory = Playback::from_events(initial(), list.clone());
+        assert_eq!(from_file.len(), list.len());
+        for target in [
+            7_000, 100, 19_999, 2_000, 2_001, 0, 5_432, 20_000, 4_000, 4_001,
+        ] {
+            let want = folded(&list, target);
+            for playback in [&mut from_file, &mut in_memory] {
+                playback.seek(target);
+                assert_eq!(playback.position(), target);
+                assert_eq!(format!("{:?}", playback.run()), want, "at {target}");
+            }
+        }
+        assert!(from_file.checkpoints.len() <= MAX_CHECKPOINTS + 1);
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
+    fn checkpoints_stay_few_however_long_the_recording() {
+        let list = events(300_000);
+        let playback = Playback::from_events(initial(), list);
+        assert!(playback.checkpoints.len() <= MAX_CHECKPOINTS + 1);
+        assert!(playback.interval > FIRST_INTERVAL, "the interval grew");
+    }
+
+    #[test]
+    fn markers_find_the_moments_worth_stopping_at() {
+        let mut playback = Playback::from_events(initial(), events(3_500));
+        assert_eq!(playback.marker(true), Some(1_001));
+        playback.seek(1_001);
+        assert_eq!(playback.marker(true), Some(2_001));
+        playback.seek(2_500);
+        assert_eq!(playback.marker(false), Some(2_001));
+        playback.seek(3_500);
+        assert_eq!(playback.marker(true), None);
+        assert_eq!(playback.marks()[1_000].moment, Moment::Pause);
+        assert_eq!(playback.marks()[999].moment, Moment::Plain);
     }
 }

@@ -58,6 +58,9 @@ pub fn read(path: &Path) -> Result<Recording, SessionError> {
             Entry::Warning(warning) => warnings.push(warning),
         }
     }
+    if reader.header.version < 2 {
+        events = super::v1::upgrade(events);
+    }
     Ok(Recording {
         path: path.to_path_buf(),
         valid_len: reader.valid_len(),
@@ -75,7 +78,9 @@ pub enum Entry {
 }
 
 /// A session file read one event at a time, for callers that want to show the start of a long
-/// file before the end has been read.
+/// file before the end has been read. Events come as the file holds them: a version 1 file's
+/// events lack what version 2 records, which [`read`] adds (see `v1`); streaming readers of
+/// version 1 files read them whole with [`read`] instead.
 pub struct Reader {
     path: PathBuf,
     header: Header,
