@@ -8,5 +8,6 @@ pub mod config;
 pub mod engine;
 pub mod provider;
 pub mod session;
+pub mod text;
 pub mod tools;
 pub mod tui;

@@ -2,9 +2,11 @@
 //! `crewtui replay --headless` read them: whole, torn by a crash, damaged in the middle,
 //! continued, listed and transcribed.
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crewtui::config::model::Crew;
@@ -611,13 +613,7 @@ fn the_transcript_shows_failures_cancellations_and_a_cut_off_end() {
 fn crewtui(args: &[&str]) -> Output {
     // Shared by the tests running at once, so never emptied.
     let home = Path::new(env!("CARGO_TARGET_TMPDIR")).join("session_files/home");
-    Command::new(env!("CARGO_BIN_EXE_crewtui"))
-        .args(args)
-        // Logs and default sessions go to throwaway dirs, never the developer's.
-        .env("XDG_STATE_HOME", home.join("state"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .output()
-        .expect("crewtui runs")
+    common::binary(&home, args).output().expect("crewtui runs")
 }
 
 #[test]

@@ -202,10 +202,7 @@ pub(crate) fn check_routes(loaded: &Loaded, d: &mut Diagnostics) {
         let behind = reach([v], &backward, &stuck);
         covered.extend(ahead.intersection(&behind).copied());
 
-        let names: Vec<&str> = std::iter::once(v)
-            .chain(cycle.iter().copied())
-            .map(|u| u.name())
-            .collect();
+        let names = cycle_names(v, &cycle);
         let first_step = cycle.first().copied();
         let site = edges
             .get(&v)
@@ -213,15 +210,32 @@ pub(crate) fn check_routes(loaded: &Loaded, d: &mut Diagnostics) {
             .map(|e| e.site);
         if let Some(site) = site {
             let message = format!(
-                "routing cycle `{}` has no way out: no agent on it or after it is terminal, \
+                "routing cycle `{names}` has no way out: no agent on it or after it is terminal, \
                  waits for a signal or lacks a handoff target; only max_handoffs ({}) will \
                  stop it",
-                names.join(" → "),
                 crew.settings.max_handoffs
             );
             d.warning(site, message);
         }
     }
+}
+
+/// A cycle named longer than this is cut in the middle: a generated crew can route through
+/// thousands of agents.
+const MAX_CYCLE_NAMES: usize = 8;
+
+/// `a → b → a`, from `start` round `cycle` (which ends with `start`), with the middle of a
+/// long one left out and its length said.
+fn cycle_names(start: Vertex<'_>, cycle: &[Vertex<'_>]) -> String {
+    let names: Vec<&str> = std::iter::once(start)
+        .chain(cycle.iter().copied())
+        .map(|u| u.name())
+        .collect();
+    if names.len() <= MAX_CYCLE_NAMES {
+        return names.join(" → ");
+    }
+    let head = names[..MAX_CYCLE_NAMES - 2].join(" → ");
+    format!("{head} → … → {} ({} steps)", start.name(), cycle.len())
 }
 
 /// Every vertex reachable from `start` (itself included) through `allowed` vertices.

@@ -221,6 +221,18 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
 }
 
 #[test]
+fn a_crew_past_the_parsers_budget_says_which_limit_in_words() {
+    let text = format!("agents: [{}]\n", "0,".repeat(250_001));
+    let report = load(&text);
+    let (_, _, field, message) = &brief(&report)[0];
+    assert!(field.is_empty());
+    assert_eq!(
+        message,
+        "the crew file is too large: more than 250000 YAML nodes (parser limit)"
+    );
+}
+
+#[test]
 fn syntax_error_messages_are_one_line_without_positions() {
     let report = load("a: 1\na: 2\n");
     assert_eq!(

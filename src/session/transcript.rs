@@ -4,6 +4,7 @@
 //! Parallel agents' events interleave in the file; here each member's turns are gathered and
 //! shown one member after the other, in the group's order, when the group finishes.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
@@ -24,7 +25,13 @@ pub fn transcript(recording: &Recording) -> String {
     for event in &recording.events {
         t.event(event);
     }
-    t.finish(recording)
+    let out = t.finish(recording);
+    // Read in a terminal or a pager as often as in an editor: nothing a model, a tool or the
+    // file itself wrote may drive one.
+    match crate::text::visible(&out) {
+        Cow::Borrowed(_) => out,
+        Cow::Owned(shown) => shown,
+    }
 }
 
 #[derive(Default)]

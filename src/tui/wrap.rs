@@ -2,20 +2,11 @@
 
 use unicode_width::UnicodeWidthChar;
 
-/// Text from models and tools made safe to draw: tabs become spaces, and control characters
-/// (an escape sequence in a tool's output, say) become visible instead of acting on the terminal.
+/// Text from models and tools made safe to draw: control characters (an escape sequence in a
+/// tool's output, say) are shown by [`crate::text::visible`] instead of acting on the terminal,
+/// and tabs become spaces, which the wrapping can measure.
 pub fn sanitize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\n' => out.push('\n'),
-            '\t' => out.push_str("    "),
-            '\r' => {}
-            c if c.is_control() => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::text::visible(text).replace('\t', "    ")
 }
 
 /// Appends the byte ranges of `text`'s lines wrapped at `width` columns, offset by `base`.
@@ -109,6 +100,6 @@ mod tests {
 
     #[test]
     fn control_characters_never_reach_the_terminal() {
-        assert_eq!(sanitize("a\x1b[2Jb\tc\r\n"), "a\u{fffd}[2Jb    c\n");
+        assert_eq!(sanitize("a\x1b[2Jb\tc\r\n\u{9b}m"), "a␛[2Jb    c\n␛[m");
     }
 }
