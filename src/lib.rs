@@ -7,7 +7,9 @@
 pub mod config;
 pub mod engine;
 pub mod provider;
+pub mod redact;
 pub mod session;
 pub mod text;
 pub mod tools;
+#[cfg(feature = "tui")]
 pub mod tui;

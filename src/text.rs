@@ -1,20 +1,25 @@
 //! Text from crew files, session files, models and tools made safe to show: control
-//! characters are drawn instead of obeyed, by the TUI and by every plain-text output
-//! (transcripts, `sessions`, diagnostics, warnings) alike.
+//! characters are drawn instead of obeyed (DESIGN.md principle 9), by the TUI and by every
+//! plain-text output (transcripts, `sessions`, diagnostics, warnings) alike. It knows nothing
+//! of either.
 //!
 //! One rule everywhere: a C0 control shows as its Unicode control picture (ESC as `␛`, BEL as
 //! `␇`), DEL as `␡`, and a C1 control (U+0080–U+009F) as `␛` and the character its 7-bit
 //! form ends with, since that is what a terminal takes it for: CSI U+009B shows as `␛[`, OSC
-//! U+009D as `␛]`. An escape sequence thereby loses its escape and stays readable. Depends on
-//! nothing else in the crate.
+//! U+009D as `␛]`. An escape sequence thereby loses its escape and stays readable.
 
 use std::borrow::Cow;
 
-/// `text` with every control character made visible but for newlines and tabs; a CR that ends a
-/// line (`\r\n`) is taken for the line end it is. For text shown as lines: replies, tool
-/// output, transcripts.
-pub fn visible(text: &str) -> Cow<'_, str> {
-    make_visible(text, true)
+/// `text` ready to draw as lines: newlines kept, a CR that ends a line (`\r\n`) taken for the
+/// line end it is, tabs as four spaces (which wrapping can measure), every other control
+/// character made visible.
+pub fn visible(text: &str) -> String {
+    let shown = make_visible(text, true);
+    if shown.contains('\t') {
+        shown.replace('\t', "    ")
+    } else {
+        shown.into_owned()
+    }
 }
 
 /// `text` with every control character made visible, newlines and tabs too: for what must stay
@@ -23,6 +28,7 @@ pub fn visible_line(text: &str) -> Cow<'_, str> {
     make_visible(text, false)
 }
 
+/// `text` with the control characters made visible; with `lines`, newlines and tabs are kept.
 fn make_visible(text: &str, lines: bool) -> Cow<'_, str> {
     let kept = |c: char| !c.is_control() || (lines && matches!(c, '\n' | '\t'));
     let Some(first) = text.find(|c: char| !kept(c)) else {
@@ -71,16 +77,16 @@ mod tests {
     }
 
     #[test]
-    fn lines_keep_newlines_and_tabs_and_lone_carriage_returns_show() {
-        assert_eq!(visible("a\tb\r\nc\rd\n"), "a\tb\nc␍d\n");
+    fn lines_keep_newlines_tabs_become_spaces_and_lone_carriage_returns_show() {
+        assert_eq!(visible("a\tb\r\nc\rd\n"), "a    b\nc␍d\n");
         assert_eq!(visible_line("a\tb\r\nc"), "a␉b␍␊c");
     }
 
     #[test]
     fn clean_text_is_not_copied() {
-        let text = "Équipe 日本語 — fine\n\ttabbed";
-        assert!(matches!(visible(text), Cow::Borrowed(t) if t == text));
-        assert!(matches!(visible_line("plain"), Cow::Borrowed("plain")));
+        let line = "Équipe 日本語 — fine";
+        assert!(matches!(visible_line(line), Cow::Borrowed(t) if t == line));
+        assert_eq!(visible("two\nlines"), "two\nlines");
     }
 
     #[test]

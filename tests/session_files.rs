@@ -58,6 +58,8 @@ fn small_run(agent: &str, tokens: (u64, u64), outcome: Option<Outcome>) -> Vec<E
             agent: agent.into(),
             turn: 1,
             input: "go".into(),
+            round: None,
+            entry: None,
         },
         EventKind::Token {
             agent: agent.into(),
@@ -78,6 +80,9 @@ fn small_run(agent: &str, tokens: (u64, u64), outcome: Option<Outcome>) -> Vec<E
             }),
             finish_reason: Some("stop".into()),
             truncated: false,
+            tool_calls: Vec::new(),
+            text_calls: false,
+            entry: None,
         },
     ];
     if let Some(outcome) = outcome {
@@ -430,6 +435,8 @@ fn sessions_dir(name: &str) -> PathBuf {
             agent: "c".into(),
             turn: 1,
             input: "x".into(),
+            round: None,
+            entry: None,
         },
     ));
     two_agents.push(event(
@@ -439,6 +446,8 @@ fn sessions_dir(name: &str) -> PathBuf {
             agent: "b".into(),
             turn: 2,
             input: "y".into(),
+            round: None,
+            entry: None,
         },
     ));
     record(&dir, &middle, &two_agents);
@@ -563,6 +572,8 @@ fn the_transcript_shows_failures_cancellations_and_a_cut_off_end() {
             agent: "a".into(),
             turn: 1,
             input: "go".into(),
+            round: None,
+            entry: None,
         },
         EventKind::Token {
             agent: "a".into(),
@@ -580,6 +591,7 @@ fn the_transcript_shows_failures_cancellations_and_a_cut_off_end() {
             to: "b".into(),
             reason: HandoffReason::HandoffTarget,
             signal: None,
+            handoffs: None,
         },
         EventKind::ToolFailed {
             agent: "b".into(),
@@ -587,6 +599,7 @@ fn the_transcript_shows_failures_cancellations_and_a_cut_off_end() {
             tool: "slow".into(),
             error: "ran past 10s".into(),
             kind: ToolFailureKind::Timeout,
+            entry: None,
         },
         EventKind::AgentCancelled { agent: "b".into() },
     ];

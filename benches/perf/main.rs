@@ -18,15 +18,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use crewtui::config::model::{Crew, ScriptStep};
+use crewtui::engine::Run;
+use crewtui::engine::run::{AgentInfo, TimelineLimits};
 use crewtui::engine::{
     self, EVENT_QUEUE, Event, EventKind, EventLog, Outcome, SessionHandle, SessionParts, Usage,
 };
+use crewtui::session::Playback;
 use crewtui::session::{self, BatchWriter, Counters, Header, Recorder};
-use crewtui::tui::app::{AgentInfo, App};
 use crewtui::tui::live::{self, Launch, Stats};
-use crewtui::tui::pane::PaneLimits;
 use crewtui::tui::render;
-use crewtui::tui::replay::Replayer;
 use crewtui::tui::theme::Theme;
 use crewtui::tui::view::{Mode, Scroll, Timeline, View};
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};

@@ -9,7 +9,8 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use crewtui::config::load_crew;
 use crewtui::config::model::Crew;
-use crewtui::engine::{self, Command, EventKind, Outcome, SessionHandle, SessionParts};
+use crewtui::engine::run::TimelineLimits;
+use crewtui::engine::{self, Command, Event, EventKind, Outcome, Run, SessionHandle, SessionParts};
 use crewtui::session::{Health, Recorder};
 use crewtui::text::visible_line;
 
@@ -57,6 +58,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let printed = print_and_record(&mut parts, recorder);
         let outcome = drive(
             engine::start(crew, input, parts),
+            &[],
             args.answers.into(),
             printed,
         )
@@ -76,15 +78,26 @@ pub fn print_and_record(parts: &mut SessionParts, recorder: Recorder) -> Health 
 }
 
 /// Follows a session printed through [`print_and_record`] until it ends, answering its pauses
-/// from `answers`.
+/// from `answers`. `prior` are the events of the recording a resumed session goes on from.
+/// Where the session stands and how it ended are read from the run model, as every front end
+/// reads them.
 pub async fn drive(
     mut handle: SessionHandle,
+    prior: &[Event],
     mut answers: VecDeque<String>,
     printed: Health,
 ) -> anyhow::Result<Outcome> {
     let mut commands = Some(handle.commands.clone());
     drop(handle.commands);
-    let mut outcome = None;
+    // Only what the run model says of the session is needed here: no timelines.
+    let limits = TimelineLimits {
+        max_bytes: 0,
+        max_lines: 0,
+    };
+    let mut run = Run::new("", &[], limits);
+    for event in prior {
+        run.apply(event);
+    }
     loop {
         let event = tokio::select! {
             event = handle.events.recv() => event,
@@ -100,8 +113,14 @@ pub async fn drive(
         if let Some(e) = printed.error() {
             return Err(e).context("writing to stdout");
         }
-        match event.kind {
-            EventKind::Paused { .. } => match answers.pop_front() {
+        run.apply(&event);
+        // A pause begins, or a resumed session goes on waiting for the answer it stopped at.
+        let asks = matches!(
+            event.kind,
+            EventKind::Paused { .. } | EventKind::SessionResumed {}
+        ) && run.pause().is_some();
+        if asks {
+            match answers.pop_front() {
                 Some(answer) => {
                     if let Some(commands) = &commands {
                         commands
@@ -112,11 +131,10 @@ pub async fn drive(
                 }
                 // No answer left: the session ends paused once nobody can send one.
                 None => commands = None,
-            },
-            EventKind::SessionFinished { outcome: o, .. } => outcome = Some(o),
-            _ => {}
+            }
         }
     }
     let _ = handle.task.await;
-    outcome.context("the session ended without reporting an outcome")
+    run.outcome()
+        .context("the session ended without reporting an outcome")
 }

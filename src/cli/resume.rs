@@ -12,9 +12,9 @@ use anyhow::{Context, bail};
 use clap::Args;
 use crewtui::config::model::Crew;
 use crewtui::engine;
+use crewtui::engine::run::AgentInfo;
 use crewtui::session::{Header, Reader, Recorder};
 use crewtui::text::visible_line;
-use crewtui::tui::app::AgentInfo;
 use crewtui::tui::live::Launch;
 
 use super::{headless, setup};
@@ -58,7 +58,7 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<ExitCode> {
         let handle = engine::resume(crew, &recording.events, parts)
             .with_context(|| format!("{}", args.file.display()))?;
         if let Some(printed) = printed {
-            headless::drive(handle, args.answers.into(), printed)
+            headless::drive(handle, &recording.events, args.answers.into(), printed)
                 .await
                 .map(Some)
         } else {

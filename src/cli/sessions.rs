@@ -53,14 +53,7 @@ fn table(sessions: &[SessionSummary]) -> String {
     let rows: Vec<[String; 7]> = sessions
         .iter()
         .map(|s| {
-            let outcome = match s.outcome {
-                Some(Outcome::Completed) => "completed",
-                Some(Outcome::Paused) => "paused",
-                Some(Outcome::Failed) => "failed",
-                Some(Outcome::Cancelled) => "cancelled",
-                Some(Outcome::Limit) => "limit",
-                None => "cut off",
-            };
+            let outcome = s.outcome.map_or("cut off", Outcome::label);
             // What a header says, and file names in a directory, are anyone's: a name must
             // neither drive the terminal nor break the table.
             let shown = |text: &str| visible_line(text).into_owned();

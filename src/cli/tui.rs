@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use crewtui::engine;
-use crewtui::tui::app::AgentInfo;
+use crewtui::engine::run::AgentInfo;
 use crewtui::tui::live::Launch;
 
 use super::RunArgs;

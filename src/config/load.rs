@@ -18,7 +18,9 @@ use super::fingerprint::Fingerprint;
 use super::model::{Crew, Origin};
 use super::node::{Node, parse};
 use super::read::Field;
-use super::sections::{RoutingSites, read_providers, read_routing, read_settings, read_tools};
+use super::sections::{
+    RoutingSites, ToolEnvSites, read_providers, read_routing, read_settings, read_tools,
+};
 
 /// Bigger files are refused rather than read: no crew needs them, and everything is bounded.
 const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
@@ -41,6 +43,7 @@ pub(crate) struct Sites {
     /// Parallel to [`Crew::agents`].
     pub agent: Vec<AgentSites>,
     pub routing: RoutingSites,
+    pub tool_env: ToolEnvSites,
 }
 
 /// Load a crew file, or a go-agentic directory holding `crew.yaml`.
@@ -161,7 +164,7 @@ fn read_crew(
 
     let settings = read_settings(get("settings"), base_dir, d);
     let providers = read_providers(get("providers"), d);
-    let tools = read_tools(get("tools"), base_dir, d);
+    let (tools, tool_env) = read_tools(get("tools"), base_dir, d);
 
     let agents_field = get("agents");
     // A crew is empty as written; when the document or `agents` has the wrong type, or every
@@ -259,6 +262,7 @@ fn read_crew(
         entry_point: entry_site,
         agent: agent_sites,
         routing: routing_sites,
+        tool_env,
     };
     Loaded { crew, sites }
 }

@@ -4,7 +4,8 @@
 //! [`load_crew`] and [`load_crew_str`] never panic and never stop at the first problem: the
 //! [`CrewReport`] holds every error and warning found, and the crew only when there were no
 //! errors. This module depends on nothing else in the crate but the names of the built-in
-//! tools and [`crate::text`], which makes what it prints safe to print.
+//! tools, [`crate::redact`] (a URL in a message is shown without its credentials) and
+//! [`crate::text`] (what it prints is made safe to print).
 
 mod agent;
 mod diagnostic;

@@ -318,3 +318,74 @@ fn null_tools_and_groups_are_missing_their_required_keys() {
     ];
     assert_eq!(found, expected);
 }
+
+#[test]
+fn a_command_tool_is_never_handed_a_key_variable() {
+    let report = load(
+        "providers:\n  p: {base_url: 'http://h/v1', api_key_env: MY_KEY}\ntools:\n  t:\n    \
+         command: sh\n    env: [MY_KEY, OPENAI_API_KEY, GOOD_NAME, 1BAD, 'A=B']\n\
+         agents:\n  - {id: a, provider: scripted, tools: [t]}\n",
+    );
+    let found = brief(&report);
+    let at = |column: u32, index: usize| (6, column, format!("tools.t.env[{index}]"));
+    let expected = [
+        (
+            at(11, 0),
+            "command tool `t` cannot be given MY_KEY: it holds a provider's API key",
+        ),
+        (at(19, 1), "command tool `t` cannot be given OPENAI_API_KEY"),
+        (
+            at(46, 3),
+            "`1BAD` is not the name of an environment variable",
+        ),
+        (
+            at(52, 4),
+            "`A=B` is not the name of an environment variable",
+        ),
+    ];
+    assert_eq!(found.len(), expected.len(), "{found:#?}");
+    for ((line, column, field, message), ((l, c, f), needle)) in found.iter().zip(expected) {
+        assert_eq!(
+            (*line, *column, field.as_str()),
+            (l, c, f.as_str()),
+            "{message}"
+        );
+        assert!(message.contains(needle), "{message:?} lacks {needle:?}");
+    }
+    let fine = crew(
+        "tools:\n  t: {command: sh, env: [GOOD_NAME]}\nagents:\n  - {id: a, provider: scripted}\n",
+    );
+    assert_eq!(fine.tools["t"].env, ["GOOD_NAME"]);
+    assert_eq!(
+        fine.key_variables().into_iter().collect::<Vec<_>>(),
+        ["OPENAI_API_KEY"]
+    );
+}
+
+#[test]
+fn a_bad_base_url_is_shown_without_its_credentials() {
+    let report = load(
+        "providers:\n  p: {base_url: 'ftp://me:pw-secret-1@h/v1?token=tk-secret-2'}\n\
+         agents:\n  - {id: a, provider: p, model: m}\n",
+    );
+    let shown: Vec<String> = report.diagnostics.iter().map(ToString::to_string).collect();
+    assert_eq!(shown.len(), 1, "{shown:#?}");
+    assert!(
+        shown[0].contains("`ftp://h/v1` is not an http:// or https:// URL"),
+        "{shown:?}"
+    );
+    assert!(!shown[0].contains("secret"), "{shown:?}");
+}
+
+#[test]
+fn tool_calls_per_turn_have_a_cap() {
+    assert_eq!(
+        crew("agents:\n  - {id: a, provider: scripted}\n")
+            .settings
+            .max_tool_calls_per_turn,
+        64
+    );
+    let c =
+        crew("settings: {max_tool_calls_per_turn: 3}\nagents:\n  - {id: a, provider: scripted}\n");
+    assert_eq!(c.settings.max_tool_calls_per_turn, 3);
+}

@@ -1,6 +1,6 @@
 //! Checks across a loaded crew: every reference names something that exists, ids are unique,
-//! providers and tools are known; then, when the entry point exists, the route checks of
-//! `graph.rs`.
+//! providers and tools are known, no command tool is handed a provider's key variable; then,
+//! when the entry point exists, the route checks of `graph.rs`.
 
 use std::collections::BTreeMap;
 
@@ -89,6 +89,24 @@ pub(crate) fn validate(loaded: &Loaded, d: &mut Diagnostics) {
                     "scripted call to tool `{tool}`, which agent `{}` is not granted \
                      (add it to the agent's `tools`)",
                     agent.id
+                );
+                d.error(site, message);
+            }
+        }
+    }
+
+    let keys = crew.key_variables();
+    for (tool, config) in &crew.tools {
+        let at = sites
+            .tool_env
+            .get(tool)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for (var, site) in config.env.iter().zip(at) {
+            if keys.contains(var) {
+                let message = format!(
+                    "command tool `{tool}` cannot be given {var}: it holds a provider's API key, \
+                     which no tool ever sees"
                 );
                 d.error(site, message);
             }

@@ -6,29 +6,31 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::provider::ChatMessage;
+use super::event::{AgentId, Message};
+use super::shared_vec::SharedVec;
 
 /// Who added an entry to the history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Author {
     User,
-    Agent(String),
+    Agent(AgentId),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
     pub author: Author,
-    pub message: ChatMessage,
+    pub message: Message,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// Cheap to clone: every turn starts from a copy (see [`SharedVec`]).
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct History {
-    entries: Vec<Entry>,
+    entries: SharedVec<Entry>,
 }
 
 impl History {
-    pub fn push(&mut self, author: Author, message: ChatMessage) {
+    pub fn push(&mut self, author: Author, message: Message) {
         self.entries.push(Entry { author, message });
     }
 
@@ -36,13 +38,13 @@ impl History {
         self.entries.extend(entries);
     }
 
-    pub fn entries(&self) -> &[Entry] {
-        &self.entries
+    pub fn entries(&self) -> impl DoubleEndedIterator<Item = &Entry> + '_ {
+        self.entries.iter()
     }
 
     /// Entries added after the first `from` ones.
-    pub fn since(&self, from: usize) -> &[Entry] {
-        self.entries.get(from..).unwrap_or_default()
+    pub fn since(&self, from: usize) -> impl Iterator<Item = &Entry> + '_ {
+        self.entries.iter_from(from as u64)
     }
 
     pub fn len(&self) -> usize {
@@ -54,21 +56,19 @@ impl History {
     }
 
     /// The messages to send to the model on behalf of `agent`.
-    pub fn view_for(&self, agent: &str) -> Vec<ChatMessage> {
+    pub fn view_for(&self, agent: &AgentId) -> Vec<Message> {
         self.entries
             .iter()
             .filter_map(|entry| match &entry.author {
                 Author::User => Some(entry.message.clone()),
                 Author::Agent(id) if id == agent => Some(entry.message.clone()),
                 Author::Agent(other) => match &entry.message {
-                    ChatMessage::Assistant { content, .. } if !content.is_empty() => {
-                        Some(ChatMessage::User {
+                    Message::Assistant { content, .. } if !content.is_empty() => {
+                        Some(Message::User {
                             content: format!("[{other}] {content}"),
                         })
                     }
-                    ChatMessage::Assistant { .. }
-                    | ChatMessage::User { .. }
-                    | ChatMessage::Tool { .. } => None,
+                    Message::Assistant { .. } | Message::User { .. } | Message::Tool { .. } => None,
                 },
             })
             .collect()
@@ -78,22 +78,23 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::ToolCallRequest;
+    use crate::engine::event::CallRequest;
 
     #[test]
     fn other_agents_replies_are_labelled_and_their_tools_hidden() {
+        let planner = AgentId::from("planner");
         let mut h = History::default();
         h.push(
             Author::User,
-            ChatMessage::User {
+            Message::User {
                 content: "plan a trip".into(),
             },
         );
         h.push(
-            Author::Agent("planner".into()),
-            ChatMessage::Assistant {
+            Author::Agent(planner.clone()),
+            Message::Assistant {
                 content: String::new(),
-                tool_calls: vec![ToolCallRequest {
+                tool_calls: vec![CallRequest {
                     id: "1".into(),
                     name: "calculator".into(),
                     arguments: "{}".into(),
@@ -101,28 +102,28 @@ mod tests {
             },
         );
         h.push(
-            Author::Agent("planner".into()),
-            ChatMessage::Tool {
+            Author::Agent(planner.clone()),
+            Message::Tool {
                 call_id: "1".into(),
                 name: "calculator".into(),
                 content: "4".into(),
             },
         );
         h.push(
-            Author::Agent("planner".into()),
-            ChatMessage::Assistant {
+            Author::Agent(planner.clone()),
+            Message::Assistant {
                 content: "Go to Rome.".into(),
                 tool_calls: vec![],
             },
         );
-        assert_eq!(h.view_for("planner").len(), 4);
+        assert_eq!(h.view_for(&planner).len(), 4);
         assert_eq!(
-            h.view_for("writer"),
+            h.view_for(&"writer".into()),
             vec![
-                ChatMessage::User {
+                Message::User {
                     content: "plan a trip".into()
                 },
-                ChatMessage::User {
+                Message::User {
                     content: "[planner] Go to Rome.".into()
                 },
             ]

@@ -129,14 +129,15 @@ fn without_secrets(crew: &Crew) -> Crew {
         } = agent;
     }
     for tool in tools.values() {
-        // Arguments and the program are part of the crew's meaning; there is no environment
-        // to drop today. A field added for one must be dropped here.
+        // Arguments and the program are part of the crew's meaning. `env` holds only the names
+        // of variables passed on; their values are read when the tool runs, never stored.
         let CommandToolConfig {
             description: _,
             command: _,
             args: _,
             parameters: _,
             timeout_seconds: _,
+            env: _,
         } = tool;
     }
     let mut clean = crew.clone();
@@ -148,7 +149,7 @@ fn without_secrets(crew: &Crew) -> Crew {
                     base_url,
                     api_key_env,
                 } => ProviderConfig::OpenAi {
-                    base_url: redact_url(base_url),
+                    base_url: crate::redact::url(base_url),
                     api_key_env: api_key_env.clone(),
                 },
                 ProviderConfig::Scripted => ProviderConfig::Scripted,
@@ -159,44 +160,12 @@ fn without_secrets(crew: &Crew) -> Crew {
     clean
 }
 
-/// `url` without credentials in its authority (`user:password@`) and without its query and
-/// fragment, where tokens are often passed. Works on text that is not a valid URL too.
-fn redact_url(url: &str) -> String {
-    let url = url.split(['?', '#']).next().unwrap_or_default();
-    let authority_start = url.find("://").map_or(0, |i| i + 3);
-    let (scheme, rest) = url.split_at(authority_start);
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    let host = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
-    format!("{scheme}{host}{path}")
-}
-
 #[cfg(test)]
 mod tests {
     use std::path::Path;
     use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
-
-    #[test]
-    fn urls_lose_credentials_queries_and_fragments() {
-        let cases = [
-            ("https://api.openai.com/v1", "https://api.openai.com/v1"),
-            (
-                "https://user:sk-secret@proxy.example:8443/v1?key=sk-two#frag",
-                "https://proxy.example:8443/v1",
-            ),
-            ("http://token@127.0.0.1:11434", "http://127.0.0.1:11434"),
-            ("user:pw@host/v1", "host/v1"),
-            ("http://h/v1/a@b", "http://h/v1/a@b"),
-            ("", ""),
-        ];
-        for (url, expected) in cases {
-            assert_eq!(redact_url(url), expected, "{url}");
-        }
-    }
 
     #[test]
     fn the_header_keeps_the_crew_but_no_secret() {

@@ -10,6 +10,7 @@
 mod batch;
 mod header;
 mod list;
+mod playback;
 mod read;
 mod recorder;
 mod transcript;
@@ -22,9 +23,10 @@ pub use batch::{
 };
 pub use header::{FORMAT, Header, VERSION};
 pub use list::{SessionSummary, list, summarise};
+pub use playback::{Mark, Moment, Playback};
 pub use read::{Entry, ReadWarning, Reader, Recording, read};
 pub use recorder::{Recorder, encode, urgency};
-pub use transcript::transcript;
+pub use transcript::{transcript, transcript_file};
 
 /// Why a session file could not be written or read at all. Each says its cause once, in its
 /// message (none has a `source`, which would repeat it in an error chain), and names the path,

@@ -127,7 +127,7 @@ impl Reader {
             LineKind::Whole if line.bytes.trim_ascii().is_empty() => {
                 warning("empty line; skipped".to_string())
             }
-            LineKind::Whole => match serde_json::from_slice::<Event>(line.bytes) {
+            LineKind::Whole => match parse_event(line.bytes) {
                 Ok(event) => Ok(Some(Entry::Event(event))),
                 Err(e) => warning(format!("{}; skipped", describe_json_error(&e, "an event"))),
             },
@@ -138,6 +138,53 @@ impl Reader {
     pub fn valid_len(&self) -> u64 {
         self.lines.valid_len
     }
+}
+
+/// One event line. Token lines, nearly all of a long recording, are read by a shortcut past
+/// the generic event type (whose flattened, tagged shape makes serde buffer every field);
+/// anything the shortcut does not take whole is read the general way.
+pub(crate) fn parse_event(line: &[u8]) -> Result<Event, serde_json::Error> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct TokenLine {
+        seq: u64,
+        t_ms: u64,
+        #[serde(rename = "type")]
+        _kind: serde::de::IgnoredAny,
+        agent: crate::engine::AgentId,
+        text: String,
+        #[serde(default)]
+        reasoning: bool,
+    }
+    if let Some((_, b"token")) = quick_peek(line)
+        && let Ok(t) = serde_json::from_slice::<TokenLine>(line)
+    {
+        return Ok(Event {
+            seq: t.seq,
+            t_ms: t.t_ms,
+            kind: crate::engine::EventKind::Token {
+                agent: t.agent,
+                text: t.text,
+                reasoning: t.reasoning,
+            },
+        });
+    }
+    serde_json::from_slice::<Event>(line)
+}
+
+/// `t_ms` and `type` of a line that starts the way the recorder writes every event,
+/// `{"seq":N,"t_ms":N,"type":"NAME"`, read without parsing the rest.
+pub(crate) fn quick_peek(line: &[u8]) -> Option<(u64, &[u8])> {
+    fn number(text: &[u8]) -> Option<(u64, &[u8])> {
+        let end = text.iter().position(|b| !b.is_ascii_digit())?;
+        let digits = std::str::from_utf8(&text[..end]).ok()?;
+        Some((digits.parse().ok()?, &text[end..]))
+    }
+    let (_, rest) = number(line.strip_prefix(b"{\"seq\":")?)?;
+    let (t_ms, rest) = number(rest.strip_prefix(b",\"t_ms\":")?)?;
+    let rest = rest.strip_prefix(b",\"type\":\"")?;
+    let end = rest.iter().position(|&b| b == b'"')?;
+    Some((t_ms, &rest[..end]))
 }
 
 /// What the first line must hold before the rest is worth reading.
@@ -324,6 +371,39 @@ mod tests {
         assert_eq!(valid, 6);
         assert_eq!(lines(b"").0, []);
         assert_eq!(lines(b"x\n").1, 2);
+    }
+
+    #[test]
+    fn the_quick_peek_reads_what_the_recorder_writes_and_nothing_else() {
+        assert_eq!(
+            quick_peek(br#"{"seq":12,"t_ms":345,"type":"token","agent":"a","text":"x"}"#),
+            Some((345, &b"token"[..]))
+        );
+        assert_eq!(quick_peek(br#"{"t_ms":345,"seq":12,"type":"token"}"#), None);
+        assert_eq!(quick_peek(br#"{"seq":,"t_ms":1,"type":"token"}"#), None);
+        assert_eq!(
+            quick_peek(br#"{"seq":1,"t_ms":99999999999999999999999,"type":"x"}"#),
+            None
+        );
+        assert_eq!(quick_peek(b"{\"seq\":1"), None);
+    }
+
+    #[test]
+    fn token_lines_read_the_same_by_the_shortcut_and_the_general_way() {
+        for line in [
+            &br#"{"seq":3,"t_ms":9,"type":"token","agent":"a","text":"hi \"there\"\n"}"#[..],
+            br#"{"seq":3,"t_ms":9,"type":"token","agent":"a","text":"x","reasoning":true}"#,
+        ] {
+            let general: Event = serde_json::from_slice(line).unwrap();
+            assert_eq!(parse_event(line).unwrap(), general);
+        }
+        // A token line with something the shortcut does not know is still read whole.
+        let odd = br#"{"seq":3,"t_ms":9,"type":"token","agent":"a","text":"x","extra":1}"#;
+        assert_eq!(
+            parse_event(odd).unwrap(),
+            serde_json::from_slice::<Event>(odd).unwrap()
+        );
+        assert!(parse_event(br#"{"seq":3,"t_ms":9,"type":"token","agent":"a"}"#).is_err());
     }
 
     #[test]

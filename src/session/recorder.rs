@@ -206,6 +206,7 @@ pub fn urgency(kind: &EventKind) -> Urgency {
     match kind {
         EventKind::Token { .. }
         | EventKind::SessionStarted { .. }
+        | EventKind::SessionResumed {}
         | EventKind::AgentStarted { .. }
         | EventKind::ModelRequest { .. }
         | EventKind::ToolCall { .. }
@@ -217,6 +218,7 @@ pub fn urgency(kind: &EventKind) -> Urgency {
         | EventKind::ToolFailed { .. }
         | EventKind::AgentFailed { .. }
         | EventKind::AgentCancelled { .. }
+        | EventKind::TurnEnded { .. }
         | EventKind::ParallelFinished { .. } => Urgency::Boundary,
         EventKind::Paused { .. } | EventKind::SessionFinished { .. } => Urgency::Durable,
     }
@@ -256,7 +258,7 @@ mod tests {
             seq: 3,
             t_ms: 9,
             kind: EventKind::Token {
-                agent: "a\u{85}".to_string(),
+                agent: "a\u{85}".into(),
                 text: text.to_string(),
                 reasoning: false,
             },

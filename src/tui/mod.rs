@@ -1,9 +1,9 @@
 //! The terminal front end: a pane per agent, folded from the engine's events.
 //!
-//! Depends on the engine; the engine never depends on this. [`app::App`] is the fold of
-//! events (shared with replay), [`view::View`] what the user looks at, [`render`] draws both.
+//! Depends on the engine; the engine never depends on this. The engine's run model
+//! ([`crate::engine::Run`]) is the fold of events (shared with replay); [`view::View`] is how
+//! the user looks at it (focus, scroll, wrapped lines); [`render`] draws both.
 
-pub mod app;
 pub mod backend;
 pub mod inspector;
 pub mod layout;
@@ -20,10 +20,10 @@ use std::io;
 
 use crossterm::event::EventStream;
 
+use crate::engine::run::AgentInfo;
 use crate::engine::{Event, Outcome};
-use app::AgentInfo;
+use crate::session::Playback;
 use live::Launch;
-use replay::Replayer;
 use theme::Theme;
 
 /// Shows a session live in the full-screen TUI on the real terminal, restoring the terminal on
@@ -59,7 +59,7 @@ pub async fn run_live(
 }
 
 /// Plays a recording in the full-screen TUI. `speed` `None` is as fast as possible.
-pub async fn run_replay(replayer: Replayer, theme: &Theme, speed: Option<f64>) -> io::Result<()> {
+pub async fn run_replay(replayer: Playback, theme: &Theme, speed: Option<f64>) -> io::Result<()> {
     let mut guard = terminal::enter()?;
     let run = replay::run(
         &mut guard.terminal,

@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+pub use crate::engine::run::AgentState;
 use ratatui::style::{Color, Modifier, Style};
 
 use crate::engine::Outcome;
@@ -16,47 +17,6 @@ const HIGH_CONTRAST: &str = include_str!("../../themes/high-contrast.yaml");
 
 /// The names `--theme` accepts without a path.
 pub const BUILT_IN: &[&str] = &["dark", "light", "high-contrast"];
-
-/// What an agent is doing, as its pane's badge shows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum AgentState {
-    Idle,
-    Waiting,
-    Thinking,
-    Streaming,
-    RunningTool,
-    Paused,
-    Done,
-    Failed,
-    Cancelled,
-}
-
-impl AgentState {
-    pub fn label(self) -> &'static str {
-        match self {
-            AgentState::Idle => "idle",
-            AgentState::Waiting => "waiting",
-            AgentState::Thinking => "thinking",
-            AgentState::Streaming => "streaming",
-            AgentState::RunningTool => "running tool",
-            AgentState::Paused => "paused",
-            AgentState::Done => "done",
-            AgentState::Failed => "failed",
-            AgentState::Cancelled => "cancelled",
-        }
-    }
-
-    /// Whether the agent is in the middle of a turn (its badge clock runs).
-    pub fn is_active(self) -> bool {
-        matches!(
-            self,
-            AgentState::Thinking
-                | AgentState::Streaming
-                | AgentState::RunningTool
-                | AgentState::Paused
-        )
-    }
-}
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Theme {

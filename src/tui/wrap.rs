@@ -1,13 +1,6 @@
-//! Word wrapping by display width, and cleaning text before it reaches the screen.
+//! Word wrapping by display width.
 
 use unicode_width::UnicodeWidthChar;
-
-/// Text from models and tools made safe to draw: control characters (an escape sequence in a
-/// tool's output, say) are shown by [`crate::text::visible`] instead of acting on the terminal,
-/// and tabs become spaces, which the wrapping can measure.
-pub fn sanitize(text: &str) -> String {
-    crate::text::visible(text).replace('\t', "    ")
-}
 
 /// Appends the byte ranges of `text`'s lines wrapped at `width` columns, offset by `base`.
 ///
@@ -96,10 +89,5 @@ mod tests {
             let again: Vec<&str> = again.iter().map(|&(s, e)| &text[s..e]).collect();
             assert_eq!(whole, again, "width {width}");
         }
-    }
-
-    #[test]
-    fn control_characters_never_reach_the_terminal() {
-        assert_eq!(sanitize("a\x1b[2Jb\tc\r\n\u{9b}m"), "a␛[2Jb    c\n␛[m");
     }
 }

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use crewtui::config::load_crew_str;
 use crewtui::config::model::Crew;
-use crewtui::engine::{self, Command, Event, EventKind, SessionHandle, SessionParts};
+use crewtui::engine::run::TimelineLimits;
+use crewtui::engine::{self, Command, Event, EventKind, Run, SessionHandle, SessionParts};
 
 /// The binary with `args`, its logs and default sessions kept under `home`.
 pub fn binary(home: &Path, args: &[&str]) -> std::process::Command {
@@ -36,14 +37,29 @@ pub fn start(crew: Crew, input: &str) -> SessionHandle {
 
 /// Reads every event until the session ends, answering pauses from `answers` in order and
 /// giving up (the session then ends paused) when they run out.
-pub async fn run_to_end(mut handle: SessionHandle, answers: &[&str]) -> Vec<Event> {
+pub async fn run_to_end(handle: SessionHandle, answers: &[&str]) -> Vec<Event> {
+    run_on(handle, &[], answers).await
+}
+
+/// [`run_to_end`] for a session resumed from `prior`: a session that stopped at a pause goes
+/// on waiting for its answer without asking again, which the run model of `prior` tells.
+pub async fn run_on(mut handle: SessionHandle, prior: &[Event], answers: &[&str]) -> Vec<Event> {
     let mut answers = answers.iter();
     let mut commands = Some(handle.commands.clone());
     drop(handle.commands);
+    let mut run = Run::new("", &[], TimelineLimits::default());
+    for event in prior {
+        run.apply(event);
+    }
     let mut events = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while let Ok(Some(event)) = tokio::time::timeout_at(deadline, handle.events.recv()).await {
-        if let EventKind::Paused { .. } = event.kind {
+        run.apply(&event);
+        let asks = matches!(
+            event.kind,
+            EventKind::Paused { .. } | EventKind::SessionResumed {}
+        ) && run.pause().is_some();
+        if asks {
             match answers.next() {
                 Some(a) => {
                     let tx = commands
