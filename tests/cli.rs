@@ -1,5 +1,7 @@
 //! The `crewtui` binary as users and scripts run it: headless JSONL, exit codes, diagnostics.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -14,12 +16,7 @@ fn home() -> PathBuf {
 
 /// The binary with `args`, its logs and sessions kept under [`home`].
 fn crewtui_command(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_crewtui"));
-    command
-        .args(args)
-        .env("XDG_STATE_HOME", home().join("state"))
-        .env("XDG_DATA_HOME", home().join("data"));
-    command
+    common::binary(&home(), args)
 }
 
 fn crewtui(args: &[&str]) -> Output {

@@ -2,9 +2,11 @@
 //! `crewtui replay --headless` read them: whole, torn by a crash, damaged in the middle,
 //! continued, listed and transcribed.
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crewtui::config::model::Crew;
@@ -145,7 +147,7 @@ fn a_recorded_file_is_private_starts_with_its_header_and_reads_back_equal() {
     assert_eq!(lines.len(), 1 + events.len());
     let first: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
     assert_eq!(first["format"], "crewtui-session");
-    assert_eq!(first["version"], 1);
+    assert_eq!(first["version"], 2);
     assert_eq!(first["crewtui_version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(first["crew_name"], "launch plan");
     assert_eq!(first["started_at"], "2026-11-28T20:36:52Z");
@@ -624,13 +626,7 @@ fn the_transcript_shows_failures_cancellations_and_a_cut_off_end() {
 fn crewtui(args: &[&str]) -> Output {
     // Shared by the tests running at once, so never emptied.
     let home = Path::new(env!("CARGO_TARGET_TMPDIR")).join("session_files/home");
-    Command::new(env!("CARGO_BIN_EXE_crewtui"))
-        .args(args)
-        // Logs and default sessions go to throwaway dirs, never the developer's.
-        .env("XDG_STATE_HOME", home.join("state"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .output()
-        .expect("crewtui runs")
+    common::binary(&home, args).output().expect("crewtui runs")
 }
 
 #[test]

@@ -12,6 +12,7 @@ use crewtui::config::model::Crew;
 use crewtui::engine::run::TimelineLimits;
 use crewtui::engine::{self, Command, Event, EventKind, Outcome, Run, SessionHandle, SessionParts};
 use crewtui::session::{Health, Recorder};
+use crewtui::text::visible_line;
 
 use super::RunArgs;
 use super::setup;
@@ -22,12 +23,15 @@ pub fn load(path: &std::path::Path) -> anyhow::Result<Crew> {
     for diagnostic in &report.diagnostics {
         eprintln!("{diagnostic}");
     }
+    for omitted in &report.omitted {
+        eprintln!("{omitted}");
+    }
     match report.crew {
         Some(crew) => Ok(crew),
         None => bail!(
             "{}: the crew has {} error(s); see above",
-            path.display(),
-            report.errors().count()
+            visible_line(&path.display().to_string()),
+            report.error_count()
         ),
     }
 }
@@ -38,7 +42,7 @@ pub fn first_input(crew: &Crew, input: Option<String>) -> anyhow::Result<String>
         Some(input) => Ok(input),
         None => bail!(
             "{}: the crew needs an input: pass --input TEXT (or give the crew an `input:` key)",
-            crew.source.display()
+            visible_line(&crew.source.display().to_string())
         ),
     }
 }

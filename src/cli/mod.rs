@@ -99,7 +99,9 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("crewtui: {error:#}");
+            // Errors quote what they could not read (a theme's colour, a session's event).
+            let message = format!("{error:#}");
+            eprintln!("crewtui: {}", crewtui::text::visible_line(&message));
             ExitCode::FAILURE
         }
     }

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, anyhow};
 use crewtui::engine::Outcome;
 use crewtui::session::{self, SessionSummary, format_duration};
+use crewtui::text::visible_line;
 use unicode_width::UnicodeWidthStr;
 
 /// The sessions directory: `--sessions-dir`, else the platform's data directory.
@@ -53,14 +54,17 @@ fn table(sessions: &[SessionSummary]) -> String {
         .iter()
         .map(|s| {
             let outcome = s.outcome.map_or("cut off", Outcome::label);
+            // What a header says, and file names in a directory, are anyone's: a name must
+            // neither drive the terminal nor break the table.
+            let shown = |text: &str| visible_line(text).into_owned();
             [
-                s.started_at.clone(),
-                s.crew.clone(),
+                shown(&s.started_at),
+                shown(&s.crew),
                 outcome.to_string(),
                 s.agents.to_string(),
                 format!("{}/{}", s.tokens.0, s.tokens.1),
                 format_duration(s.duration_ms),
-                s.path.display().to_string(),
+                shown(&s.path.display().to_string()),
             ]
         })
         .collect();

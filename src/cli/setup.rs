@@ -7,6 +7,7 @@ use anyhow::Context;
 use crewtui::config::model::Crew;
 use crewtui::engine::SessionParts;
 use crewtui::session::{Header, Recorder};
+use crewtui::text::visible_line;
 use crewtui::tui::theme::Theme;
 
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -50,12 +51,10 @@ pub fn theme(name: Option<&str>) -> anyhow::Result<Theme> {
 /// Lines of a session file that could not be read, as `FILE:LINE: warning: ...` on stderr: a
 /// damaged line costs that line, not the session.
 pub fn report_read_warnings(file: &Path, warnings: &[crewtui::session::ReadWarning]) {
+    let file = file.display().to_string();
+    let file = visible_line(&file);
     for warning in warnings {
-        eprintln!(
-            "{}:{}: warning: {}",
-            file.display(),
-            warning.line,
-            warning.message
-        );
+        let message = visible_line(&warning.message);
+        eprintln!("{file}:{}: warning: {message}", warning.line);
     }
 }

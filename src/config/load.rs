@@ -14,7 +14,8 @@ use serde_saphyr::Spanned;
 
 use super::agent::{AgentSites, read_agent};
 use super::diagnostic::{Diagnostics, Site};
-use super::model::Crew;
+use super::fingerprint::Fingerprint;
+use super::model::{Crew, Origin};
 use super::node::{Node, parse};
 use super::read::Field;
 use super::sections::{
@@ -72,16 +73,18 @@ pub(crate) fn load_path(path: &Path, d: &mut Diagnostics) -> Option<Loaded> {
     };
     let base_dir = file.parent().unwrap_or(Path::new("")).to_path_buf();
     let text = read_text(&file, d)?;
+    let mut files = Fingerprint::default();
+    // Named by no name of its own: a crew file moved or renamed is not edited.
+    files.add(String::new(), text.as_bytes());
     let root = parse_into(&text, &file, d)?;
     let agent_dir = base_dir.join("agents");
-    Some(read_crew(
-        &root,
-        &file,
-        &base_dir,
-        Some(&agent_dir),
-        default_name,
-        d,
-    ))
+    let agents = Some((agent_dir.as_path(), &mut files));
+    let mut loaded = read_crew(&root, &file, &base_dir, agents, default_name, d);
+    loaded.crew.origin = Some(Origin {
+        path: super::sections::absolute(path),
+        hash: files.hex(),
+    });
+    Some(loaded)
 }
 
 /// Load a crew from text in memory; agents must be inline.
@@ -146,12 +149,12 @@ fn parse_into(text: &str, file: &Path, d: &mut Diagnostics) -> Option<Spanned<No
 }
 
 /// The top level of a crew document. `agent_dir` is where ids listed in `agents` are read
-/// from; without it, agents must be inline.
+/// from, with the fingerprint each file read is added to; without it, agents must be inline.
 fn read_crew(
     root: &Spanned<Node>,
     file: &Path,
     base_dir: &Path,
-    agent_dir: Option<&Path>,
+    mut agent_dir: Option<(&Path, &mut Fingerprint)>,
     default_name: String,
     d: &mut Diagnostics,
 ) -> Loaded {
@@ -184,7 +187,7 @@ fn read_crew(
         let read = match item.node() {
             Node::Map(_) => read_agent(&item, None, d),
             Node::Str(_) | Node::Int(_) | Node::Float(_) | Node::Bool(_) => {
-                let Some(dir) = agent_dir else {
+                let Some((dir, files)) = agent_dir.as_mut() else {
                     let message = "an agent id here needs the directory layout (crew.yaml \
                                    and agents/ID.yaml); write the agent's mapping instead";
                     d.error(&item.site(), message);
@@ -197,7 +200,7 @@ fn read_crew(
                     d.error(&item.site(), format!("duplicate agent id `{id}`"));
                     continue;
                 }
-                let read = read_agent_file(dir, &id, &item, d);
+                let read = read_agent_file(dir, &id, &item, files, d);
                 if read.as_ref().is_none_or(|(agent, _)| agent.id != id) {
                     unloaded.insert(id);
                 }
@@ -251,6 +254,7 @@ fn read_crew(
         routing,
         providers,
         tools,
+        origin: None,
     };
     let sites = Sites {
         agents: agents_site,
@@ -269,6 +273,7 @@ fn read_agent_file(
     dir: &Path,
     id: &str,
     item: &Field<'_>,
+    files: &mut Fingerprint,
     d: &mut Diagnostics,
 ) -> Option<(super::model::Agent, AgentSites)> {
     let site = item.site();
@@ -288,6 +293,8 @@ fn read_agent_file(
         return None;
     };
     let text = read_text(&path, d)?;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    files.add(format!("agents/{name}"), text.as_bytes());
     let root = parse_into(&text, &path, d)?;
     let field = Field::root(&root, &path, item.path.clone());
     read_agent(&field, Some((id, &site)), d)

@@ -25,6 +25,20 @@ pub struct Crew {
     pub providers: BTreeMap<String, ProviderConfig>,
     /// Command tools declared by the crew, by name.
     pub tools: BTreeMap<String, CommandToolConfig>,
+    /// The files the crew was read from; `None` for a crew loaded from text. Not part of what
+    /// the crew means, so not part of its serialised form either.
+    #[serde(skip)]
+    pub origin: Option<Origin>,
+}
+
+/// Where a crew was loaded from, for a session to name and to notice changes in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Origin {
+    /// Absolute, as it was given: the YAML file, or the directory of go-agentic's layout.
+    pub path: PathBuf,
+    /// A hash of the files read (crew file and agent files, with their names), in hex; it
+    /// tells that they changed, nothing more.
+    pub hash: String,
 }
 
 impl Crew {

@@ -184,6 +184,32 @@ fn a_self_loop_and_a_chain_into_a_cycle_give_one_warning_each_cycle() {
 }
 
 #[test]
+fn a_chain_of_loops_gets_one_warning_per_loop_each_named_from_its_first_agent() {
+    // a0 ⇄ b0 → a1 ⇄ b1 → a2 ⇄ b2 ↺: three strongly connected parts, none with a way out.
+    let mut text = String::from("agents:\n");
+    for i in 0..3 {
+        let next = if i < 2 {
+            format!(", a{}", i + 1)
+        } else {
+            String::new()
+        };
+        text.push_str(&format!(
+            "  - {{id: a{i}, provider: scripted, handoff_targets: [b{i}{next}]}}\n  \
+             - {{id: b{i}, provider: scripted, handoff_targets: [a{i}]}}\n"
+        ));
+    }
+    let report = load(&text);
+    let warnings: Vec<_> = report.warnings().map(|d| d.message.clone()).collect();
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    for (i, warning) in warnings.iter().enumerate() {
+        assert!(
+            warning.contains(&format!("`a{i} → b{i} → a{i}`")),
+            "{warnings:?}"
+        );
+    }
+}
+
+#[test]
 fn a_group_member_is_reached_but_its_own_routes_are_not_taken_in_the_group() {
     // `w` ends the run on its own (no handoff target), but in the group the run goes on to
     // `a` regardless, so the loop a → g → a has no way out.
@@ -218,6 +244,18 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
         .expect("spawn a thread");
     let results = handle.join().expect("no stack overflow or panic");
     assert!(results.iter().all(|&has_errors| has_errors));
+}
+
+#[test]
+fn a_crew_past_the_parsers_budget_says_which_limit_in_words() {
+    let text = format!("agents: [{}]\n", "0,".repeat(250_001));
+    let report = load(&text);
+    let (_, _, field, message) = &brief(&report)[0];
+    assert!(field.is_empty());
+    assert_eq!(
+        message,
+        "the crew file is too large: more than 250000 YAML nodes (parser limit)"
+    );
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The header line: what was run, when, and with which crew, with secrets taken out.
 
+use std::path::PathBuf;
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
@@ -23,7 +24,19 @@ pub struct Header {
     pub crewtui_version: String,
     pub session_id: String,
     pub crew_name: String,
-    /// The crew as it was run, with secrets removed (see [`Header::new`]).
+    /// The crew file as it was loaded (absolute; the directory, for go-agentic's layout):
+    /// what `resume` loads the crew from again. `None` for a crew that was not read from a
+    /// file, and in files written before it was recorded.
+    #[serde(default)]
+    pub crew_path: Option<PathBuf>,
+    /// The hash of the crew's files when they were loaded ([`Origin::hash`]), to tell whether
+    /// they changed since.
+    ///
+    /// [`Origin::hash`]: crate::config::model::Origin::hash
+    #[serde(default)]
+    pub crew_hash: Option<String>,
+    /// The crew as it was run, with secrets removed (see [`Header::new`]), for display only:
+    /// a session file is data, and nothing in it is ever run (DESIGN.md principle 9).
     pub crew: Crew,
     /// RFC 3339, UTC, to the second.
     pub started_at: String,
@@ -40,6 +53,8 @@ impl PartialEq for Header {
             && self.crewtui_version == other.crewtui_version
             && self.session_id == other.session_id
             && self.crew_name == other.crew_name
+            && self.crew_path == other.crew_path
+            && self.crew_hash == other.crew_hash
             && self.started_at == other.started_at
             && self.input == other.input
             && serde_json::to_value(&self.crew).ok() == serde_json::to_value(&other.crew).ok()
@@ -58,10 +73,26 @@ impl Header {
             crewtui_version: env!("CARGO_PKG_VERSION").to_string(),
             session_id: session_id.to_string(),
             crew_name: crew.name.clone(),
+            crew_path: crew.origin.as_ref().map(|o| o.path.clone()),
+            crew_hash: crew.origin.as_ref().map(|o| o.hash.clone()),
             crew: without_secrets(crew),
             started_at: crate::tools::format_rfc3339_utc(started),
             input: input.to_string(),
         }
+    }
+
+    /// What `crew` (loaded from disk to go on with) changes from the crew this session was
+    /// recorded with, a line each (see [`crate::config::differences`]); both compared without
+    /// secrets, as the header holds them.
+    pub fn crew_changes(&self, crew: &Crew) -> Vec<String> {
+        crate::config::differences(&self.crew, &without_secrets(crew))
+    }
+
+    /// Whether the files `crew` was loaded from are not, byte for byte, those the session was
+    /// recorded with; `None` when either side does not know.
+    pub fn crew_files_changed(&self, crew: &Crew) -> Option<bool> {
+        let now = &crew.origin.as_ref()?.hash;
+        Some(self.crew_hash.as_ref()? != now)
     }
 }
 
@@ -79,6 +110,7 @@ fn without_secrets(crew: &Crew) -> Crew {
         routing: _,
         providers,
         tools,
+        origin: _,
     } = crew;
     for agent in agents {
         let Agent {

@@ -41,33 +41,39 @@ impl Recording {
     }
 }
 
-/// Why a session file could not be written or read at all.
+/// Why a session file could not be written or read at all. Each says its cause once, in its
+/// message (none has a `source`, which would repeat it in an error chain), and names the path,
+/// made visible: a path from a directory listing is as untrusted as a file's contents.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", shown(path))]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The first line is missing, or is not the header of a crewtui session.
-    #[error("{}:1: not a crewtui session file: {reason}", path.display())]
+    #[error("{}:1: not a crewtui session file: {reason}", shown(path))]
     NotASession { path: PathBuf, reason: String },
     #[error(
         "{}:1: session format version {version} is newer than this crewtui reads ({}); \
          upgrade crewtui",
-        path.display(),
+        shown(path),
         VERSION
     )]
     UnsupportedVersion { path: PathBuf, version: u32 },
 }
 
 impl SessionError {
-    fn io(path: &Path, source: std::io::Error) -> Self {
+    fn io(path: &Path, error: std::io::Error) -> Self {
         Self::Io {
             path: path.to_path_buf(),
-            source,
+            error,
         }
     }
+}
+
+fn shown(path: &Path) -> String {
+    crate::text::visible_line(&path.display().to_string()).into_owned()
 }
 
 /// `$XDG_DATA_HOME/crewtui/sessions`, else `~/.local/share/crewtui/sessions`.

@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::{FORMAT, Header, SessionError, VERSION};
 use crate::engine::Event;
+use crate::text::visible_line;
 
 /// Lines longer than this are skipped without being held in memory: no event comes close
 /// (tool output is truncated long before), so such a line is damage, and reading it whole
@@ -224,7 +225,7 @@ pub(super) fn read_header<R: BufRead>(
     if probe.format != FORMAT {
         return Err(not_a_session(format!(
             "its format is `{}`, not `{FORMAT}`",
-            probe.format
+            visible_line(&probe.format)
         )));
     }
     if probe.version > VERSION {
@@ -238,11 +239,13 @@ pub(super) fn read_header<R: BufRead>(
 }
 
 /// serde_json's message without its "at line 1 column N" (the line is ours to name), and with
-/// whether the text was JSON at all.
+/// whether the text was JSON at all. What it quotes from the line (an unknown event type) is
+/// made visible: the file may be anyone's.
 fn describe_json_error(error: &serde_json::Error, expected: &str) -> String {
     let text = error.to_string();
     let position = format!(" at line {} column {}", error.line(), error.column());
     let message = text.strip_suffix(&position).unwrap_or(&text);
+    let message = visible_line(message);
     let column = error.column();
     match error.classify() {
         serde_json::error::Category::Io

@@ -404,7 +404,10 @@ mod tests {
         ];
         let swapper = tree.swap();
         let mut inside = [0; 2];
-        for _ in 0..1500 {
+        let started = std::time::Instant::now();
+        let mut round = 0;
+        while swapper.racing(round, 1500, started) {
+            round += 1;
             for ((tool, args, answer), inside) in calls.iter().zip(&mut inside) {
                 match call(*tool, args.clone()).await {
                     Ok(got) if got == *answer => *inside += 1,

@@ -55,6 +55,7 @@ pub(crate) fn crew(root: &Path, tools: Vec<(&str, CommandToolConfig)>) -> Crew {
             .into_iter()
             .map(|(name, config)| (name.to_string(), config))
             .collect(),
+        origin: None,
     }
 }
 
@@ -137,6 +138,7 @@ impl RaceTree {
 #[cfg(target_os = "linux")]
 pub(crate) struct Swapper {
     stop: Arc<AtomicBool>,
+    swaps: Arc<std::sync::atomic::AtomicU64>,
     thread: Option<std::thread::JoinHandle<u64>>,
 }
 
@@ -147,8 +149,10 @@ impl Swapper {
         let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap();
         let (a, b) = (c(a), c(b));
         let stop = Arc::new(AtomicBool::new(false));
+        let counted = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let thread = {
             let stop = Arc::clone(&stop);
+            let counted = Arc::clone(&counted);
             std::thread::spawn(move || {
                 let mut swaps = 0;
                 while !stop.load(Ordering::Relaxed) {
@@ -165,14 +169,24 @@ impl Swapper {
                     };
                     assert_eq!(result, 0, "renameat2: {}", std::io::Error::last_os_error());
                     swaps += 1;
+                    counted.store(swaps, Ordering::Relaxed);
                 }
                 swaps
             })
         };
         Self {
             stop,
+            swaps: counted,
             thread: Some(thread),
         }
+    }
+
+    /// Whether the race is still to be run: fewer than `rounds` rounds done, or too few swaps
+    /// for a race worth the name, and less than a few seconds gone (a loaded machine may give
+    /// the swapping thread little time).
+    pub(crate) fn racing(&self, round: usize, rounds: usize, started: std::time::Instant) -> bool {
+        let enough = round >= rounds && self.swaps.load(Ordering::Relaxed) >= 100;
+        !enough && started.elapsed() < std::time::Duration::from_secs(5)
     }
 
     /// Stops swapping; how many swaps there were.

@@ -47,11 +47,10 @@ pub struct Theme {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ThemeError {
-    #[error("{file}: {source}")]
-    Read {
-        file: String,
-        source: std::io::Error,
-    },
+    // The cause is said in the message, so it is not also a `source` (which would repeat it
+    // in an error chain).
+    #[error("{file}: {error}")]
+    Read { file: String, error: std::io::Error },
     #[error("{file}:{line}:{column}: {message}")]
     Invalid {
         file: String,
@@ -84,9 +83,9 @@ impl Theme {
             Some(path)
                 if Path::new(path).exists() || path.contains('/') || path.ends_with(".yaml") =>
             {
-                let text = std::fs::read_to_string(path).map_err(|source| ThemeError::Read {
+                let text = std::fs::read_to_string(path).map_err(|error| ThemeError::Read {
                     file: path.to_string(),
-                    source,
+                    error,
                 })?;
                 theme.patch(&text, path)?;
             }

@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests: crews from text, sessions run to the end.
+//! Helpers shared by the integration tests: crews from text, sessions run to the end, the
+//! binary kept away from the developer's own files.
 #![allow(dead_code)]
 
 use std::path::Path;
@@ -8,6 +9,16 @@ use crewtui::config::load_crew_str;
 use crewtui::config::model::Crew;
 use crewtui::engine::run::TimelineLimits;
 use crewtui::engine::{self, Command, Event, EventKind, Run, SessionHandle, SessionParts};
+
+/// The binary with `args`, its logs and default sessions kept under `home`.
+pub fn binary(home: &Path, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_crewtui"));
+    command
+        .args(args)
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("XDG_DATA_HOME", home.join("data"));
+    command
+}
 
 /// A crew from YAML text; panics with the diagnostics if it does not load.
 pub fn crew(yaml: &str) -> Crew {
