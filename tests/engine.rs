@@ -132,7 +132,7 @@ async fn parallel_agents_never_see_each_others_history() {
     assert_eq!(finish(&events).0, Outcome::Completed);
 
     let seen = seen.lock().unwrap();
-    let text_of = |req: &ChatRequest| serde_json::to_string(&req.messages).unwrap();
+    let text_of = |req: &ChatRequest| serde_json::to_string(req.messages.as_slice()).unwrap();
     for req in seen
         .iter()
         .filter(|r| ["a", "b", "c"].contains(&r.agent.as_str()))

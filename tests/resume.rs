@@ -8,88 +8,9 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
-use common::{crew, run_on, run_to_end, start};
+use common::{crew, run_on, run_to_end, start, story};
 use crewtui::config::model::Crew;
 use crewtui::engine::{self, Event, EventKind, ResumeError, SessionParts};
-
-/// What a run did, as an outside reader of its events would list it.
-#[derive(Debug, PartialEq)]
-struct Story {
-    /// Per agent: its whole replies, in order.
-    replies: BTreeMap<String, Vec<String>>,
-    /// Per agent: each tool call's tool and outcome, in order.
-    tools: BTreeMap<String, Vec<String>>,
-    handoffs: Vec<(String, String)>,
-    groups: Vec<String>,
-    outcome: String,
-}
-
-fn story(events: &[Event], nondeterministic_tools: &[&str]) -> Story {
-    let mut s = Story {
-        replies: BTreeMap::new(),
-        tools: BTreeMap::new(),
-        handoffs: Vec::new(),
-        groups: Vec::new(),
-        outcome: String::new(),
-    };
-    for e in events {
-        match &e.kind {
-            EventKind::Message {
-                agent,
-                content,
-                entry: Some(_),
-                ..
-            } => s
-                .replies
-                .entry(agent.to_string())
-                .or_default()
-                .push(content.clone()),
-            EventKind::ToolResult {
-                agent,
-                tool,
-                output,
-                ..
-            } => {
-                let output = if nondeterministic_tools.contains(&tool.as_str()) {
-                    "<varies>"
-                } else {
-                    output
-                };
-                s.tools
-                    .entry(agent.to_string())
-                    .or_default()
-                    .push(format!("{tool} -> {output}"));
-            }
-            EventKind::ToolFailed {
-                agent,
-                tool,
-                error,
-                kind,
-                ..
-            } => s
-                .tools
-                .entry(agent.to_string())
-                .or_default()
-                .push(format!("{tool} failed {kind:?}: {error}")),
-            EventKind::Handoff { from, to, .. } => s.handoffs.push((from.clone(), to.to_string())),
-            EventKind::ParallelFinished {
-                group,
-                completed,
-                failed,
-                ..
-            } => s
-                .groups
-                .push(format!("{group}: {completed:?} / {failed:?}")),
-            EventKind::SessionFinished { outcome, reason } => {
-                s.outcome = format!("{} — {reason}", outcome.label());
-            }
-            _ => {}
-        }
-    }
-    s
-}
 
 fn resume(crew: &Crew, prior: &[Event]) -> Result<engine::SessionHandle, ResumeError> {
     let parts = SessionParts::for_crew(crew, &reqwest::Client::new());

@@ -4,10 +4,13 @@
 //! its own replies and tool exchanges as they were; the replies of other agents reach it as user
 //! messages labelled with their author, and their tool exchanges not at all.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::event::{AgentId, Message};
 use super::shared_vec::SharedVec;
+use crate::provider::ChatMessage;
 
 /// Who added an entry to the history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,23 +58,72 @@ impl History {
         self.entries.is_empty()
     }
 
+    /// Whether `prefix` is this history's start (it is, for the copy a turn began from).
+    pub fn starts_with(&self, prefix: &History) -> bool {
+        self.entries.starts_with(&prefix.entries)
+    }
+
     /// The messages to send to the model on behalf of `agent`.
     pub fn view_for(&self, agent: &AgentId) -> Vec<Message> {
         self.entries
             .iter()
-            .filter_map(|entry| match &entry.author {
-                Author::User => Some(entry.message.clone()),
-                Author::Agent(id) if id == agent => Some(entry.message.clone()),
-                Author::Agent(other) => match &entry.message {
-                    Message::Assistant { content, .. } if !content.is_empty() => {
-                        Some(Message::User {
-                            content: format!("[{other}] {content}"),
-                        })
-                    }
-                    Message::Assistant { .. } | Message::User { .. } | Message::Tool { .. } => None,
-                },
-            })
+            .filter_map(|entry| entry.seen_by(agent))
             .collect()
+    }
+}
+
+impl Entry {
+    /// This entry as `agent` is shown it, if at all: the one rule of who sees what.
+    pub fn seen_by(&self, agent: &AgentId) -> Option<Message> {
+        match &self.author {
+            Author::User => Some(self.message.clone()),
+            Author::Agent(id) if id == agent => Some(self.message.clone()),
+            Author::Agent(other) => match &self.message {
+                Message::Assistant { content, .. } if !content.is_empty() => Some(Message::User {
+                    content: format!("[{other}] {content}"),
+                }),
+                Message::Assistant { .. } | Message::User { .. } | Message::Tool { .. } => None,
+            },
+        }
+    }
+}
+
+/// What one agent is shown of a history, kept up to date as the history grows: each model
+/// call adds only the entries since the last one, where building the view afresh would cost
+/// every call the whole history, and a long run the square of its length.
+#[derive(Clone, Debug, Default)]
+pub struct AgentView {
+    /// The history the view was last brought up to (sharing its storage).
+    seen: History,
+    messages: Arc<Vec<Message>>,
+    /// The same messages as providers take them.
+    chat: Arc<Vec<ChatMessage>>,
+}
+
+impl AgentView {
+    /// Brings the view up to `history`: adds what is new, or starts again if `history` is not
+    /// the one the view followed (a parallel member's own copy, say).
+    pub fn update(&mut self, history: &History, agent: &AgentId) {
+        if !history.starts_with(&self.seen) {
+            *self = AgentView::default();
+        }
+        let new: Vec<Message> = history
+            .since(self.seen.len())
+            .filter_map(|entry| entry.seen_by(agent))
+            .collect();
+        if !new.is_empty() {
+            Arc::make_mut(&mut self.chat).extend(new.iter().map(ChatMessage::from));
+            Arc::make_mut(&mut self.messages).extend(new);
+        }
+        self.seen = history.clone();
+    }
+
+    pub fn messages(&self) -> &Arc<Vec<Message>> {
+        &self.messages
+    }
+
+    pub fn chat(&self) -> &Arc<Vec<ChatMessage>> {
+        &self.chat
     }
 }
 
@@ -127,6 +179,43 @@ mod tests {
                     content: "[planner] Go to Rome.".into()
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn a_view_kept_up_to_date_is_the_view_made_afresh() {
+        let mut h = History::default();
+        h.push(
+            Author::Agent("planner".into()),
+            Message::Assistant {
+                content: "Go to Rome.".into(),
+                tool_calls: vec![],
+            },
+        );
+        // Kept up to date, the view is what building it afresh gives.
+        let mut view = AgentView::default();
+        let writer = AgentId::from("writer");
+        view.update(&h, &writer);
+        h.push(
+            Author::User,
+            Message::User {
+                content: "and back".into(),
+            },
+        );
+        view.update(&h, &writer);
+        assert_eq!(**view.messages(), h.view_for(&writer));
+        let mut other = History::default();
+        other.push(
+            Author::User,
+            Message::User {
+                content: "elsewhere".into(),
+            },
+        );
+        view.update(&other, &writer);
+        assert_eq!(
+            **view.messages(),
+            other.view_for(&writer),
+            "a history it never followed"
         );
     }
 }

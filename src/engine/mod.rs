@@ -153,6 +153,7 @@ fn launch(crew: Crew, parts: SessionParts, point: ResumePoint, announce: bool) -
         turns: point.turns,
         model_calls: point.model_calls,
         last_requests: point.last_requests,
+        views: Default::default(),
         handoffs: point.handoffs,
         rounds: point.rounds,
         deadline,

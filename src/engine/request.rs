@@ -6,14 +6,18 @@
 //! makes deltas with [`Request::delta_from`]; the run model rebuilds whole requests with
 //! [`Request::apply`]. A version 1 event is a delta that shares nothing.
 
+use std::sync::Arc;
+
 use super::event::{Message, ToolDef};
 
-/// Everything one model call was sent.
+/// Everything one model call was sent. The messages are shared with what the agent is shown
+/// ([`super::history::AgentView`]): a request costs what is new in it, not a copy of the
+/// history.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Request {
     pub model: String,
     pub system_prompt: String,
-    pub messages: Vec<Message>,
+    pub messages: Arc<Vec<Message>>,
     pub tools: Vec<ToolDef>,
 }
 
@@ -35,7 +39,7 @@ impl Request {
         let Some(previous) = previous else {
             return RequestDelta {
                 messages_from: 0,
-                messages: self.messages.clone(),
+                messages: self.messages.to_vec(),
                 system_prompt: Some(self.system_prompt.clone()),
                 tools: Some(self.tools.clone()),
             };
@@ -43,7 +47,7 @@ impl Request {
         let shared = previous
             .messages
             .iter()
-            .zip(&self.messages)
+            .zip(self.messages.iter())
             .take_while(|(a, b)| a == b)
             .count();
         RequestDelta {
@@ -52,6 +56,22 @@ impl Request {
             system_prompt: (previous.system_prompt != self.system_prompt)
                 .then(|| self.system_prompt.clone()),
             tools: (previous.tools != self.tools).then(|| self.tools.clone()),
+        }
+    }
+
+    /// Makes this request the one `delta` describes on top of it.
+    pub fn apply_delta(&mut self, model: &str, delta: &RequestDelta) {
+        let messages = Arc::make_mut(&mut self.messages);
+        messages.truncate(delta.messages_from.min(messages.len()));
+        messages.extend(delta.messages.iter().cloned());
+        if let Some(prompt) = &delta.system_prompt {
+            self.system_prompt.clone_from(prompt);
+        }
+        if let Some(tools) = &delta.tools {
+            self.tools.clone_from(tools);
+        }
+        if self.model != model {
+            self.model = model.to_string();
         }
     }
 
@@ -69,7 +89,7 @@ impl Request {
                 .clone()
                 .or_else(|| previous.map(|p| p.system_prompt.clone()))
                 .unwrap_or_default(),
-            messages,
+            messages: Arc::new(messages),
             tools: delta
                 .tools
                 .clone()
@@ -94,20 +114,23 @@ mod tests {
         let first = Request {
             model: "m".into(),
             system_prompt: "be brief".into(),
-            messages: vec![user("a"), user("b")],
+            messages: Arc::new(vec![user("a"), user("b")]),
             tools: vec![],
         };
         let mut second = first.clone();
-        second.messages.push(user("c"));
+        Arc::make_mut(&mut second.messages).push(user("c"));
         let delta = second.delta_from(Some(&first));
         assert_eq!(delta.messages_from, 2);
         assert_eq!(delta.messages, vec![user("c")]);
         assert_eq!(delta.system_prompt, None);
         assert_eq!(Request::apply(Some(&first), "m", &delta), second);
+        let mut in_place = first.clone();
+        in_place.apply_delta("m", &delta);
+        assert_eq!(in_place, second);
 
         // An edited earlier message: shared up to it, the rest sent again.
         let mut third = second.clone();
-        third.messages[1] = user("B");
+        Arc::make_mut(&mut third.messages)[1] = user("B");
         third.system_prompt = "be long".into();
         let delta = third.delta_from(Some(&second));
         assert_eq!(delta.messages_from, 1);

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::command::Command;
 use super::emitter::Emitter;
 use super::event::{AgentId, EventKind, GroupId, HandoffReason, Message, Outcome, TurnEnd};
-use super::history::{Author, History};
+use super::history::{AgentView, Author, History};
 use super::request::Request;
 use super::routing::{Route, route};
 use super::step::{MemberStart, Step, TurnProgress};
@@ -95,6 +95,8 @@ pub(crate) struct Session {
     pub model_calls: HashMap<AgentId, usize>,
     /// Each agent's newest request as recorded: the next one is recorded as what changed.
     pub last_requests: HashMap<AgentId, Request>,
+    /// What each agent was last shown of the history, which its next call extends.
+    pub views: HashMap<AgentId, AgentView>,
     pub handoffs: u32,
     pub rounds: u32,
     /// Moves later by the time spent paused: waiting for a person is not the crew's time.
@@ -323,6 +325,8 @@ impl Session {
         if let Some(request) = result.last_request.take() {
             self.last_requests.insert(id.clone(), request);
         }
+        self.views
+            .insert(id.clone(), std::mem::take(&mut result.view));
         Ok(result)
     }
 
@@ -383,7 +387,9 @@ impl Session {
             progress,
             steps_before: self.model_calls.get(&id).copied().unwrap_or(0),
             max_model_calls: settings.max_rounds,
-            last_request: self.last_requests.get(&id).cloned(),
+            // Moved, not copied: the turn gives it back, changed, in its result.
+            last_request: self.last_requests.remove(&id),
+            view: self.views.remove(&id).unwrap_or_default(),
             tools: Arc::clone(&self.tools),
             tool_limits: ToolLimits::from_settings(settings),
             emitter: self.emitter.clone(),
@@ -495,6 +501,7 @@ impl Session {
                         entries,
                         model_calls: 0,
                         last_request: None,
+                        view: AgentView::default(),
                     });
                     ends[index] = Some(status);
                 }

@@ -148,6 +148,45 @@ impl<T> SharedVec<T> {
     }
 }
 
+impl<T: PartialEq> SharedVec<T> {
+    /// Whether `prefix` holds the same items as the start of `self`. Chunks the two share are
+    /// not looked into, so a copy's prefix is recognised in the time it takes to compare
+    /// chunk pointers and a tail.
+    pub fn starts_with(&self, prefix: &SharedVec<T>) -> bool {
+        if prefix.first_index() != self.first_index() || prefix.len() > self.len() {
+            return false;
+        }
+        let mut at = prefix.first_index();
+        for (i, chunk) in prefix.sealed.iter().enumerate() {
+            let shared = self
+                .sealed
+                .get(i)
+                .is_some_and(|mine| Arc::ptr_eq(mine, chunk) && self.base == prefix.base);
+            if shared {
+                at += (CHUNK - if i == 0 { prefix.skip } else { 0 }) as u64;
+                continue;
+            }
+            let from = if i == 0 { prefix.skip } else { 0 };
+            for item in &chunk[from..] {
+                if self.get(at) != Some(item) {
+                    return false;
+                }
+                at += 1;
+            }
+        }
+        let from = if prefix.sealed.is_empty() {
+            prefix.skip
+        } else {
+            0
+        };
+        prefix.tail[from..].iter().all(|item| {
+            let same = self.get(at) == Some(item);
+            at += 1;
+            same
+        })
+    }
+}
+
 impl<T: Clone> SharedVec<T> {
     /// The item with index `index` to change; a chunk shared with a clone is copied first.
     pub fn get_mut(&mut self, index: u64) -> Option<&mut T> {
@@ -214,6 +253,23 @@ mod tests {
             b.iter().copied().collect::<Vec<_>>(),
             (0..200).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn a_copy_that_grew_starts_with_the_original_and_a_changed_one_does_not() {
+        let a: SharedVec<u32> = (0..150).collect();
+        let mut b = a.clone();
+        b.extend(150..300);
+        assert!(b.starts_with(&a));
+        assert!(!a.starts_with(&b));
+        let mut c: SharedVec<u32> = (0..150).collect();
+        assert!(c.starts_with(&a), "equal items, separate storage");
+        *c.get_mut(70).unwrap() = 7;
+        assert!(!c.starts_with(&a));
+        let mut d = a.clone();
+        *d.get_mut(149).unwrap() = 0;
+        assert!(!d.starts_with(&a), "a changed tail item");
+        assert!(a.starts_with(&SharedVec::default()));
     }
 
     #[test]

@@ -14,11 +14,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::emitter::Emitter;
 use super::event::{AgentId, CallRequest, EventKind, Message, ToolDef, TurnEnd};
-use super::history::{Author, Entry, History};
+use super::history::{AgentView, Author, Entry, History};
 use super::request::Request;
 use super::step::{TurnNext, TurnProgress};
 use crate::config::model::{Agent, Signal};
-use crate::provider::{ChatMessage, ChatRequest, Delta, Provider, ProviderError, ToolCallRequest};
+use crate::provider::{ChatRequest, Delta, Provider, ProviderError, ToolCallRequest};
 use crate::tools::{ToolLimits, ToolOutcome, ToolRegistry, parse_text_calls};
 
 /// Everything a turn task owns. Built by the session for each turn.
@@ -45,6 +45,8 @@ pub struct TurnContext {
     pub max_model_calls: u32,
     /// The agent's previous request as recorded, which the next is recorded against.
     pub last_request: Option<Request>,
+    /// What the agent is shown of its history, kept from its last call.
+    pub view: AgentView,
     pub provider: Result<Arc<dyn Provider>, String>,
     pub tools: Arc<ToolRegistry>,
     pub tool_limits: ToolLimits,
@@ -86,6 +88,7 @@ pub struct TurnResult {
     pub model_calls: usize,
     /// The agent's newest request as recorded.
     pub last_request: Option<Request>,
+    pub view: AgentView,
 }
 
 pub async fn run_turn(mut cx: TurnContext) -> TurnResult {
@@ -176,10 +179,11 @@ pub async fn run_turn(mut cx: TurnContext) -> TurnResult {
             }
         };
         let specs = cx.tools.specs(&cx.agent.tools);
+        cx.view.update(&cx.history, &agent_id);
         let request = Request {
             model: cx.agent.model.clone(),
             system_prompt: system_prompt(&cx.agent, &cx.signals),
-            messages: cx.history.view_for(&agent_id),
+            messages: Arc::clone(cx.view.messages()),
             tools: specs.iter().map(ToolDef::from).collect(),
         };
         let step = cx.steps_before + new_calls;
@@ -200,7 +204,7 @@ pub async fn run_turn(mut cx: TurnContext) -> TurnResult {
             step,
             model: request.model.clone(),
             system_prompt: request.system_prompt.clone(),
-            messages: request.messages.iter().map(ChatMessage::from).collect(),
+            messages: Arc::clone(cx.view.chat()),
             tools: specs.clone(),
             temperature: cx.agent.temperature,
             max_tokens: cx.agent.max_tokens,
@@ -278,6 +282,7 @@ fn finish(
         reply,
         model_calls,
         last_request: cx.last_request,
+        view: cx.view,
     }
 }
 

@@ -436,7 +436,7 @@ mod tests {
             let mut inside = 0;
             let started = std::time::Instant::now();
             let mut round = 0;
-            while swapper.racing(round, 2000, started) {
+            while swapper.racing(round, 2000, inside, started) {
                 round += 1;
                 match read(opener, &root, "d/f.txt").as_deref() {
                     Ok("inside") => inside += 1,

@@ -406,7 +406,12 @@ mod tests {
         let mut inside = [0; 2];
         let started = std::time::Instant::now();
         let mut round = 0;
-        while swapper.racing(round, 1500, started) {
+        while swapper.racing(
+            round,
+            1500,
+            inside.iter().copied().min().unwrap_or(0),
+            started,
+        ) {
             round += 1;
             for ((tool, args, answer), inside) in calls.iter().zip(&mut inside) {
                 match call(*tool, args.clone()).await {

@@ -181,11 +181,18 @@ impl Swapper {
         }
     }
 
-    /// Whether the race is still to be run: fewer than `rounds` rounds done, or too few swaps
-    /// for a race worth the name, and less than a few seconds gone (a loaded machine may give
-    /// the swapping thread little time).
-    pub(crate) fn racing(&self, round: usize, rounds: usize, started: std::time::Instant) -> bool {
-        let enough = round >= rounds && self.swaps.load(Ordering::Relaxed) >= 100;
+    /// Whether the race is still to be run: fewer than `rounds` rounds done, too few swaps for
+    /// a race worth the name, or too few reads that got through (`inside`) to show the reads
+    /// work at all — and less than a few seconds gone (a loaded machine may give either side
+    /// little time).
+    pub(crate) fn racing(
+        &self,
+        round: usize,
+        rounds: usize,
+        inside: usize,
+        started: std::time::Instant,
+    ) -> bool {
+        let enough = round >= rounds && self.swaps.load(Ordering::Relaxed) >= 100 && inside >= 10;
         !enough && started.elapsed() < std::time::Duration::from_secs(5)
     }
 

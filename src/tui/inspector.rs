@@ -35,7 +35,7 @@ pub fn lines(agent: &AgentRun, width: usize) -> Vec<(String, LineStyle)> {
                 &format!("Messages ({})", req.messages.len()),
                 LineStyle::Notice,
             );
-            for message in &req.messages {
+            for message in req.messages.iter() {
                 match message {
                     Message::User { content } => push(&format!("user: {content}"), LineStyle::Text),
                     Message::Assistant {

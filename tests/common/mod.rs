@@ -2,6 +2,7 @@
 //! binary kept away from the developer's own files.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -110,4 +111,81 @@ pub fn streamed(events: &[Event], agent: &str) -> String {
             _ => None,
         })
         .collect()
+}
+
+/// What a run did, as an outside reader of its events would list it.
+#[derive(Debug, PartialEq)]
+pub struct Story {
+    /// Per agent: its whole replies, in order.
+    pub replies: BTreeMap<String, Vec<String>>,
+    /// Per agent: each tool call's tool and outcome, in order.
+    pub tools: BTreeMap<String, Vec<String>>,
+    pub handoffs: Vec<(String, String)>,
+    pub groups: Vec<String>,
+    pub outcome: String,
+}
+
+pub fn story(events: &[Event], nondeterministic_tools: &[&str]) -> Story {
+    let mut s = Story {
+        replies: BTreeMap::new(),
+        tools: BTreeMap::new(),
+        handoffs: Vec::new(),
+        groups: Vec::new(),
+        outcome: String::new(),
+    };
+    for e in events {
+        match &e.kind {
+            EventKind::Message {
+                agent,
+                content,
+                entry: Some(_),
+                ..
+            } => s
+                .replies
+                .entry(agent.to_string())
+                .or_default()
+                .push(content.clone()),
+            EventKind::ToolResult {
+                agent,
+                tool,
+                output,
+                ..
+            } => {
+                let output = if nondeterministic_tools.contains(&tool.as_str()) {
+                    "<varies>"
+                } else {
+                    output
+                };
+                s.tools
+                    .entry(agent.to_string())
+                    .or_default()
+                    .push(format!("{tool} -> {output}"));
+            }
+            EventKind::ToolFailed {
+                agent,
+                tool,
+                error,
+                kind,
+                ..
+            } => s
+                .tools
+                .entry(agent.to_string())
+                .or_default()
+                .push(format!("{tool} failed {kind:?}: {error}")),
+            EventKind::Handoff { from, to, .. } => s.handoffs.push((from.clone(), to.to_string())),
+            EventKind::ParallelFinished {
+                group,
+                completed,
+                failed,
+                ..
+            } => s
+                .groups
+                .push(format!("{group}: {completed:?} / {failed:?}")),
+            EventKind::SessionFinished { outcome, reason } => {
+                s.outcome = format!("{} — {reason}", outcome.label());
+            }
+            _ => {}
+        }
+    }
+    s
 }

@@ -437,16 +437,20 @@ impl Run {
                     system_prompt: system_prompt.clone(),
                     tools: tools.clone(),
                 };
-                let previous = a.last_request.as_deref();
-                let request = Request::apply(previous, model, &recorded);
                 // A version 1 request repeats everything: keep only what was new in it, so a
                 // long recording's run stays linear in what happened.
-                let delta = if *messages_from == 0 && previous.is_some() {
-                    request.delta_from(previous)
-                } else {
-                    recorded
+                let delta = match a.last_request.as_deref() {
+                    Some(previous) if *messages_from == 0 => {
+                        Request::apply(Some(previous), model, &recorded).delta_from(Some(previous))
+                    }
+                    Some(_) | None => recorded,
                 };
-                a.last_request = Some(Arc::new(request));
+                // The newest request is kept whole, changed in place: unless a replay's
+                // checkpoint shares it, this costs what is new, not the whole history.
+                match &mut a.last_request {
+                    Some(last) => Arc::make_mut(last).apply_delta(model, &delta),
+                    None => a.last_request = Some(Arc::new(Request::apply(None, model, &delta))),
+                }
                 let index = a.calls.len();
                 let turn = a.turn;
                 a.calls.push(ModelCall {
