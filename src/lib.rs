@@ -8,7 +8,10 @@ pub mod config;
 pub mod engine;
 pub mod files;
 pub mod provider;
+pub mod redact;
 pub mod session;
 pub mod signals;
+pub mod text;
 pub mod tools;
+#[cfg(feature = "tui")]
 pub mod tui;

@@ -1,5 +1,7 @@
 //! The `crewtui` binary as users and scripts run it: headless JSONL, exit codes, diagnostics.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -14,12 +16,7 @@ fn home() -> PathBuf {
 
 /// The binary with `args`, its logs and sessions kept under [`home`].
 fn crewtui_command(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_crewtui"));
-    command
-        .args(args)
-        .env("XDG_STATE_HOME", home().join("state"))
-        .env("XDG_DATA_HOME", home().join("data"));
-    command
+    common::binary(&home(), args)
 }
 
 fn crewtui(args: &[&str]) -> Output {
@@ -98,6 +95,7 @@ fn stable(mut events: Vec<Value>) -> String {
         }
         if e["type"] == "tool_result" && e["tool"] == "current_time" {
             e["output"] = "<now>".into();
+            e["entry"]["content"] = "<now>".into();
         }
         if let Some(messages) = e.get_mut("messages").and_then(Value::as_array_mut) {
             for m in messages.iter_mut().filter(|m| m["name"] == "current_time") {
@@ -314,7 +312,10 @@ fn a_paused_run_resumes_from_its_file_and_sessions_lists_it() {
         String::from_utf8_lossy(&out.stderr)
     );
     let resumed = jsonl(&out);
-    assert_eq!(resumed[0]["type"], "paused", "the resumed run asks again");
+    assert_eq!(
+        resumed[0]["type"], "session_resumed",
+        "the resumed run says it goes on, and waits for the answer it stopped at"
+    );
     assert_eq!(
         resumed[0]["seq"],
         paused_events.len() as u64,
@@ -323,7 +324,7 @@ fn a_paused_run_resumes_from_its_file_and_sessions_lists_it() {
     assert_eq!(resumed.last().unwrap()["outcome"], "completed");
 
     // The file now tells the whole story, the same as a run that was never interrupted, but
-    // for the pause that ended the first part and was asked again.
+    // for the end of the first part and the start of the second.
     let whole_dir = scratch("resume-whole");
     let out = crewtui(&[
         "run",
@@ -336,13 +337,9 @@ fn a_paused_run_resumes_from_its_file_and_sessions_lists_it() {
     ]);
     assert_eq!(out.status.code(), Some(0));
     let mut expected = file_types(&only_file(&whole_dir));
-    let lead = expected.get_mut("lead").unwrap();
-    let at = lead.iter().position(|t| t == "paused").unwrap();
-    lead.insert(at + 1, "paused".into());
-    expected
-        .get_mut("")
-        .unwrap()
-        .insert(1, "session_finished".into());
+    let session = expected.get_mut("").unwrap();
+    session.insert(1, "session_finished".into());
+    session.insert(2, "session_resumed".into());
     assert_eq!(file_types(&file), expected);
 
     // Resuming a finished session is refused, naming the file.
@@ -891,4 +888,199 @@ fn the_log_is_private_like_the_sessions() {
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&state.join("crewtui")), 0o700);
     assert_eq!(mode(&state.join("crewtui/crewtui.log")), 0o600);
+}
+
+/// The events of `kind` in a headless run's output.
+fn of_type<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["type"] == kind).collect()
+}
+
+/// Runs `command`, a headless run that must finish (exit 0); its output and events.
+fn finished(command: &mut Command) -> (Output, Vec<Value>) {
+    let out = command.output().expect("crewtui runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let events = jsonl(&out);
+    (out, events)
+}
+
+#[test]
+fn command_tools_never_see_provider_keys() {
+    const OPENAI_KEY: &str = "sk-test-openai-4d1f9a2b7c";
+    const CUSTOM_KEY: &str = "sk-test-custom-8e3c6b0d5a";
+    let dir = scratch("tool-env");
+    // A tool that comes by a key some other way has it cut out of what it returns.
+    let key_file = dir.join("key.txt");
+    std::fs::write(&key_file, format!("{OPENAI_KEY}\n")).unwrap();
+    let crew = dir.join("crew.yaml");
+    let calls = "[{tool: show_env, arguments: {}}, {tool: failing_env, arguments: {}}, \
+                 {tool: read_key, arguments: {}}]";
+    std::fs::write(
+        &crew,
+        format!(
+            "name: env\ninput: go\nsettings: {{scripted_tokens_per_second: 0}}\n\
+             providers:\n  custom: {{base_url: 'http://127.0.0.1:9/v1', api_key_env: CREWTUI_TEST_CUSTOM_KEY}}\n\
+             tools:\n  show_env: {{command: env, env: [CREWTUI_TEST_PASSED]}}\n  \
+             failing_env: {{command: sh, args: [-c, 'env >&2; exit 3']}}\n  \
+             read_key: {{command: cat, args: ['{}']}}\n\
+             agents:\n  - id: a\n    provider: scripted\n    tools: [show_env, failing_env, read_key]\n    \
+             script: [{{tool_calls: {calls}}}, {{reply: done}}]\n",
+            key_file.display()
+        ),
+    )
+    .unwrap();
+    let sessions = dir.join("sessions");
+    let (out, events) = finished(
+        crewtui_command(&["run", crew.to_str().unwrap(), "--headless"])
+            .arg("--sessions-dir")
+            .arg(&sessions)
+            .env("OPENAI_API_KEY", OPENAI_KEY)
+            .env("CREWTUI_TEST_CUSTOM_KEY", CUSTOM_KEY)
+            .env("CREWTUI_TEST_PASSED", "passed-7f3a")
+            .env("CREWTUI_TEST_UNLISTED", "unlisted-9c2b"),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let recorded = std::fs::read_to_string(only_file(&sessions)).unwrap();
+    for (place, text) in [
+        ("stdout", &*stdout),
+        ("stderr", &*stderr),
+        ("the session file", &*recorded),
+    ] {
+        for key in [OPENAI_KEY, CUSTOM_KEY] {
+            assert!(!text.contains(key), "{key} reached {place}: {text}");
+        }
+        assert!(
+            !text.contains("unlisted-9c2b"),
+            "an unlisted variable reached {place}"
+        );
+    }
+    let results = of_type(&events, "tool_result");
+    let env = results.iter().find(|e| e["tool"] == "show_env").unwrap();
+    let env = env["output"].as_str().unwrap();
+    assert!(
+        env.contains("CREWTUI_TEST_PASSED=passed-7f3a") && env.contains("PATH="),
+        "{env}"
+    );
+    assert!(
+        !env.contains("OPENAI_API_KEY") && !env.contains("CREWTUI_TEST_CUSTOM_KEY"),
+        "{env}"
+    );
+    let read = results.iter().find(|e| e["tool"] == "read_key").unwrap();
+    assert_eq!(read["output"], "[redacted]\n");
+    let failed = of_type(&events, "tool_failed");
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(
+        failed[0]["error"].as_str().unwrap().contains("PATH="),
+        "{failed:?}"
+    );
+}
+
+/// The processes whose command line is `sleep SECONDS`, by pid.
+fn sleeping(seconds: &str) -> Vec<u32> {
+    let wanted = format!("sleep\0{seconds}\0");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            (cmdline == wanted.as_bytes()).then_some(pid)
+        })
+        .collect()
+}
+
+#[test]
+fn what_a_command_tool_leaves_running_ends_with_its_call() {
+    // Durations no other test uses, to tell these sleeps from any other.
+    let tag = std::process::id();
+    let seconds = [501, 502, 503].map(|s| format!("{s}.{tag}"));
+    let [quiet, holding, failing] = &seconds;
+    let crew = write_crew(
+        "tool-background",
+        &format!(
+            "name: bg\ninput: go\nsettings: {{scripted_tokens_per_second: 0}}\ntools:\n  \
+             quiet: {{command: sh, args: [-c, 'sleep {quiet} >/dev/null 2>&1 & echo started']}}\n  \
+             holding: {{command: sh, args: [-c, 'sleep {holding} & echo started'], timeout_seconds: 20}}\n  \
+             failing: {{command: sh, args: [-c, 'sleep {failing} >/dev/null 2>&1 & exit 3']}}\n\
+             agents:\n  - id: a\n    provider: scripted\n    tools: [quiet, holding, failing]\n    \
+             script: [{{tool_calls: [{{tool: quiet, arguments: {{}}}}, {{tool: holding, arguments: {{}}}}, \
+             {{tool: failing, arguments: {{}}}}]}}, {{reply: done}}]\n"
+        ),
+    );
+    let run = crewtui_command(&["run", crew.to_str().unwrap(), "--headless"]).output();
+    // Killed before each call returned; a killed process may take a moment to be gone.
+    let running = || -> Vec<u32> { seconds.iter().flat_map(|s| sleeping(s)).collect() };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut left = running();
+    while !left.is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        left = running();
+    }
+    // However the test goes, nothing it started stays behind.
+    for pid in &left {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    }
+    assert!(
+        left.is_empty(),
+        "still running after crewtui ended: {left:?}"
+    );
+    let out = run.expect("crewtui runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events = jsonl(&out);
+    let results: Vec<_> = of_type(&events, "tool_result")
+        .iter()
+        .map(|e| (e["tool"].as_str().unwrap().to_string(), e["output"].clone()))
+        .collect();
+    let started = Value::from("started\n");
+    let expected = [
+        ("quiet".into(), started.clone()),
+        ("holding".into(), started),
+    ];
+    assert_eq!(results, expected);
+    assert_eq!(of_type(&events, "tool_failed")[0]["tool"], "failing");
+}
+
+#[test]
+fn tool_calls_past_the_cap_fail_and_the_turn_goes_on() {
+    let call = "{tool: calculator, arguments: {expression: '1+1'}}";
+    let crew = write_crew(
+        "tool-cap",
+        &format!(
+            "name: cap\ninput: go\nsettings: {{scripted_tokens_per_second: 0, max_tool_calls_per_turn: 3}}\n\
+             agents:\n  - id: a\n    provider: scripted\n    tools: [calculator]\n    script:\n      \
+             - tool_calls: [{call}, {call}, {call}, {call}, {call}]\n      \
+             - tool_calls: [{call}, {call}]\n      - reply: done\n"
+        ),
+    );
+    let (_, events) = finished(&mut crewtui_command(&[
+        "run",
+        crew.to_str().unwrap(),
+        "--headless",
+    ]));
+    // Three calls run, over both model calls together; the other four fail unrun.
+    assert_eq!(of_type(&events, "tool_result").len(), 3);
+    let refused = of_type(&events, "tool_failed");
+    assert_eq!(refused.len(), 4, "{refused:?}");
+    for e in &refused {
+        assert_eq!(e["kind"], "error");
+        let error = e["error"].as_str().unwrap();
+        assert!(
+            error.contains("not run") && error.contains("max_tool_calls_per_turn"),
+            "{error}"
+        );
+    }
+    // Each refusal went back to the model as that call's result.
+    let last_request = of_type(&events, "model_request").last().cloned().unwrap();
+    let told = serde_json::to_string(&last_request["messages"]).unwrap();
+    assert!(told.contains("error: not run"), "{told}");
+    let last = events.last().unwrap();
+    assert_eq!(last["outcome"], "completed", "{last}");
 }

@@ -850,6 +850,29 @@ fn merged(events: &[Value]) -> Vec<Value> {
     out
 }
 
+/// The binary running `crew_file` headless on `input`, its state under `dir`, its session
+/// files in `sessions`.
+fn headless(
+    crew_file: &std::path::Path,
+    input: &str,
+    dir: &std::path::Path,
+    sessions: &std::path::Path,
+) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_crewtui"));
+    command
+        .args([
+            "run",
+            crew_file.to_str().unwrap(),
+            "--headless",
+            "--input",
+            input,
+        ])
+        .arg("--sessions-dir")
+        .arg(sessions)
+        .env("XDG_STATE_HOME", dir.join("state"));
+    command
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_whole_headless_run_through_the_fake_server() {
     let reasoning = |t: &str| chunk(json!({"reasoning_content": t}));
@@ -898,17 +921,8 @@ agents:
         ),
     )
     .unwrap();
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_crewtui"))
-        .args([
-            "run",
-            crew_file.to_str().unwrap(),
-            "--headless",
-            "--input",
-            "What is 6*7?",
-        ])
+    let output = headless(&crew_file, "What is 6*7?", &dir, &dir.join("sessions"))
         .env("CREWTUI_E2E_KEY", SECRET)
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .args(["--sessions-dir", dir.join("sessions").to_str().unwrap()])
         .output()
         .await
         .expect("crewtui runs");
@@ -930,18 +944,25 @@ agents:
     let got = merged(&events);
     let expected = vec![
         json!({"type": "session_started", "crew": "fake-e2e", "input": "What is 6*7?"}),
-        json!({"type": "agent_started", "agent": "writer", "turn": 1, "input": "What is 6*7?"}),
+        json!({"type": "agent_started", "agent": "writer", "turn": 1, "input": "What is 6*7?", "round": 1, "entry": {"role": "user", "content": "What is 6*7?"}}),
         json!({"type": "token", "agent": "writer", "text": "Let me count."}),
-        json!({"type": "message", "agent": "writer", "content": "Let me count.", "usage": {"prompt_tokens": 20, "completion_tokens": 8}, "finish_reason": "tool_calls", "truncated": false}),
+        json!({"type": "message", "agent": "writer", "content": "Let me count.", "usage": {"prompt_tokens": 20, "completion_tokens": 8}, "finish_reason": "tool_calls", "truncated": false,
+            "tool_calls": [{"id": "call_1", "name": "calculator", "arguments": "{\"expression\": \"6*7\"}"}],
+            "entry": {"role": "assistant", "content": "Let me count.", "tool_calls": [{"id": "call_1", "name": "calculator", "arguments": "{\"expression\": \"6*7\"}"}]}}),
         json!({"type": "tool_call", "agent": "writer", "call_id": "call_1", "tool": "calculator", "arguments": {"expression": "6*7"}}),
-        json!({"type": "tool_result", "agent": "writer", "call_id": "call_1", "tool": "calculator", "output": "42", "truncated": false}),
+        json!({"type": "tool_result", "agent": "writer", "call_id": "call_1", "tool": "calculator", "output": "42", "truncated": false,
+            "entry": {"role": "tool", "call_id": "call_1", "name": "calculator", "content": "42"}}),
         json!({"type": "token", "agent": "writer", "text": "It is 42."}),
-        json!({"type": "message", "agent": "writer", "content": "It is 42.", "usage": {"prompt_tokens": 30, "completion_tokens": 4}, "finish_reason": "stop", "truncated": false}),
-        json!({"type": "handoff", "from": "writer", "to": "reviewer", "reason": "handoff_target", "signal": null}),
-        json!({"type": "agent_started", "agent": "reviewer", "turn": 1, "input": "It is 42."}),
+        json!({"type": "message", "agent": "writer", "content": "It is 42.", "usage": {"prompt_tokens": 30, "completion_tokens": 4}, "finish_reason": "stop", "truncated": false,
+            "entry": {"role": "assistant", "content": "It is 42."}}),
+        json!({"type": "turn_ended", "agent": "writer", "turn": 1, "status": "completed", "reply": "It is 42.", "joined": true}),
+        json!({"type": "handoff", "from": "writer", "to": "reviewer", "reason": "handoff_target", "signal": null, "handoffs": 1}),
+        json!({"type": "agent_started", "agent": "reviewer", "turn": 1, "input": "It is 42.", "round": 2}),
         json!({"type": "token", "agent": "reviewer", "text": "Check: 6*7 = 42.", "reasoning": true}),
         json!({"type": "token", "agent": "reviewer", "text": "Approved."}),
-        json!({"type": "message", "agent": "reviewer", "content": "Approved.", "usage": {"prompt_tokens": 12, "completion_tokens": 2}, "finish_reason": "stop", "truncated": false}),
+        json!({"type": "message", "agent": "reviewer", "content": "Approved.", "usage": {"prompt_tokens": 12, "completion_tokens": 2}, "finish_reason": "stop", "truncated": false,
+            "entry": {"role": "assistant", "content": "Approved."}}),
+        json!({"type": "turn_ended", "agent": "reviewer", "turn": 1, "status": "completed", "reply": "Approved.", "joined": true}),
     ];
     assert_eq!(&got[..got.len() - 1], &expected[..], "{got:#?}");
     let last = got.last().unwrap();
@@ -996,5 +1017,90 @@ agents:
     assert_eq!(
         last_message,
         json!({"role": "user", "content": "[writer] It is 42."})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_in_base_url_are_never_shown_or_recorded() {
+    const PASSWORD: &str = "url-pass-51c7e2";
+    const TOKEN: &str = "url-token-93ab04";
+    // The server echoes the token back, as some do in their error messages.
+    let echo = format!(r#"{{"error":{{"message":"token {TOKEN} is not valid here"}}}}"#);
+    let server = FakeServer::start(vec![Reply::status(500, &echo)]).await;
+    // Bound and dropped: its port is then (almost surely) closed.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("openai-url-secrets");
+    let _ = std::fs::remove_dir_all(&dir);
+    for (label, host) in [("refused", closed), ("answered", server.addr)] {
+        let crew_file = dir.join(format!("{label}.yaml"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            &crew_file,
+            format!(
+                "name: url-{label}\nsettings: {{max_retries: 0}}\nproviders:\n  \
+                 p: {{base_url: 'http://user:{PASSWORD}@{host}/v1?token={TOKEN}'}}\n\
+                 agents:\n  - {{id: solo, provider: p, model: m, is_terminal: true}}\n"
+            ),
+        )
+        .unwrap();
+        let sessions = dir.join(format!("{label}-sessions"));
+        let output = headless(&crew_file, "hi", &dir, &sessions)
+            .output()
+            .await
+            .expect("crewtui runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{label}: {stderr}");
+        let file = std::fs::read_dir(&sessions)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        let recorded = std::fs::read_to_string(file.path()).unwrap();
+        for (place, text) in [
+            ("stdout", &*stdout),
+            ("stderr", &*stderr),
+            ("file", &*recorded),
+        ] {
+            for secret in [PASSWORD, TOKEN] {
+                assert!(
+                    !text.contains(secret),
+                    "{label}: {secret} in {place}: {text}"
+                );
+            }
+        }
+        let failed: Vec<Value> = stdout
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|e| e["type"] == "agent_failed")
+            .collect();
+        let error = failed[0]["error"].as_str().unwrap();
+        let shown = format!("provider `p` (http://{host}/v1/chat/completions): ");
+        assert!(error.starts_with(&shown), "{label}: {error}");
+        if label == "answered" {
+            assert!(
+                error.contains("token [redacted] is not valid here"),
+                "{error}"
+            );
+        }
+    }
+    // They still reach the server, where they belong: the token in the query, the
+    // credentials as basic auth.
+    let seen = server.requests();
+    assert_eq!(seen.len(), 1);
+    let line = seen[0].head.lines().next().unwrap();
+    assert_eq!(
+        line,
+        format!("POST /v1/chat/completions?token={TOKEN} HTTP/1.1")
+    );
+    assert!(
+        seen[0]
+            .header("authorization")
+            .is_some_and(|a| a.starts_with("Basic ")),
+        "{}",
+        seen[0].head
     );
 }

@@ -6,12 +6,10 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::run_to_end;
-use crewtui::engine::{self, SessionParts};
-use crewtui::session::{self, Header, Recorder};
-use crewtui::tui::app::{AgentInfo, App};
-use crewtui::tui::pane::PaneLimits;
+use crewtui::engine::run::{AgentInfo, TimelineLimits};
+use crewtui::engine::{self, Run, SessionParts};
+use crewtui::session::{self, Header, Playback, ReadWarning, Recorder};
 use crewtui::tui::render;
-use crewtui::tui::replay::Replayer;
 use crewtui::tui::theme::Theme;
 use crewtui::tui::view::{Mode, Timeline, View};
 use ratatui::Terminal;
@@ -31,8 +29,8 @@ fn instant_demo() -> crewtui::config::model::Crew {
     crew
 }
 
-/// Runs the demo crew recorded into `dir`; returns the live App and the file.
-async fn recorded_demo(dir: &Path) -> (App, PathBuf) {
+/// Runs the demo crew recorded into `dir`; returns the live run model and the file.
+async fn recorded_demo(dir: &Path) -> (Run, PathBuf) {
     let crew = instant_demo();
     let mut parts = SessionParts::for_crew(&crew, &reqwest::Client::new());
     let header = Header::new(
@@ -50,34 +48,31 @@ async fn recorded_demo(dir: &Path) -> (App, PathBuf) {
         &["Crew authors"],
     )
     .await;
-    let mut live = App::new("launch-plan", &agents, PaneLimits::default());
+    let mut live = Run::new("launch-plan", &agents, TimelineLimits::default());
     for e in &events {
         live.apply(e);
     }
     (live, path)
 }
 
-fn replayed(path: &Path) -> (Replayer, session::Recording) {
-    let recording = session::read(path).unwrap();
-    let agents = AgentInfo::from_crew(&recording.header.crew);
-    let app = App::new(&recording.header.crew_name, &agents, PaneLimits::default());
-    let replayer = Replayer::new(app, recording.events.clone());
-    (replayer, recording)
+fn replayed(path: &Path) -> (Playback, Vec<ReadWarning>) {
+    let (playback, _, warnings) = Playback::open(path, TimelineLimits::default()).unwrap();
+    (playback, warnings)
 }
 
 #[tokio::test]
 async fn a_replay_ends_in_the_state_the_live_run_ended_in() {
     let dir = scratch("replay-same-state");
     let (live, path) = recorded_demo(&dir).await;
-    let (mut replayer, recording) = replayed(&path);
-    assert!(recording.warnings.is_empty());
+    let (mut replayer, warnings) = replayed(&path);
+    assert!(warnings.is_empty());
     replayer.seek(replayer.len());
-    assert_eq!(format!("{live:?}"), format!("{:?}", replayer.app));
+    assert_eq!(format!("{live:?}"), format!("{:?}", replayer.run()));
     // Seeking back and forth on the way gives the same end.
     replayer.seek(replayer.len() / 3);
     replayer.seek(10);
     replayer.seek(replayer.len());
-    assert_eq!(format!("{live:?}"), format!("{:?}", replayer.app));
+    assert_eq!(format!("{live:?}"), format!("{:?}", replayer.run()));
 }
 
 #[tokio::test]
@@ -91,13 +86,13 @@ async fn a_cut_off_or_corrupt_file_still_replays() {
     let cut: usize = lines[..39].iter().map(|l| l.len() + 1).sum::<usize>() + lines[39].len() / 2;
     let torn = dir.join("torn.jsonl");
     std::fs::write(&torn, &text.as_bytes()[..cut]).unwrap();
-    let (mut replayer, recording) = replayed(&torn);
-    assert_eq!(recording.events.len(), 38, "header + 38 whole events");
-    assert_eq!(recording.warnings.len(), 1);
-    assert_eq!(recording.warnings[0].line, 40);
+    let (mut replayer, warnings) = replayed(&torn);
+    assert_eq!(replayer.len(), 38, "header + 38 whole events");
+    assert_eq!(warnings.len(), 1);
+    assert_eq!(warnings[0].line, 40);
     replayer.seek(replayer.len());
     assert!(
-        replayer.app.running(),
+        replayer.run().running(),
         "a cut-off run replays as still going"
     );
 
@@ -106,12 +101,15 @@ async fn a_cut_off_or_corrupt_file_still_replays() {
     garbled[19] = "{\"seq\": 18, \"type\": \"tok".to_string();
     let corrupt = dir.join("corrupt.jsonl");
     std::fs::write(&corrupt, garbled.join("\n") + "\n").unwrap();
-    let (mut replayer, recording) = replayed(&corrupt);
-    assert_eq!(recording.warnings.len(), 1);
-    assert_eq!(recording.warnings[0].line, 20);
-    assert_eq!(recording.events.len(), lines.len() - 2);
+    let (mut replayer, warnings) = replayed(&corrupt);
+    assert_eq!(warnings.len(), 1);
+    assert_eq!(warnings[0].line, 20);
+    assert_eq!(replayer.len(), lines.len() - 2);
     replayer.seek(replayer.len());
-    assert!(replayer.app.outcome.is_some(), "the replay reaches the end");
+    assert!(
+        replayer.run().finish().is_some(),
+        "the replay reaches the end"
+    );
 }
 
 /// The demo's events made the same on every run: a parallel group's agents one after another
@@ -163,9 +161,9 @@ async fn a_replay_stopped_half_way() {
     let (mut replayer, _) = replayed(recorder.path());
     let half = replayer.len() / 2;
     replayer.seek(half);
-    let mut view = View::new(replayer.app.panes.len());
+    let mut view = View::new(replayer.run().agents().len());
     view.mode = Mode::Replay(Timeline {
-        position: replayer.position,
+        position: replayer.position(),
         total: replayer.len(),
         playing: false,
         speed: Some(1.0),
@@ -173,10 +171,10 @@ async fn a_replay_stopped_half_way() {
         total_ms: replayer.total_ms(),
     });
     let mut terminal = Terminal::new(TestBackend::new(140, 36)).unwrap();
-    view.sync(&replayer.app);
+    view.sync(replayer.run());
     let now = replayer.t_ms();
     terminal
-        .draw(|f| render::draw(f, &mut replayer.app, &mut view, &Theme::default_dark(), now))
+        .draw(|f| render::draw(f, replayer.run(), &mut view, &Theme::default_dark(), now))
         .unwrap();
     let screen = terminal.backend().to_string();
     assert!(screen.contains(&format!("event {half} / {}", replayer.len())));

@@ -2,9 +2,11 @@
 //! `crewtui replay --headless` read them: whole, torn by a crash, damaged in the middle,
 //! continued, listed and transcribed.
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crewtui::config::model::Crew;
@@ -56,6 +58,8 @@ fn small_run(agent: &str, tokens: (u64, u64), outcome: Option<Outcome>) -> Vec<E
             agent: agent.into(),
             turn: 1,
             input: "go".into(),
+            round: None,
+            entry: None,
         },
         EventKind::Token {
             agent: agent.into(),
@@ -76,6 +80,9 @@ fn small_run(agent: &str, tokens: (u64, u64), outcome: Option<Outcome>) -> Vec<E
             }),
             finish_reason: Some("stop".into()),
             truncated: false,
+            tool_calls: Vec::new(),
+            text_calls: false,
+            entry: None,
         },
     ];
     if let Some(outcome) = outcome {
@@ -140,7 +147,7 @@ fn a_recorded_file_is_private_starts_with_its_header_and_reads_back_equal() {
     assert_eq!(lines.len(), 1 + events.len());
     let first: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
     assert_eq!(first["format"], "crewtui-session");
-    assert_eq!(first["version"], 1);
+    assert_eq!(first["version"], 2);
     assert_eq!(first["crewtui_version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(first["crew_name"], "launch plan");
     assert_eq!(first["started_at"], "2026-11-28T20:36:52Z");
@@ -442,6 +449,8 @@ fn sessions_dir(name: &str) -> PathBuf {
             agent: "c".into(),
             turn: 1,
             input: "x".into(),
+            round: None,
+            entry: None,
         },
     ));
     two_agents.push(event(
@@ -451,6 +460,8 @@ fn sessions_dir(name: &str) -> PathBuf {
             agent: "b".into(),
             turn: 2,
             input: "y".into(),
+            round: None,
+            entry: None,
         },
     ));
     record(&dir, &middle, &two_agents);
@@ -575,6 +586,8 @@ fn the_transcript_shows_failures_cancellations_and_a_cut_off_end() {
             agent: "a".into(),
             turn: 1,
             input: "go".into(),
+            round: None,
+            entry: None,
         },
         EventKind::Token {
             agent: "a".into(),
@@ -592,6 +605,7 @@ fn the_transcript_shows_failures_cancellations_and_a_cut_off_end() {
             to: "b".into(),
             reason: HandoffReason::HandoffTarget,
             signal: None,
+            handoffs: None,
         },
         EventKind::ToolFailed {
             agent: "b".into(),
@@ -599,6 +613,7 @@ fn the_transcript_shows_failures_cancellations_and_a_cut_off_end() {
             tool: "slow".into(),
             error: "ran past 10s".into(),
             kind: ToolFailureKind::Timeout,
+            entry: None,
         },
         EventKind::AgentCancelled { agent: "b".into() },
     ];
@@ -625,13 +640,7 @@ fn the_transcript_shows_failures_cancellations_and_a_cut_off_end() {
 fn crewtui(args: &[&str]) -> Output {
     // Shared by the tests running at once, so never emptied.
     let home = Path::new(env!("CARGO_TARGET_TMPDIR")).join("session_files/home");
-    Command::new(env!("CARGO_BIN_EXE_crewtui"))
-        .args(args)
-        // Logs and default sessions go to throwaway dirs, never the developer's.
-        .env("XDG_STATE_HOME", home.join("state"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .output()
-        .expect("crewtui runs")
+    common::binary(&home, args).output().expect("crewtui runs")
 }
 
 #[test]

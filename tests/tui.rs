@@ -1,8 +1,7 @@
 //! What the TUI shows, drawn on ratatui's TestBackend and kept as snapshots.
 
-use crewtui::engine::{Command, Event, EventKind, HandoffReason, ToolFailureKind, Usage};
-use crewtui::tui::app::{AgentInfo, App};
-use crewtui::tui::pane::PaneLimits;
+use crewtui::engine::run::{AgentInfo, TimelineLimits};
+use crewtui::engine::{Command, Event, EventKind, Message, Run, ToolDef, ToolFailureKind, Usage};
 use crewtui::tui::render;
 use crewtui::tui::theme::Theme;
 use crewtui::tui::view::{Action, Overlay, View};
@@ -38,6 +37,8 @@ impl Events {
             agent: agent.into(),
             turn: 1,
             input: input.into(),
+            round: None,
+            entry: None,
         })
     }
 
@@ -62,6 +63,12 @@ impl Events {
             }),
             finish_reason: Some("stop".into()),
             truncated: false,
+            tool_calls: Vec::new(),
+            text_calls: false,
+            entry: Some(Message::Assistant {
+                content: content.into(),
+                tool_calls: Vec::new(),
+            }),
         })
     }
 }
@@ -84,27 +91,25 @@ fn session(events: &mut Events, input: &str) {
     });
 }
 
-fn fold(agents: &[AgentInfo], events: &Events) -> App {
-    let mut app = App::new("launch-plan", agents, PaneLimits::default());
+fn fold(agents: &[AgentInfo], events: &Events) -> Run {
+    let mut run = Run::new("launch-plan", agents, TimelineLimits::default());
     for event in &events.list {
-        app.apply(event);
+        run.apply(event);
     }
-    app
+    run
 }
 
-fn draw(
-    app: &mut App,
-    view: &mut View,
-    width: u16,
-    height: u16,
-    now_ms: u64,
-) -> Terminal<TestBackend> {
+fn draw(run: &Run, view: &mut View, width: u16, height: u16, now_ms: u64) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    view.sync(app);
+    view.sync(run);
     terminal
-        .draw(|f| render::draw(f, app, view, &Theme::default_dark(), now_ms))
+        .draw(|f| render::draw(f, run, view, &Theme::default_dark(), now_ms))
         .unwrap();
     terminal
+}
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
 }
 
 fn four_streaming() -> (Vec<AgentInfo>, Events) {
@@ -119,10 +124,12 @@ fn four_streaming() -> (Vec<AgentInfo>, Events) {
     e.push(EventKind::ParallelStarted {
         group: "team".into(),
         agents: agents.iter().map(|a| a.id.clone()).collect(),
+        round: None,
+        handoffs: None,
     });
     for (i, a) in agents.iter().enumerate() {
         e.at(100 * i as u64)
-            .start(&a.id, "Add a retry to the HTTP client");
+            .start(a.id.as_str(), "Add a retry to the HTTP client");
     }
     e.at(900)
         .tokens(
@@ -150,9 +157,9 @@ fn four_streaming() -> (Vec<AgentInfo>, Events) {
 #[test]
 fn four_agents_streaming() {
     let (agents, events) = four_streaming();
-    let mut app = fold(&agents, &events);
-    let mut view = View::new(app.panes.len());
-    let terminal = draw(&mut app, &mut view, 120, 30, 2000);
+    let run = fold(&agents, &events);
+    let mut view = View::new(run.agents().len());
+    let terminal = draw(&run, &mut view, 120, 30, 2000);
     insta::assert_snapshot!(terminal.backend());
 }
 
@@ -174,6 +181,8 @@ fn a_parallel_group_of_three_side_by_side() {
         .push(EventKind::ParallelStarted {
             group: "research".into(),
             agents: vec!["market".into(), "tech".into(), "risks".into()],
+            round: None,
+            handoffs: None,
         });
     for a in ["market", "tech", "risks"] {
         e.start(a, "Research this three ways. [RESEARCH]");
@@ -182,9 +191,9 @@ fn a_parallel_group_of_three_side_by_side() {
         .tokens("market", "About 2,000 crew builders.")
         .tokens("tech", "Two items open on the checklist.")
         .tokens("risks", "The docs site is the weak point.");
-    let mut app = fold(&agents, &e);
-    let mut view = View::new(app.panes.len());
-    let terminal = draw(&mut app, &mut view, 140, 32, 1500);
+    let run = fold(&agents, &e);
+    let mut view = View::new(run.agents().len());
+    let terminal = draw(&run, &mut view, 140, 32, 1500);
     let screen = terminal.backend().to_string();
     // The three members share the top row.
     let top = screen.lines().nth(2).unwrap();
@@ -214,6 +223,7 @@ fn panicked_tool() -> (Vec<AgentInfo>, Events) {
             tool: "fault".into(),
             error: "tool panicked: load model crashed: index out of bounds".into(),
             kind: ToolFailureKind::Panic,
+            entry: None,
         })
         .at(400)
         .tokens("risks", "The model crashed, so I estimated by hand.");
@@ -223,10 +233,10 @@ fn panicked_tool() -> (Vec<AgentInfo>, Events) {
 #[test]
 fn a_failed_tool_turns_its_pane_red_and_shows_the_panic() {
     let (agents, events) = panicked_tool();
-    let mut app = fold(&agents, &events);
-    let mut view = View::new(app.panes.len());
+    let run = fold(&agents, &events);
+    let mut view = View::new(run.agents().len());
     view.focus = 1;
-    let terminal = draw(&mut app, &mut view, 100, 20, 1000);
+    let terminal = draw(&run, &mut view, 100, 20, 1000);
     let buffer = terminal.backend().buffer();
     let theme = Theme::default_dark();
     // The risks pane's top-left corner is drawn in the error colour.
@@ -272,21 +282,18 @@ fn paused() -> (Vec<AgentInfo>, Events) {
 #[test]
 fn a_paused_agent_asks_through_the_input_box() {
     let (agents, events) = paused();
-    let mut app = fold(&agents, &events);
-    let mut view = View::new(app.panes.len());
+    let run = fold(&agents, &events);
+    let mut view = View::new(run.agents().len());
     view.focus = 1;
-    let terminal = draw(&mut app, &mut view, 100, 20, 5000);
+    let terminal = draw(&run, &mut view, 100, 20, 5000);
     // The pause focuses the agent that asked.
     assert_eq!(view.focus, 0);
     insta::assert_snapshot!(terminal.backend());
 
     for c in "Crew authors".chars() {
-        view.on_key(
-            &mut app,
-            KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE),
-        );
+        view.on_key(&run, key(KeyCode::Char(c)));
     }
-    let action = view.on_key(&mut app, KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    let action = view.on_key(&run, key(KeyCode::Enter));
     assert_eq!(action, Action::Send(Command::Answer("Crew authors".into())));
     assert!(view.input.is_none());
 }
@@ -294,14 +301,11 @@ fn a_paused_agent_asks_through_the_input_box() {
 #[test]
 fn the_zoomed_pane_fills_the_screen() {
     let (agents, events) = four_streaming();
-    let mut app = fold(&agents, &events);
-    let mut view = View::new(app.panes.len());
+    let run = fold(&agents, &events);
+    let mut view = View::new(run.agents().len());
     view.focus = 1;
-    assert_eq!(
-        view.on_key(&mut app, KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
-        Action::None
-    );
-    let terminal = draw(&mut app, &mut view, 80, 16, 2000);
+    assert_eq!(view.on_key(&run, key(KeyCode::Enter)), Action::None);
+    let terminal = draw(&run, &mut view, 80, 16, 2000);
     let screen = terminal.backend().to_string();
     assert!(screen.contains("Coder") && !screen.contains("Planner"));
     insta::assert_snapshot!(terminal.backend());
@@ -310,60 +314,77 @@ fn the_zoomed_pane_fills_the_screen() {
 #[test]
 fn the_inspector_shows_what_the_model_was_sent() {
     let (agents, mut events) = panicked_tool();
+    events.message("risks", "The model crashed, so I estimated by hand.");
     events.push(EventKind::ModelRequest {
         agent: "risks".into(),
         model: "gpt-4o-mini".into(),
-        system_prompt: "You are Risks, risk analyst.".into(),
+        call: Some(1),
+        messages_from: 0,
+        system_prompt: Some("You are Risks, risk analyst.".into()),
         messages: vec![
-            crewtui::provider::ChatMessage::User {
+            Message::User {
                 content: "Find the risks".into(),
             },
-            crewtui::provider::ChatMessage::Tool {
+            Message::Tool {
                 call_id: "c1".into(),
                 name: "fault".into(),
                 content: "error: tool panicked: load model crashed".into(),
             },
         ],
-        tools: vec![crewtui::provider::ToolSpec {
+        tools: Some(vec![ToolDef {
             name: "fault".into(),
             description: "Fails on purpose.".into(),
             parameters: serde_json::json!({"type": "object"}),
-        }],
+        }]),
     });
-    let mut app = fold(&agents, &events);
-    let mut view = View::new(app.panes.len());
-    view.on_key(
-        &mut app,
-        KeyEvent::new(KeyCode::Char('i'), KeyModifiers::NONE),
-    );
+    let run = fold(&agents, &events);
+    let mut view = View::new(run.agents().len());
+    view.on_key(&run, key(KeyCode::Char('i')));
     assert_eq!(view.overlay, Overlay::Inspector(0));
-    let terminal = draw(&mut app, &mut view, 100, 30, 1000);
+    let terminal = draw(&run, &mut view, 100, 30, 1000);
     insta::assert_snapshot!(terminal.backend());
 }
 
 #[test]
-fn the_help_overlay_lists_the_keys() {
+fn the_help_opens_with_a_key_and_closes_with_another() {
     let (agents, events) = four_streaming();
-    let mut app = fold(&agents, &events);
-    let mut view = View::new(app.panes.len());
-    view.on_key(
-        &mut app,
-        KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE),
-    );
-    let terminal = draw(&mut app, &mut view, 100, 24, 2000);
+    let run = fold(&agents, &events);
+    let mut view = View::new(run.agents().len());
+    let before = draw(&run, &mut view, 100, 24, 2000).backend().to_string();
+    assert!(!before.contains("cancel the whole run; again to quit"));
+    view.on_key(&run, key(KeyCode::Char('?')));
+    let terminal = draw(&run, &mut view, 100, 24, 2000);
     let screen = terminal.backend().to_string();
-    for (key, _) in render::KEYS {
-        assert!(screen.contains(key), "help lacks {key}");
+    // What a user looks for in it, written out rather than read from the table it is drawn
+    // from.
+    for line in [
+        "focus the next / previous agent",
+        "zoom the focused pane",
+        "cancel the focused agent (the others go on)",
+        "cancel the whole run; again to quit",
+        "inspect what the focused agent sent to its model",
+        "Esc or ? closes this help",
+    ] {
+        assert!(screen.contains(line), "help lacks {line:?}:\n{screen}");
     }
     insta::assert_snapshot!(terminal.backend());
+    // Keys go to the help while it is open: Tab does not move the focus behind it.
+    view.on_key(&run, key(KeyCode::Tab));
+    assert_eq!(view.focus, 0);
+    view.on_key(&run, key(KeyCode::Esc));
+    let after = draw(&run, &mut view, 100, 24, 2000).backend().to_string();
+    assert_eq!(
+        after, before,
+        "Esc closes the help and leaves the screen as it was"
+    );
 }
 
 #[test]
 fn a_tiny_terminal_shows_a_notice_and_never_panics() {
     let (agents, events) = four_streaming();
-    let mut app = fold(&agents, &events);
-    let mut view = View::new(app.panes.len());
-    let terminal = draw(&mut app, &mut view, 20, 5, 2000);
+    let run = fold(&agents, &events);
+    let mut view = View::new(run.agents().len());
+    let terminal = draw(&run, &mut view, 20, 5, 2000);
     insta::assert_snapshot!(terminal.backend());
     for (w, h) in [
         (1, 1),
@@ -377,7 +398,7 @@ fn a_tiny_terminal_shows_a_notice_and_never_panics() {
     ] {
         for zoomed in [false, true] {
             view.zoomed = zoomed;
-            draw(&mut app, &mut view, w, h, 2000);
+            draw(&run, &mut view, w, h, 2000);
         }
     }
 }
@@ -389,16 +410,16 @@ fn sixteen_agents_fit_and_forty_fall_back_to_the_list() {
         .collect();
     let mut e = Events::default();
     session(&mut e, "go");
-    let mut app = fold(&agents[..16], &e);
+    let run = fold(&agents[..16], &e);
     let mut view = View::new(16);
-    let screen = draw(&mut app, &mut view, 200, 50, 0).backend().to_string();
+    let screen = draw(&run, &mut view, 200, 50, 0).backend().to_string();
     for a in &agents[..16] {
         assert!(screen.contains(&a.name), "{} missing", a.name);
     }
-    let mut app = fold(&agents, &e);
+    let run = fold(&agents, &e);
     let mut view = View::new(40);
     view.focus = 33;
-    let screen = draw(&mut app, &mut view, 100, 30, 0).backend().to_string();
+    let screen = draw(&run, &mut view, 100, 30, 0).backend().to_string();
     assert!(
         screen.contains("40 agents") && screen.contains("▶Agent33"),
         "{screen}"
@@ -406,36 +427,42 @@ fn sixteen_agents_fit_and_forty_fall_back_to_the_list() {
 }
 
 #[test]
-fn the_fold_is_deterministic() {
-    let (agents, mut events) = four_streaming();
-    events.push(EventKind::Handoff {
-        from: "planner".into(),
-        to: "coder".into(),
-        reason: HandoffReason::Signal,
-        signal: Some("[CODE]".into()),
-    });
-    let a = fold(&agents, &events);
-    let b = fold(&agents, &events);
-    assert_eq!(format!("{a:?}"), format!("{b:?}"));
-    // Folding in two halves gives the same state as folding at once.
-    let mut c = App::new("launch-plan", &agents, PaneLimits::default());
-    let (first, second) = events.list.split_at(events.list.len() / 2);
-    first.iter().for_each(|e| c.apply(e));
-    let snapshot = c.clone();
-    second.iter().for_each(|e| c.apply(e));
-    assert_eq!(format!("{a:?}"), format!("{c:?}"));
-    assert_ne!(format!("{snapshot:?}"), format!("{c:?}"));
+fn scrolling_back_shows_earlier_lines_and_end_follows_the_newest_again() {
+    let agents = vec![info("writer", "writes")];
+    let mut e = Events::default();
+    session(&mut e, "write");
+    e.start("writer", "write");
+    for i in 1..=60 {
+        e.tokens("writer", &format!("line {i}\n"));
+    }
+    let run = fold(&agents, &e);
+    let mut view = View::new(1);
+    let screen = draw(&run, &mut view, 60, 16, 1000).backend().to_string();
+    assert!(screen.contains("line 60") && !screen.contains("line 40 "));
+    view.on_key(&run, key(KeyCode::PageUp));
+    let screen = draw(&run, &mut view, 60, 16, 1000).backend().to_string();
+    assert!(!screen.contains("line 60"), "{screen}");
+    assert!(screen.contains("↑ scrolled · End follows"), "{screen}");
+    view.on_key(&run, key(KeyCode::Home));
+    let screen = draw(&run, &mut view, 60, 16, 1000).backend().to_string();
+    assert!(screen.contains("── turn 1 ── write"), "{screen}");
+    view.on_key(&run, key(KeyCode::End));
+    let screen = draw(&run, &mut view, 60, 16, 1000).backend().to_string();
+    assert!(
+        screen.contains("line 60") && !screen.contains("scrolled"),
+        "{screen}"
+    );
 }
 
 #[test]
 fn no_color_leaves_no_colour_on_screen() {
     let (agents, events) = panicked_tool();
-    let mut app = fold(&agents, &events);
-    let mut view = View::new(app.panes.len());
+    let run = fold(&agents, &events);
+    let mut view = View::new(run.agents().len());
     let theme = Theme::load(None, true).unwrap();
     let mut terminal = Terminal::new(TestBackend::new(80, 16)).unwrap();
     terminal
-        .draw(|f| render::draw(f, &mut app, &mut view, &theme, 0))
+        .draw(|f| render::draw(f, &run, &mut view, &theme, 0))
         .unwrap();
     for cell in terminal.backend().buffer().content() {
         assert!(

@@ -2,19 +2,15 @@
 
 use super::*;
 
-pub(crate) fn history_pane(lines: usize) -> App {
+pub(crate) fn history_pane(lines: usize) -> Run {
     let agents = [AgentInfo {
         id: "scribe".into(),
         name: "Scribe".into(),
         role: "writes a lot".into(),
     }];
-    let limits = PaneLimits {
-        max_bytes: usize::MAX,
-        max_lines: usize::MAX,
-    };
-    let mut app = App::new("history", &agents, limits);
+    let mut app = Run::new("history", &agents, TimelineLimits::unbounded());
     let mut seq = 0;
-    let mut apply = |app: &mut App, kind: EventKind| {
+    let mut apply = |app: &mut Run, kind: EventKind| {
         app.apply(&Event {
             seq,
             t_ms: seq,
@@ -40,6 +36,8 @@ pub(crate) fn history_pane(lines: usize) -> App {
                 agent: "scribe".into(),
                 turn: turn as u32 + 1,
                 input: "more".into(),
+                round: None,
+                entry: None,
             },
         );
         let mut text = String::new();
@@ -65,6 +63,9 @@ pub(crate) fn history_pane(lines: usize) -> App {
                 usage: None,
                 finish_reason: Some("stop".into()),
                 truncated: false,
+                tool_calls: Vec::new(),
+                text_calls: false,
+                entry: None,
             },
         );
     }
@@ -75,6 +76,8 @@ pub(crate) fn history_pane(lines: usize) -> App {
             agent: "scribe".into(),
             turn: 0,
             input: "more".into(),
+            round: None,
+            entry: None,
         },
     );
     app
@@ -82,9 +85,9 @@ pub(crate) fn history_pane(lines: usize) -> App {
 
 /// Median time of `n` draws of `app` in `scroll`, a token appended before each (as while
 /// streaming).
-pub(crate) fn time_draws(app: &mut App, scroll: Scroll, n: usize) -> Duration {
+pub(crate) fn time_draws(app: &mut Run, scroll: Scroll, n: usize) -> Duration {
     let mut terminal = Terminal::new(TestBackend::new(200, 50)).expect("term");
-    let mut view = View::new(app.panes.len());
+    let mut view = View::new(app.agents().len());
     let theme = Theme::default_dark();
     view.scroll[0] = scroll;
     let token = Event {
@@ -135,7 +138,7 @@ pub(crate) fn history_item() {
         view.scroll[0] = Scroll::Top(0);
         let t = Instant::now();
         terminal
-            .draw(|f| render::draw(f, &mut large, &mut view, &Theme::default_dark(), 0))
+            .draw(|f| render::draw(f, &large, &mut view, &Theme::default_dark(), 0))
             .expect("draw");
         row(
             "first scrolled draw of 1M lines (wraps all once)",

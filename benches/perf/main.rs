@@ -18,15 +18,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use crewtui::config::model::{Crew, ScriptStep};
+use crewtui::engine::Run;
+use crewtui::engine::run::{AgentInfo, TimelineLimits};
 use crewtui::engine::{
     self, EVENT_QUEUE, Event, EventKind, EventLog, Outcome, SessionHandle, SessionParts, Usage,
 };
+use crewtui::session::Playback;
 use crewtui::session::{self, Clock, Counters, Header, Printer, Recorder};
-use crewtui::tui::app::{AgentInfo, App};
 use crewtui::tui::live::{self, Launch, Stats};
-use crewtui::tui::pane::PaneLimits;
 use crewtui::tui::render;
-use crewtui::tui::replay::Replayer;
 use crewtui::tui::theme::Theme;
 use crewtui::tui::view::{Mode, Scroll, Timeline, View};
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
@@ -42,6 +42,7 @@ mod fanout;
 mod harness;
 mod history;
 mod idle;
+mod linear;
 mod measure;
 mod memory;
 mod overhead;
@@ -55,6 +56,7 @@ use fanout::*;
 use harness::*;
 use history::*;
 use idle::*;
+use linear::*;
 use measure::*;
 use memory::*;
 use overhead::*;
@@ -63,7 +65,7 @@ use replay::*;
 use report::*;
 use streaming::*;
 
-const ITEMS: [(&str, &str); 8] = [
+const ITEMS: [(&str, &str); 9] = [
     (
         "render",
         "1. streaming render: 16 agents x 50 tokens/s, 200x50",
@@ -86,6 +88,10 @@ const ITEMS: [(&str, &str); 8] = [
     (
         "recording",
         "8. recording: headless CPU, recording on vs off",
+    ),
+    (
+        "linear",
+        "9. linear growth: a two-agent ping-pong, 250 / 1,000 / 2,000 turns, real binary",
     ),
 ];
 
@@ -175,6 +181,7 @@ fn child(name: &str) {
         "memory" => memory_item(),
         "replay" => replay_item(),
         "recording" => recording_item(),
+        "linear" => linear_item(),
         other => panic!("no item {other}"),
     }
     // The scratch files (an 83 MB session among them) go with the child that made them.

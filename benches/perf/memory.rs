@@ -10,12 +10,14 @@ pub(crate) fn memory_item() {
     let baseline = peak_rss();
     let t = Instant::now();
     let (stats, draws, events) = rt.block_on(async {
-        let ids: Vec<String> = (0..MEMORY_AGENTS).map(|i| format!("a{i:02}")).collect();
+        let ids: Vec<crewtui::engine::AgentId> = (0..MEMORY_AGENTS)
+            .map(|i| format!("a{i:02}").into())
+            .collect();
         let agents: Vec<AgentInfo> = ids
             .iter()
             .map(|id| AgentInfo {
                 id: id.clone(),
-                name: id.clone(),
+                name: id.to_string(),
                 role: "streams".into(),
             })
             .collect();
@@ -47,6 +49,8 @@ pub(crate) fn memory_item() {
                 .send(send(EventKind::ParallelStarted {
                     group: "all".into(),
                     agents: ids.clone(),
+                    round: None,
+                    handoffs: None,
                 }))
                 .await;
             for id in &ids {
@@ -55,13 +59,15 @@ pub(crate) fn memory_item() {
                         agent: id.clone(),
                         turn: 1,
                         input: "go".into(),
+                        round: None,
+                        entry: None,
                     }))
                     .await;
             }
             for i in 0..MEMORY_TOKENS {
                 for id in &ids {
                     let sep = if i % 47 == 46 { "\n" } else { " " };
-                    let text = format!("{sep}{}", WORDS[(i * 7 + id.len()) % WORDS.len()]);
+                    let text = format!("{sep}{}", WORDS[(i * 7 + id.as_str().len()) % WORDS.len()]);
                     let _ = tx
                         .send(send(EventKind::Token {
                             agent: id.clone(),
@@ -84,6 +90,9 @@ pub(crate) fn memory_item() {
                         }),
                         finish_reason: Some("stop".into()),
                         truncated: false,
+                        tool_calls: Vec::new(),
+                        text_calls: false,
+                        entry: None,
                     }))
                     .await;
             }

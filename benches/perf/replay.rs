@@ -57,13 +57,15 @@ pub(crate) fn write_session(path: &Path, n: usize) -> Crew {
                 agent: "lead".into(),
                 turn: round,
                 input: "continue".into(),
+                round: None,
+                entry: None,
             },
         );
         emit(
             &mut out,
             EventKind::ToolCall {
                 agent: "lead".into(),
-                call_id: format!("c{round}"),
+                call_id: format!("c{round}").into(),
                 tool: "calculator".into(),
                 arguments: serde_json::json!({"expression": "6*7"}),
             },
@@ -72,27 +74,32 @@ pub(crate) fn write_session(path: &Path, n: usize) -> Crew {
             &mut out,
             EventKind::ToolResult {
                 agent: "lead".into(),
-                call_id: format!("c{round}"),
+                call_id: format!("c{round}").into(),
                 tool: "calculator".into(),
                 output: "42".into(),
                 elapsed_ms: 1,
                 truncated: false,
+                entry: None,
             },
         );
         emit(
             &mut out,
             EventKind::ParallelStarted {
                 group: "team".into(),
-                agents: ids[1..].iter().map(|s| s.to_string()).collect(),
+                agents: ids[1..].iter().map(|s| (*s).into()).collect(),
+                round: None,
+                handoffs: None,
             },
         );
         for id in &ids[1..] {
             emit(
                 &mut out,
                 EventKind::AgentStarted {
-                    agent: id.to_string(),
+                    agent: (*id).into(),
                     turn: round,
                     input: "research".into(),
+                    round: None,
+                    entry: None,
                 },
             );
         }
@@ -101,7 +108,7 @@ pub(crate) fn write_session(path: &Path, n: usize) -> Crew {
                 emit(
                     &mut out,
                     EventKind::Token {
-                        agent: id.to_string(),
+                        agent: (*id).into(),
                         text: token.to_string(),
                         reasoning: false,
                     },
@@ -112,7 +119,7 @@ pub(crate) fn write_session(path: &Path, n: usize) -> Crew {
             emit(
                 &mut out,
                 EventKind::Message {
-                    agent: id.to_string(),
+                    agent: (*id).into(),
                     content: words.clone(),
                     usage: Some(Usage {
                         prompt_tokens: 100,
@@ -120,6 +127,9 @@ pub(crate) fn write_session(path: &Path, n: usize) -> Crew {
                     }),
                     finish_reason: Some("stop".into()),
                     truncated: false,
+                    tool_calls: Vec::new(),
+                    text_calls: false,
+                    entry: None,
                 },
             );
         }
@@ -127,9 +137,11 @@ pub(crate) fn write_session(path: &Path, n: usize) -> Crew {
             &mut out,
             EventKind::ParallelFinished {
                 group: "team".into(),
-                completed: ids[1..].iter().map(|s| s.to_string()).collect(),
+                completed: ids[1..].iter().map(|s| (*s).into()).collect(),
                 failed: vec![],
                 timed_out: vec![],
+                joined: None,
+                output: None,
             },
         );
         emit(
@@ -139,6 +151,7 @@ pub(crate) fn write_session(path: &Path, n: usize) -> Crew {
                 to: "lead".into(),
                 reason: engine::HandoffReason::ParallelNext,
                 signal: None,
+                handoffs: None,
             },
         );
         written = seq.get() as usize;
@@ -201,36 +214,34 @@ pub(crate) struct ReplayTimes {
 
 pub(crate) fn replay_draw(
     terminal: &mut Terminal<TestBackend>,
-    replayer: &mut Replayer,
+    replayer: &mut Playback,
     view: &mut View,
     theme: &Theme,
 ) {
     view.mode = Mode::Replay(Timeline {
-        position: replayer.position,
+        position: replayer.position(),
         total: replayer.len(),
         playing: false,
         speed: Some(1.0),
         t_ms: replayer.t_ms(),
         total_ms: replayer.total_ms(),
     });
-    view.sync(&replayer.app);
+    view.sync(replayer.run());
     let now_ms = replayer.t_ms();
     terminal
-        .draw(|f| render::draw(f, &mut replayer.app, view, theme, now_ms))
+        .draw(|f| render::draw(f, replayer.run(), view, theme, now_ms))
         .expect("draw");
 }
 
-/// The replay TUI's steps, timed: open the file and draw the first frame, build the whole
-/// index, seek to 50 % and back to 10 % with a frame after each.
+/// The replay TUI's steps, timed: open the file and draw the first frame, seek to the end
+/// (every event folded once more), seek to 50 % and back to 10 % with a frame after each.
 pub(crate) fn replay_once(path: &Path) -> ReplayTimes {
     let theme = Theme::default_dark();
     let mut terminal = Terminal::new(TestBackend::new(200, 50)).expect("term");
     let t = Instant::now();
-    let recording = session::read(path).expect("the session reads");
-    let agents = AgentInfo::from_crew(&recording.header.crew);
-    let app = App::new(&recording.header.crew_name, &agents, PaneLimits::default());
-    let mut replayer = Replayer::new(app, recording.events);
-    let mut view = View::new(replayer.app.panes.len());
+    let (mut replayer, _, _) =
+        Playback::open(path, TimelineLimits::default()).expect("the session reads");
+    let mut view = View::new(replayer.run().agents().len());
     replay_draw(&mut terminal, &mut replayer, &mut view, &theme);
     let first_frame = t.elapsed();
     let len = replayer.len();
@@ -244,11 +255,10 @@ pub(crate) fn replay_once(path: &Path) -> ReplayTimes {
     replayer.seek(len / 10);
     replay_draw(&mut terminal, &mut replayer, &mut view, &theme);
     let seek_back = t.elapsed();
-    // What a user who jumps before the index is built meets: a fresh replayer (the file read
-    // again, untimed) has no snapshot yet, so the first seek folds from the start.
-    let recording = session::read(path).expect("the session reads");
-    let app = App::new(&recording.header.crew_name, &agents, PaneLimits::default());
-    let mut fresh = Replayer::new(app, recording.events);
+    // What a user who jumps at once meets: a fresh playback (the file opened again, untimed)
+    // that has folded nothing past its checkpoints yet.
+    let (mut fresh, _, _) =
+        Playback::open(path, TimelineLimits::default()).expect("the session reads");
     let t = Instant::now();
     fresh.seek(len / 2);
     replay_draw(&mut terminal, &mut fresh, &mut view, &theme);

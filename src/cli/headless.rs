@@ -10,9 +10,11 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use crewtui::config::load_crew;
 use crewtui::config::model::Crew;
-use crewtui::engine::{self, Command, EventKind, Outcome, SessionHandle, SessionParts};
+use crewtui::engine::run::TimelineLimits;
+use crewtui::engine::{self, Command, Event, EventKind, Outcome, Run, SessionHandle, SessionParts};
 use crewtui::session::{Clock, Printer, Recorder};
 use crewtui::signals::StopSignals;
+use crewtui::text::visible_line;
 
 use super::stop::{Next, Stop};
 use super::{RunArgs, output, setup};
@@ -23,12 +25,15 @@ pub fn load(path: &std::path::Path) -> anyhow::Result<Crew> {
     for diagnostic in &report.diagnostics {
         output::warn(diagnostic);
     }
+    for omitted in &report.omitted {
+        output::warn(omitted);
+    }
     match report.crew {
         Some(crew) => Ok(crew),
         None => bail!(
             "{}: the crew has {} error(s); see above",
-            path.display(),
-            report.errors().count()
+            visible_line(&path.display().to_string()),
+            report.error_count()
         ),
     }
 }
@@ -39,7 +44,7 @@ pub fn first_input(crew: &Crew, input: Option<String>) -> anyhow::Result<String>
         Some(input) => Ok(input),
         None => bail!(
             "{}: the crew needs an input: pass --input TEXT (or give the crew an `input:` key)",
-            crew.source.display()
+            visible_line(&crew.source.display().to_string())
         ),
     }
 }
@@ -57,6 +62,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let printer = print_and_record(&mut parts, recorder)?;
         let outcome = drive(
             engine::start(crew, input, parts),
+            &[],
             args.answers.into(),
             printer,
             signals,
@@ -64,7 +70,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .await;
         output::warn(format_args!(
             "crewtui: session recorded in {}",
-            path.display()
+            visible_line(&path.display().to_string())
         ));
         outcome
     })?;
@@ -92,17 +98,28 @@ pub fn print_and_record(
 }
 
 /// Follows a session printed through [`print_and_record`] until it ends, answering its pauses
-/// from `answers`; a stop signal or a failed stdout cancels it (see [`Stop`]).
+/// from `answers`. `prior` are the events of the recording a resumed session goes on from.
+/// Where the session stands and how it ended are read from the run model, as every front end
+/// reads them. A stop signal or a failed stdout cancels it (see [`Stop`]).
 pub async fn drive(
     mut handle: SessionHandle,
+    prior: &[Event],
     mut answers: VecDeque<String>,
     printer: Printer,
     signals: StopSignals,
 ) -> anyhow::Result<Outcome> {
     let mut commands = Some(handle.commands.clone());
     drop(handle.commands);
+    // Only what the run model says of the session is needed here: no timelines.
+    let limits = TimelineLimits {
+        max_bytes: 0,
+        max_lines: 0,
+    };
+    let mut run = Run::new("", &[], limits);
+    for event in prior {
+        run.apply(event);
+    }
     let mut stop = Stop::new(printer, signals);
-    let mut outcome = None;
     loop {
         let event = match stop.next(&mut handle.events).await {
             Next::Event(event) => event,
@@ -115,8 +132,14 @@ pub async fn drive(
             }
             Next::End => break,
         };
-        match event.kind {
-            EventKind::Paused { .. } => match answers.pop_front() {
+        run.apply(&event);
+        // A pause begins, or a resumed session goes on waiting for the answer it stopped at.
+        let asks = matches!(
+            event.kind,
+            EventKind::Paused { .. } | EventKind::SessionResumed {}
+        ) && run.pause().is_some();
+        if asks {
+            match answers.pop_front() {
                 Some(answer) => {
                     if let Some(commands) = &commands {
                         commands
@@ -127,11 +150,10 @@ pub async fn drive(
                 }
                 // No answer left: the session ends paused once nobody can send one.
                 None => commands = None,
-            },
-            EventKind::SessionFinished { outcome: o, .. } => outcome = Some(o),
-            _ => {}
+            }
         }
     }
     stop.finish(handle.task).await?;
-    outcome.context("the session ended without reporting an outcome")
+    run.outcome()
+        .context("the session ended without reporting an outcome")
 }

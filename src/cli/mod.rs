@@ -104,7 +104,12 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            output::warn(format_args!("crewtui: {error:#}"));
+            // Errors quote what they could not read (a theme's colour, a session's event).
+            let message = format!("{error:#}");
+            output::warn(format_args!(
+                "crewtui: {}",
+                crewtui::text::visible_line(&message)
+            ));
             ExitCode::FAILURE
         }
     }

@@ -5,10 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
+use crewtui::engine::run::TimelineLimits;
+use crewtui::session::Playback;
 use crewtui::signals::StopSignals;
-use crewtui::tui::app::{AgentInfo, App};
-use crewtui::tui::pane::PaneLimits;
-use crewtui::tui::replay::Replayer;
 
 use super::output;
 
@@ -42,27 +41,25 @@ fn parse_speed(text: &str) -> Result<f64, String> {
 
 /// The transcript on stdout, lines that could not be read as warnings on stderr.
 pub fn headless(args: &ReplayArgs) -> ExitCode {
-    let recording = match crewtui::session::read(&args.file) {
-        Ok(recording) => recording,
+    let transcript = match crewtui::session::transcript_file(&args.file) {
+        Ok((transcript, warnings)) => {
+            super::setup::report_read_warnings(&args.file, &warnings);
+            transcript
+        }
         Err(error) => {
             output::warn(format_args!("crewtui: {error}"));
             return ExitCode::FAILURE;
         }
     };
-    super::setup::report_read_warnings(&args.file, &recording.warnings);
-    let transcript = crewtui::session::transcript(&recording);
     output::status(output::print(&transcript), ExitCode::SUCCESS)
 }
 
 /// The recording in the full-screen TUI, under a timeline.
 pub fn run_tui(args: ReplayArgs) -> anyhow::Result<ExitCode> {
-    let recording = crewtui::session::read(&args.file)?;
+    let (replayer, _header, warnings) = Playback::open(&args.file, TimelineLimits::default())?;
     let theme = super::setup::theme(args.theme.as_deref())?;
     // Said before the screen takes over.
-    super::setup::report_read_warnings(&args.file, &recording.warnings);
-    let agents = AgentInfo::from_crew(&recording.header.crew);
-    let app = App::new(&recording.header.crew_name, &agents, PaneLimits::default());
-    let replayer = Replayer::new(app, recording.events);
+    super::setup::report_read_warnings(&args.file, &warnings);
     // Infinity is "max": as fast as possible.
     let speed = match args.speed {
         None => Some(1.0),

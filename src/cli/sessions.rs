@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::anyhow;
 use crewtui::engine::Outcome;
 use crewtui::session::{self, SessionSummary, format_duration};
+use crewtui::text::visible_line;
 use unicode_width::UnicodeWidthStr;
 
 use super::output;
@@ -47,22 +48,18 @@ fn table(sessions: &[SessionSummary]) -> String {
     let rows: Vec<[String; 7]> = sessions
         .iter()
         .map(|s| {
-            let outcome = match s.outcome {
-                Some(Outcome::Completed) => "completed",
-                Some(Outcome::Paused) => "paused",
-                Some(Outcome::Failed) => "failed",
-                Some(Outcome::Cancelled) => "cancelled",
-                Some(Outcome::Limit) => "limit",
-                None => "cut off",
-            };
+            let outcome = s.outcome.map_or("cut off", Outcome::label);
+            // What a header says, and file names in a directory, are anyone's: a name must
+            // neither drive the terminal nor break the table.
+            let shown = |text: &str| visible_line(text).into_owned();
             [
-                s.started_at.clone(),
-                s.crew.clone(),
+                shown(&s.started_at),
+                shown(&s.crew),
                 outcome.to_string(),
                 s.agents.to_string(),
                 format!("{}/{}", s.tokens.0, s.tokens.1),
                 format_duration(s.duration_ms),
-                s.path.display().to_string(),
+                shown(&s.path.display().to_string()),
             ]
         })
         .collect();

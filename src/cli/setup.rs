@@ -7,6 +7,7 @@ use anyhow::Context;
 use crewtui::config::model::Crew;
 use crewtui::engine::SessionParts;
 use crewtui::session::{Header, Recorder};
+use crewtui::text::visible_line;
 use crewtui::tui::theme::Theme;
 
 /// Runs `future` on a new async runtime, then shuts the runtime down without waiting on a
@@ -59,12 +60,10 @@ pub fn theme(name: Option<&str>) -> anyhow::Result<Theme> {
 /// Lines of a session file that could not be read, as `FILE:LINE: warning: ...` on stderr: a
 /// damaged line costs that line, not the session.
 pub fn report_read_warnings(file: &Path, warnings: &[crewtui::session::ReadWarning]) {
+    let file = file.display().to_string();
+    let file = visible_line(&file);
     for warning in warnings {
-        super::output::warn(format_args!(
-            "{}:{}: warning: {}",
-            file.display(),
-            warning.line,
-            warning.message
-        ));
+        let message = visible_line(&warning.message);
+        super::output::warn(format_args!("{file}:{}: warning: {message}", warning.line));
     }
 }

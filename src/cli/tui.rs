@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use crewtui::engine;
+use crewtui::engine::run::AgentInfo;
 use crewtui::signals::StopSignals;
-use crewtui::tui::app::AgentInfo;
 use crewtui::tui::live::Launch;
 
 use super::RunArgs;

@@ -189,23 +189,20 @@ pub(crate) fn check_routes(loaded: &Loaded, d: &mut Diagnostics) {
         .iter()
         .map(|(agent, _)| Vertex::Agent(&agent.id))
         .chain(groups.map(|name| Vertex::Group(name)));
+    // The whole strongly connected part gets one warning, found within that part alone: a
+    // search through everything a part leads to would make a chain of parts quadratic.
+    let parts = strongly_connected(&forward, &stuck);
     let mut covered = BTreeSet::new();
     for v in order.filter(|v| stuck.contains(v)) {
-        if covered.contains(&v) {
+        let part = &parts.members[parts.of[&v]];
+        if !covered.insert(parts.of[&v]) {
             continue;
         }
-        let Some(cycle) = shortest_cycle(v, &forward, &stuck) else {
+        let Some(cycle) = shortest_cycle(v, &forward, part) else {
             continue;
         };
-        // The whole strongly connected part gets this one warning.
-        let ahead = reach([v], &forward, &stuck);
-        let behind = reach([v], &backward, &stuck);
-        covered.extend(ahead.intersection(&behind).copied());
 
-        let names: Vec<&str> = std::iter::once(v)
-            .chain(cycle.iter().copied())
-            .map(|u| u.name())
-            .collect();
+        let names = cycle_names(v, &cycle);
         let first_step = cycle.first().copied();
         let site = edges
             .get(&v)
@@ -213,15 +210,107 @@ pub(crate) fn check_routes(loaded: &Loaded, d: &mut Diagnostics) {
             .map(|e| e.site);
         if let Some(site) = site {
             let message = format!(
-                "routing cycle `{}` has no way out: no agent on it or after it is terminal, \
+                "routing cycle `{names}` has no way out: no agent on it or after it is terminal, \
                  waits for a signal or lacks a handoff target; only max_handoffs ({}) will \
                  stop it",
-                names.join(" → "),
                 crew.settings.max_handoffs
             );
             d.warning(site, message);
         }
     }
+}
+
+/// A cycle named longer than this is cut in the middle: a generated crew can route through
+/// thousands of agents.
+const MAX_CYCLE_NAMES: usize = 8;
+
+/// `a → b → a`, from `start` round `cycle` (which ends with `start`), with the middle of a
+/// long one left out and its length said.
+fn cycle_names(start: Vertex<'_>, cycle: &[Vertex<'_>]) -> String {
+    let names: Vec<&str> = std::iter::once(start)
+        .chain(cycle.iter().copied())
+        .map(|u| u.name())
+        .collect();
+    if names.len() <= MAX_CYCLE_NAMES {
+        return names.join(" → ");
+    }
+    let head = names[..MAX_CYCLE_NAMES - 2].join(" → ");
+    format!("{head} → … → {} ({} steps)", start.name(), cycle.len())
+}
+
+/// The strongly connected parts of a graph: `of` each vertex, the index of its part in
+/// `members`.
+struct Parts<'a> {
+    of: BTreeMap<Vertex<'a>, usize>,
+    members: Vec<BTreeSet<Vertex<'a>>>,
+}
+
+/// Tarjan's algorithm over the `allowed` vertices, with an explicit stack: a route through
+/// thousands of agents must not recurse as deep.
+fn strongly_connected<'a>(adjacency: &Adjacency<'a>, allowed: &BTreeSet<Vertex<'a>>) -> Parts<'a> {
+    let neighbours = |v: &Vertex<'a>| -> Vec<Vertex<'a>> {
+        let out = adjacency.get(v).into_iter().flatten();
+        out.filter(|w| allowed.contains(w)).copied().collect()
+    };
+    let mut parts = Parts {
+        of: BTreeMap::new(),
+        members: Vec::new(),
+    };
+    // Each vertex's visiting order and the lowest order reachable from it.
+    let mut order: BTreeMap<Vertex, (usize, usize)> = BTreeMap::new();
+    let mut open: Vec<Vertex> = Vec::new();
+    let mut on_open = BTreeSet::new();
+    for &root in allowed {
+        if order.contains_key(&root) {
+            continue;
+        }
+        let n = order.len();
+        order.insert(root, (n, n));
+        open.push(root);
+        on_open.insert(root);
+        // Vertices being visited, each with its neighbours and how many of them are done.
+        let mut visiting = vec![(root, neighbours(&root), 0)];
+        while let Some((v, next, done)) = visiting.last_mut() {
+            let v = *v;
+            if let Some(&w) = next.get(*done) {
+                *done += 1;
+                match order.get(&w).copied() {
+                    None => {
+                        let n = order.len();
+                        order.insert(w, (n, n));
+                        open.push(w);
+                        on_open.insert(w);
+                        visiting.push((w, neighbours(&w), 0));
+                    }
+                    Some((w_order, _)) if on_open.contains(&w) => {
+                        let low = &mut order.get_mut(&v).expect("visited").1;
+                        *low = (*low).min(w_order);
+                    }
+                    Some(_) => {}
+                }
+                continue;
+            }
+            visiting.pop();
+            let (v_order, v_low) = order[&v];
+            if let Some((u, _, _)) = visiting.last() {
+                let low = &mut order.get_mut(u).expect("visited").1;
+                *low = (*low).min(v_low);
+            }
+            if v_low == v_order {
+                let mut members = BTreeSet::new();
+                while let Some(w) = open.pop() {
+                    on_open.remove(&w);
+                    parts.of.insert(w, parts.members.len());
+                    members.insert(w);
+                    if w == v {
+                        break;
+                    }
+                }
+                parts.members.push(members);
+            }
+        }
+    }
+    parts
 }
 
 /// Every vertex reachable from `start` (itself included) through `allowed` vertices.

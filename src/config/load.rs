@@ -13,10 +13,13 @@ use serde_saphyr::Spanned;
 
 use super::agent::{AgentSites, read_agent};
 use super::diagnostic::{Diagnostics, Site};
-use super::model::Crew;
+use super::fingerprint::Fingerprint;
+use super::model::{Crew, Origin};
 use super::node::{Node, parse};
 use super::read::Field;
-use super::sections::{RoutingSites, read_providers, read_routing, read_settings, read_tools};
+use super::sections::{
+    RoutingSites, ToolEnvSites, read_providers, read_routing, read_settings, read_tools,
+};
 
 /// Bigger files are refused rather than read: no crew needs them, and everything is bounded.
 /// Anything but a regular file (a FIFO, a device) is refused before it is opened.
@@ -40,6 +43,7 @@ pub(crate) struct Sites {
     /// Parallel to [`Crew::agents`].
     pub agent: Vec<AgentSites>,
     pub routing: RoutingSites,
+    pub tool_env: ToolEnvSites,
 }
 
 /// Load a crew file, or a go-agentic directory holding `crew.yaml`.
@@ -70,16 +74,18 @@ pub(crate) fn load_path(path: &Path, d: &mut Diagnostics) -> Option<Loaded> {
     };
     let base_dir = file.parent().unwrap_or(Path::new("")).to_path_buf();
     let text = read_text(&file, d)?;
+    let mut files = Fingerprint::default();
+    // Named by no name of its own: a crew file moved or renamed is not edited.
+    files.add(String::new(), text.as_bytes());
     let root = parse_into(&text, &file, d)?;
     let agent_dir = base_dir.join("agents");
-    Some(read_crew(
-        &root,
-        &file,
-        &base_dir,
-        Some(&agent_dir),
-        default_name,
-        d,
-    ))
+    let agents = Some((agent_dir.as_path(), &mut files));
+    let mut loaded = read_crew(&root, &file, &base_dir, agents, default_name, d);
+    loaded.crew.origin = Some(Origin {
+        path: super::sections::absolute(path),
+        hash: files.hex(),
+    });
+    Some(loaded)
 }
 
 /// Load a crew from text in memory; agents must be inline.
@@ -138,12 +144,12 @@ fn parse_into(text: &str, file: &Path, d: &mut Diagnostics) -> Option<Spanned<No
 }
 
 /// The top level of a crew document. `agent_dir` is where ids listed in `agents` are read
-/// from; without it, agents must be inline.
+/// from, with the fingerprint each file read is added to; without it, agents must be inline.
 fn read_crew(
     root: &Spanned<Node>,
     file: &Path,
     base_dir: &Path,
-    agent_dir: Option<&Path>,
+    mut agent_dir: Option<(&Path, &mut Fingerprint)>,
     default_name: String,
     d: &mut Diagnostics,
 ) -> Loaded {
@@ -153,7 +159,7 @@ fn read_crew(
 
     let settings = read_settings(get("settings"), base_dir, d);
     let providers = read_providers(get("providers"), d);
-    let tools = read_tools(get("tools"), base_dir, d);
+    let (tools, tool_env) = read_tools(get("tools"), base_dir, d);
 
     let agents_field = get("agents");
     // A crew is empty as written; when the document or `agents` has the wrong type, or every
@@ -176,7 +182,7 @@ fn read_crew(
         let read = match item.node() {
             Node::Map(_) => read_agent(&item, None, d),
             Node::Str(_) | Node::Int(_) | Node::Float(_) | Node::Bool(_) => {
-                let Some(dir) = agent_dir else {
+                let Some((dir, files)) = agent_dir.as_mut() else {
                     let message = "an agent id here needs the directory layout (crew.yaml \
                                    and agents/ID.yaml); write the agent's mapping instead";
                     d.error(&item.site(), message);
@@ -189,7 +195,7 @@ fn read_crew(
                     d.error(&item.site(), format!("duplicate agent id `{id}`"));
                     continue;
                 }
-                let read = read_agent_file(dir, &id, &item, d);
+                let read = read_agent_file(dir, &id, &item, files, d);
                 if read.as_ref().is_none_or(|(agent, _)| agent.id != id) {
                     unloaded.insert(id);
                 }
@@ -243,6 +249,7 @@ fn read_crew(
         routing,
         providers,
         tools,
+        origin: None,
     };
     let sites = Sites {
         agents: agents_site,
@@ -250,6 +257,7 @@ fn read_crew(
         entry_point: entry_site,
         agent: agent_sites,
         routing: routing_sites,
+        tool_env,
     };
     Loaded { crew, sites }
 }
@@ -260,6 +268,7 @@ fn read_agent_file(
     dir: &Path,
     id: &str,
     item: &Field<'_>,
+    files: &mut Fingerprint,
     d: &mut Diagnostics,
 ) -> Option<(super::model::Agent, AgentSites)> {
     let site = item.site();
@@ -279,6 +288,8 @@ fn read_agent_file(
         return None;
     };
     let text = read_text(&path, d)?;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    files.add(format!("agents/{name}"), text.as_bytes());
     let root = parse_into(&text, &path, d)?;
     let field = Field::root(&root, &path, item.path.clone());
     read_agent(&field, Some((id, &site)), d)

@@ -4,10 +4,13 @@
 //! [`load_crew`] and [`load_crew_str`] never panic and never stop at the first problem: the
 //! [`CrewReport`] holds every error and warning found, and the crew only when there were no
 //! errors. This module depends on nothing else in the crate but the names of the built-in
-//! tools.
+//! tools, [`crate::redact`] (a URL in a message is shown without its credentials) and
+//! [`crate::text`] (what it prints is made safe to print).
 
 mod agent;
 mod diagnostic;
+mod diff;
+mod fingerprint;
 mod graph;
 mod load;
 pub mod model;
@@ -18,7 +21,8 @@ mod validate;
 
 use std::path::Path;
 
-pub use diagnostic::{Diagnostic, Severity};
+pub use diagnostic::{Diagnostic, MAX_PER_KIND, Omitted, Severity};
+pub use diff::differences;
 
 use diagnostic::Diagnostics;
 use load::Loaded;
@@ -28,11 +32,14 @@ use load::Loaded;
 pub struct CrewReport {
     /// `Some` exactly when there are no errors (warnings allowed).
     pub crew: Option<model::Crew>,
-    /// Sorted by file, line and column.
+    /// Sorted by file, line and column; at most [`MAX_PER_KIND`] of a kind.
     pub diagnostics: Vec<Diagnostic>,
+    /// How many more of each kind there were.
+    pub omitted: Vec<Omitted>,
 }
 
 impl CrewReport {
+    /// The errors kept in [`CrewReport::diagnostics`].
     pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
         self.diagnostics
             .iter()
@@ -47,6 +54,21 @@ impl CrewReport {
 
     pub fn has_errors(&self) -> bool {
         self.errors().next().is_some()
+    }
+
+    /// Every error found, those left out included.
+    pub fn error_count(&self) -> usize {
+        self.errors().count() + self.omitted_count(Severity::Error)
+    }
+
+    /// Every warning found, those left out included.
+    pub fn warning_count(&self) -> usize {
+        self.warnings().count() + self.omitted_count(Severity::Warning)
+    }
+
+    fn omitted_count(&self, severity: Severity) -> usize {
+        let omitted = self.omitted.iter().filter(|o| o.severity == severity);
+        omitted.map(|o| o.count).sum()
     }
 }
 
@@ -86,9 +108,11 @@ fn report(loaded: Option<Loaded>, mut d: Diagnostics) -> CrewReport {
         validate::validate(loaded, &mut d);
     }
     let crew = loaded.filter(|_| !d.has_errors()).map(|l| l.crew);
+    let (diagnostics, omitted) = d.into_sorted();
     CrewReport {
         crew,
-        diagnostics: d.into_sorted(),
+        diagnostics,
+        omitted,
     }
 }
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! Both crew layouts (one file, or the go-agentic directory) load into these types. They hold
 //! no runtime state; a running session clones what it needs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -25,6 +25,20 @@ pub struct Crew {
     pub providers: BTreeMap<String, ProviderConfig>,
     /// Command tools declared by the crew, by name.
     pub tools: BTreeMap<String, CommandToolConfig>,
+    /// The files the crew was read from; `None` for a crew loaded from text. Not part of what
+    /// the crew means, so not part of its serialised form either.
+    #[serde(skip)]
+    pub origin: Option<Origin>,
+}
+
+/// Where a crew was loaded from, for a session to name and to notice changes in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Origin {
+    /// Absolute, as it was given: the YAML file, or the directory of go-agentic's layout.
+    pub path: PathBuf,
+    /// A hash of the files read (crew file and agent files, with their names), in hex; it
+    /// tells that they changed, nothing more.
+    pub hash: String,
 }
 
 impl Crew {
@@ -40,6 +54,20 @@ impl Crew {
                 .behaviors
                 .get(id)
                 .is_some_and(|b| b.is_terminal)
+    }
+
+    /// Names of the environment variables holding provider keys: every declared provider's
+    /// `api_key_env`, and the implicit `openai` provider's `OPENAI_API_KEY` whether or not an
+    /// agent uses it. No tool is given them, and their values are cut out of tool output.
+    pub fn key_variables(&self) -> BTreeSet<String> {
+        let implicit = ProviderConfig::implicit("openai");
+        let declared = self.providers.values().chain(implicit.as_ref());
+        declared
+            .filter_map(|provider| match provider {
+                ProviderConfig::OpenAi { api_key_env, .. } => api_key_env.clone(),
+                ProviderConfig::Scripted => None,
+            })
+            .collect()
     }
 
     pub fn waits_for_signal(&self, id: &str) -> bool {
@@ -121,6 +149,10 @@ pub struct Settings {
     pub tool_output_limit: usize,
     /// The directory `read_file` and `list_dir` are confined to.
     pub files_root: PathBuf,
+    /// Tool calls one agent turn may run, over all its model calls; later ones fail unrun.
+    /// Absent from the crews recorded in older session files.
+    #[serde(default = "Settings::default_max_tool_calls_per_turn")]
+    pub max_tool_calls_per_turn: u32,
     pub max_retries: u32,
     pub connect_timeout_seconds: u64,
     pub first_token_timeout_seconds: u64,
@@ -131,6 +163,11 @@ impl Settings {
     pub const DEFAULT_MAX_HANDOFFS: u32 = 5;
     pub const DEFAULT_MAX_ROUNDS: u32 = 10;
     pub const DEFAULT_TIMEOUT_SECONDS: u64 = 300;
+    pub const DEFAULT_MAX_TOOL_CALLS_PER_TURN: u32 = 64;
+
+    fn default_max_tool_calls_per_turn() -> u32 {
+        Self::DEFAULT_MAX_TOOL_CALLS_PER_TURN
+    }
 
     pub fn session_timeout(&self) -> Duration {
         Duration::from_secs(self.timeout_seconds)
@@ -151,6 +188,7 @@ impl Default for Settings {
             scripted_tokens_per_second: 40.0,
             tool_output_limit: 16 * 1024,
             files_root: PathBuf::from("."),
+            max_tool_calls_per_turn: Self::DEFAULT_MAX_TOOL_CALLS_PER_TURN,
             max_retries: 2,
             connect_timeout_seconds: 10,
             first_token_timeout_seconds: 60,
@@ -227,4 +265,9 @@ pub struct CommandToolConfig {
     /// JSON schema of the arguments.
     pub parameters: serde_json::Value,
     pub timeout_seconds: Option<u64>,
+    /// Names of environment variables passed to the program besides the default few (see
+    /// `tools::command`); never one that holds a provider's key. Absent from the crews
+    /// recorded in older session files.
+    #[serde(default)]
+    pub env: Vec<String>,
 }

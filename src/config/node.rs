@@ -8,6 +8,7 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
+use serde_saphyr::budget::BudgetBreach;
 
 /// A YAML value with the position of every part of it.
 #[derive(Clone, Debug, PartialEq)]
@@ -177,12 +178,25 @@ pub struct SyntaxError {
 /// schema; each level costs tens of KiB of stack in debug builds, and loading must fit in the
 /// 2 MiB of a spawned thread.
 pub const MAX_DEPTH: usize = 32;
+/// The parser's other limits, the library's defaults named so that a message can say them.
+const MAX_NODES: usize = 250_000;
+const MAX_EVENTS: usize = 1_000_000;
+const MAX_ALIASES: usize = 50_000;
+const MAX_ANCHORS: usize = 50_000;
+const MAX_MERGE_KEYS: usize = 10_000;
 
 /// Parse one YAML document into a tree. Nesting is bounded by [`MAX_DEPTH`] and the parser's
 /// budget, so no input can make this, or anything walking the tree, recurse deeply.
 pub fn parse(text: &str) -> Result<Spanned<Node>, SyntaxError> {
     let options = serde_saphyr::options! {
-        budget: serde_saphyr::budget! { max_depth: MAX_DEPTH },
+        budget: serde_saphyr::budget! {
+            max_depth: MAX_DEPTH,
+            max_nodes: MAX_NODES,
+            max_events: MAX_EVENTS,
+            max_aliases: MAX_ALIASES,
+            max_anchors: MAX_ANCHORS,
+            max_merge_keys: MAX_MERGE_KEYS,
+        },
         with_snippet: false,
         // YAML 1.1 would read `y`, `n`, `on`, `off` as booleans, turning an agent named `y`
         // into `true`; boolean fields still accept yes/no/on/off (see `load.rs`).
@@ -192,12 +206,58 @@ pub fn parse(text: &str) -> Result<Spanned<Node>, SyntaxError> {
         let (line, column) = err.location().map_or((1, 1), |l| {
             (clamp(l.line()).max(1), clamp(l.column()).max(1))
         });
+        let message = match breach(&err) {
+            Some(breach) => limit_message(breach),
+            None => one_line(&err.to_string()),
+        };
         SyntaxError {
             line,
             column,
-            message: one_line(&err.to_string()),
+            message,
         }
     })
+}
+
+/// The limit of the parser's budget that `err` reports reaching, if it is one.
+fn breach(mut err: &serde_saphyr::Error) -> Option<&BudgetBreach> {
+    use serde_saphyr::Error;
+    loop {
+        match err {
+            Error::AliasError { error, .. } | Error::WithSnippet { error, .. } => err = error,
+            Error::Budget { breach, .. } => return Some(breach),
+            _ => return None,
+        }
+    }
+}
+
+/// Which of the parser's limits a crew file reached, in words.
+fn limit_message(breach: &BudgetBreach) -> String {
+    let too_large = "the crew file is too large: more than";
+    match breach {
+        BudgetBreach::Nodes { .. } => format!("{too_large} {MAX_NODES} YAML nodes (parser limit)"),
+        BudgetBreach::Events { .. } => {
+            format!("{too_large} {MAX_EVENTS} YAML parser events (parser limit)")
+        }
+        BudgetBreach::Aliases { .. } => {
+            format!("{too_large} {MAX_ALIASES} aliases (`*name`) (parser limit)")
+        }
+        BudgetBreach::Anchors { .. } => {
+            format!("{too_large} {MAX_ANCHORS} anchors (`&name`) (parser limit)")
+        }
+        BudgetBreach::MergeKeys { .. } => {
+            format!("{too_large} {MAX_MERGE_KEYS} merge keys (`<<`) (parser limit)")
+        }
+        BudgetBreach::Depth { .. } => format!("nested too deeply (at most {MAX_DEPTH} levels)"),
+        BudgetBreach::AliasAnchorRatio { aliases, anchors } => format!(
+            "too many aliases for the anchors they repeat ({aliases} aliases of {anchors} \
+             anchors): the parser limits how far aliases may multiply a file"
+        ),
+        BudgetBreach::Documents { .. } => {
+            "more than one YAML document; a crew file holds exactly one".to_string()
+        }
+        // Limits a crew file of at most a few MiB cannot reach, and those added later.
+        _ => "the crew file is too large for the YAML parser's limits".to_string(),
+    }
 }
 
 /// Line and column as the diagnostics carry them.

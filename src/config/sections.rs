@@ -38,6 +38,7 @@ pub(crate) fn read_settings(
     set!(tool_timeout_seconds, u64);
     set!(scripted_tokens_per_second, non_negative);
     set!(tool_output_limit, usize);
+    set!(max_tool_calls_per_turn, u32);
     set!(max_retries, u32);
     set!(connect_timeout_seconds, u64);
     set!(first_token_timeout_seconds, u64);
@@ -80,9 +81,11 @@ pub(crate) fn read_providers(
             let url = f.required_string(d)?;
             let http = url.starts_with("http://") || url.starts_with("https://");
             if !http {
+                // Shown without the credentials or query it may hold.
+                let shown = crate::redact::url(&url);
                 d.error(
                     &f.site(),
-                    format!("`{url}` is not an http:// or https:// URL"),
+                    format!("`{shown}` is not an http:// or https:// URL"),
                 );
             }
             http.then_some(url)
@@ -127,13 +130,18 @@ pub(crate) fn read_providers(
     providers
 }
 
-/// `tools.<name>: {command, args, description, parameters, timeout_seconds}`.
+/// Where each name in a command tool's `env` was written, by tool name; parallel to the
+/// tool's [`CommandToolConfig::env`].
+pub(crate) type ToolEnvSites = BTreeMap<String, Vec<Site>>;
+
+/// `tools.<name>: {command, args, description, parameters, timeout_seconds, env}`.
 pub(crate) fn read_tools(
     field: Option<Field<'_>>,
     base_dir: &Path,
     d: &mut Diagnostics,
-) -> BTreeMap<String, CommandToolConfig> {
+) -> (BTreeMap<String, CommandToolConfig>, ToolEnvSites) {
     let mut tools = BTreeMap::new();
+    let mut env_sites = BTreeMap::new();
     let entries = field.map(|f| f.named_entries(d)).unwrap_or_default();
     for (name, key_site, value) in entries {
         if crate::tools::BUILTIN_TOOLS.contains(&name.as_str()) {
@@ -173,6 +181,24 @@ pub(crate) fn read_tools(
             .and_then(|f| f.map(d).map(|_| f.node().to_json()))
             .unwrap_or_else(|| serde_json::json!({"type": "object"}));
         let timeout_seconds = map.get("timeout_seconds").and_then(|f| f.u64(d));
+        let (env, sites): (Vec<_>, Vec<_>) = map
+            .get("env")
+            .map(|f| f.strings(d))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(var, site)| {
+                let plain = var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && !var.starts_with(|c: char| c.is_ascii_digit());
+                if !plain {
+                    let message = format!(
+                        "`{var}` is not the name of an environment variable (letters, digits \
+                         and `_`, not starting with a digit)"
+                    );
+                    d.error(site, message);
+                }
+                plain
+            })
+            .unzip();
         map.finish(d);
         if let Some(command) = command {
             let config = CommandToolConfig {
@@ -181,11 +207,13 @@ pub(crate) fn read_tools(
                 args,
                 parameters,
                 timeout_seconds,
+                env,
             };
+            env_sites.insert(name.clone(), sites);
             tools.insert(name, config);
         }
     }
-    tools
+    (tools, env_sites)
 }
 
 /// A command with a `/` is a path from the crew file's directory; a bare name is looked up on

@@ -184,6 +184,32 @@ fn a_self_loop_and_a_chain_into_a_cycle_give_one_warning_each_cycle() {
 }
 
 #[test]
+fn a_chain_of_loops_gets_one_warning_per_loop_each_named_from_its_first_agent() {
+    // a0 ⇄ b0 → a1 ⇄ b1 → a2 ⇄ b2 ↺: three strongly connected parts, none with a way out.
+    let mut text = String::from("agents:\n");
+    for i in 0..3 {
+        let next = if i < 2 {
+            format!(", a{}", i + 1)
+        } else {
+            String::new()
+        };
+        text.push_str(&format!(
+            "  - {{id: a{i}, provider: scripted, handoff_targets: [b{i}{next}]}}\n  \
+             - {{id: b{i}, provider: scripted, handoff_targets: [a{i}]}}\n"
+        ));
+    }
+    let report = load(&text);
+    let warnings: Vec<_> = report.warnings().map(|d| d.message.clone()).collect();
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    for (i, warning) in warnings.iter().enumerate() {
+        assert!(
+            warning.contains(&format!("`a{i} → b{i} → a{i}`")),
+            "{warnings:?}"
+        );
+    }
+}
+
+#[test]
 fn a_group_member_is_reached_but_its_own_routes_are_not_taken_in_the_group() {
     // `w` ends the run on its own (no handoff target), but in the group the run goes on to
     // `a` regardless, so the loop a → g → a has no way out.
@@ -218,6 +244,18 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
         .expect("spawn a thread");
     let results = handle.join().expect("no stack overflow or panic");
     assert!(results.iter().all(|&has_errors| has_errors));
+}
+
+#[test]
+fn a_crew_past_the_parsers_budget_says_which_limit_in_words() {
+    let text = format!("agents: [{}]\n", "0,".repeat(250_001));
+    let report = load(&text);
+    let (_, _, field, message) = &brief(&report)[0];
+    assert!(field.is_empty());
+    assert_eq!(
+        message,
+        "the crew file is too large: more than 250000 YAML nodes (parser limit)"
+    );
 }
 
 #[test]
@@ -279,4 +317,75 @@ fn null_tools_and_groups_are_missing_their_required_keys() {
         ),
     ];
     assert_eq!(found, expected);
+}
+
+#[test]
+fn a_command_tool_is_never_handed_a_key_variable() {
+    let report = load(
+        "providers:\n  p: {base_url: 'http://h/v1', api_key_env: MY_KEY}\ntools:\n  t:\n    \
+         command: sh\n    env: [MY_KEY, OPENAI_API_KEY, GOOD_NAME, 1BAD, 'A=B']\n\
+         agents:\n  - {id: a, provider: scripted, tools: [t]}\n",
+    );
+    let found = brief(&report);
+    let at = |column: u32, index: usize| (6, column, format!("tools.t.env[{index}]"));
+    let expected = [
+        (
+            at(11, 0),
+            "command tool `t` cannot be given MY_KEY: it holds a provider's API key",
+        ),
+        (at(19, 1), "command tool `t` cannot be given OPENAI_API_KEY"),
+        (
+            at(46, 3),
+            "`1BAD` is not the name of an environment variable",
+        ),
+        (
+            at(52, 4),
+            "`A=B` is not the name of an environment variable",
+        ),
+    ];
+    assert_eq!(found.len(), expected.len(), "{found:#?}");
+    for ((line, column, field, message), ((l, c, f), needle)) in found.iter().zip(expected) {
+        assert_eq!(
+            (*line, *column, field.as_str()),
+            (l, c, f.as_str()),
+            "{message}"
+        );
+        assert!(message.contains(needle), "{message:?} lacks {needle:?}");
+    }
+    let fine = crew(
+        "tools:\n  t: {command: sh, env: [GOOD_NAME]}\nagents:\n  - {id: a, provider: scripted}\n",
+    );
+    assert_eq!(fine.tools["t"].env, ["GOOD_NAME"]);
+    assert_eq!(
+        fine.key_variables().into_iter().collect::<Vec<_>>(),
+        ["OPENAI_API_KEY"]
+    );
+}
+
+#[test]
+fn a_bad_base_url_is_shown_without_its_credentials() {
+    let report = load(
+        "providers:\n  p: {base_url: 'ftp://me:pw-secret-1@h/v1?token=tk-secret-2'}\n\
+         agents:\n  - {id: a, provider: p, model: m}\n",
+    );
+    let shown: Vec<String> = report.diagnostics.iter().map(ToString::to_string).collect();
+    assert_eq!(shown.len(), 1, "{shown:#?}");
+    assert!(
+        shown[0].contains("`ftp://h/v1` is not an http:// or https:// URL"),
+        "{shown:?}"
+    );
+    assert!(!shown[0].contains("secret"), "{shown:?}");
+}
+
+#[test]
+fn tool_calls_per_turn_have_a_cap() {
+    assert_eq!(
+        crew("agents:\n  - {id: a, provider: scripted}\n")
+            .settings
+            .max_tool_calls_per_turn,
+        64
+    );
+    let c =
+        crew("settings: {max_tool_calls_per_turn: 3}\nagents:\n  - {id: a, provider: scripted}\n");
+    assert_eq!(c.settings.max_tool_calls_per_turn, 3);
 }

@@ -1,10 +1,10 @@
 //! Checks across a loaded crew: every reference names something that exists, ids are unique,
-//! providers and tools are known; then, when the entry point exists, the route checks of
-//! `graph.rs`.
+//! providers and tools are known, no command tool is handed a provider's key variable; then,
+//! when the entry point exists, the route checks of `graph.rs`.
 
 use std::collections::BTreeMap;
 
-use super::diagnostic::{Diagnostics, Site};
+use super::diagnostic::{Diagnostics, Severity, Site};
 use super::load::Loaded;
 use super::model::ProviderConfig;
 
@@ -28,12 +28,16 @@ pub(crate) fn validate(loaded: &Loaded, d: &mut Diagnostics) {
         }
     }
     let groups = &crew.routing.parallel_groups;
-    let known_agents = ids.keys().copied().collect::<Vec<_>>().join(", ");
+    let known_agents: Vec<&str> = ids.keys().copied().collect();
     let check_agent = |d: &mut Diagnostics, id: &str, site: &Site| {
         if !ids.contains_key(id) && !sites.unloaded.contains(id) {
-            d.error(
+            unknown(
+                d,
                 site,
-                format!("unknown agent `{id}`; agents: {known_agents}"),
+                format!("unknown agent `{id}`"),
+                "agents",
+                id,
+                &known_agents,
             );
         }
     };
@@ -57,12 +61,8 @@ pub(crate) fn validate(loaded: &Loaded, d: &mut Diagnostics) {
                 known.extend(["openai", "scripted"]);
                 known.sort_unstable();
                 known.dedup();
-                let message = format!(
-                    "unknown provider `{}`; known: {}",
-                    agent.provider,
-                    known.join(", ")
-                );
-                d.error(&at.provider, message);
+                let head = format!("unknown provider `{}`", agent.provider);
+                unknown(d, &at.provider, head, "known", &agent.provider, &known);
             }
             Some(ProviderConfig::OpenAi { .. }) if agent.model.trim().is_empty() => {
                 let site = at.at.with_field(format!("{}.model", at.at.field));
@@ -76,8 +76,8 @@ pub(crate) fn validate(loaded: &Loaded, d: &mut Diagnostics) {
         }
         for (tool, site) in agent.tools.iter().zip(&at.tools) {
             if !known_tools.contains(&tool.as_str()) {
-                let message = format!("unknown tool `{tool}`; known: {}", known_tools.join(", "));
-                d.error(site, message);
+                let head = format!("unknown tool `{tool}`");
+                unknown(d, site, head, "known", tool, &known_tools);
             }
         }
         for (target, site) in agent.handoff_targets.iter().zip(&at.handoff_targets) {
@@ -89,6 +89,24 @@ pub(crate) fn validate(loaded: &Loaded, d: &mut Diagnostics) {
                     "scripted call to tool `{tool}`, which agent `{}` is not granted \
                      (add it to the agent's `tools`)",
                     agent.id
+                );
+                d.error(site, message);
+            }
+        }
+    }
+
+    let keys = crew.key_variables();
+    for (tool, config) in &crew.tools {
+        let at = sites
+            .tool_env
+            .get(tool)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for (var, site) in config.env.iter().zip(at) {
+            if keys.contains(var) {
+                let message = format!(
+                    "command tool `{tool}` cannot be given {var}: it holds a provider's API key, \
+                     which no tool ever sees"
                 );
                 d.error(site, message);
             }
@@ -135,5 +153,82 @@ pub(crate) fn validate(loaded: &Loaded, d: &mut Diagnostics) {
 
     if ids.contains_key(crew.entry_point.as_str()) {
         super::graph::check_routes(loaded, d);
+    }
+}
+
+/// Lists of names this long or shorter are given whole after an unknown name.
+const LISTED_WHOLE: usize = 8;
+/// Of a longer list, this many of the closest names are given.
+const CLOSEST: usize = 5;
+/// Names are compared by at most this many leading characters: enough to tell a typo, and
+/// what keeps comparing long names cheap.
+const COMPARED_CHARS: usize = 64;
+
+/// Reports `name`, which is none of `known` (sorted), as `head; LABEL: a, b, c`: the whole list
+/// when it is short, else its few closest names by edit distance and how many more there are.
+/// The closest names are only worked out for an error that is kept: a generated crew can have
+/// thousands of unknown names and thousands of known ones.
+fn unknown(
+    d: &mut Diagnostics,
+    site: &Site,
+    head: String,
+    label: &str,
+    name: &str,
+    known: &[&str],
+) {
+    if !d.keeps(Severity::Error, site, &head) {
+        d.error(site, head);
+        return;
+    }
+    let listed = if known.is_empty() {
+        "none".to_string()
+    } else if known.len() <= LISTED_WHOLE {
+        known.join(", ")
+    } else {
+        let name: Vec<char> = name.chars().take(COMPARED_CHARS).collect();
+        let mut ranked: Vec<(usize, &str)> = known
+            .iter()
+            .map(|k| (edit_distance(&name, k), *k))
+            .collect();
+        ranked.select_nth_unstable(CLOSEST - 1);
+        ranked.truncate(CLOSEST);
+        ranked.sort_unstable();
+        let closest: Vec<&str> = ranked.into_iter().map(|(_, k)| k).collect();
+        format!(
+            "{} and {} more (closest first)",
+            closest.join(", "),
+            known.len() - CLOSEST
+        )
+    };
+    d.error(site, format!("{head}; {label}: {listed}"));
+}
+
+/// Levenshtein distance between `a` and the first [`COMPARED_CHARS`] characters of `b`.
+fn edit_distance(a: &[char], b: &str) -> usize {
+    let mut previous: Vec<usize> = (0..=a.len()).collect();
+    let mut current = vec![0; a.len() + 1];
+    for (j, cb) in b.chars().take(COMPARED_CHARS).enumerate() {
+        current[0] = j + 1;
+        for (i, &ca) in a.iter().enumerate() {
+            let substitution = previous[i] + usize::from(ca != cb);
+            current[i + 1] = substitution.min(previous[i + 1] + 1).min(current[i] + 1);
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[a.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance_counts_insertions_deletions_and_substitutions() {
+        let d = |a: &str, b: &str| edit_distance(&a.chars().collect::<Vec<_>>(), b);
+        assert_eq!(d("writer", "writer"), 0);
+        assert_eq!(d("writr", "writer"), 1);
+        assert_eq!(d("wrtier", "writer"), 2);
+        assert_eq!(d("", "abc"), 3);
+        assert_eq!(d("édit", "edit"), 1);
     }
 }

@@ -1,12 +1,22 @@
 //! The event vocabulary: everything a session does, as data.
 //!
 //! These types are the contract with the TUI, the session files and outside tools
-//! (DESIGN.md "Events"); field names and tags must not change.
+//! (DESIGN.md "Events"); field names and tags must not change. They own their serde shapes:
+//! a provider's or a tool's internal types may change without changing a session file, so
+//! what a model was sent is recorded as [`Message`], [`CallRequest`] and [`ToolDef`], not as
+//! the provider's types.
+//!
+//! Besides what happened, events record what the engine decided, so that nothing reading a
+//! session file has to restate the engine's rules (DESIGN.md principle 4): the history entry
+//! each step added (`entry`), the counters it advanced (`round`, `handoffs`), when a turn's
+//! entries joined the shared history (`turn_ended.joined`, `parallel_finished.joined`) and
+//! what a group handed on (`parallel_finished.output`). Files of format version 1 lack these;
+//! [`crate::session`] upgrades them when it reads them.
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::provider::Usage;
-use crate::provider::{ChatMessage, ToolSpec};
+pub use super::ids::{AgentId, CallId, GroupId};
+use crate::provider::{ChatMessage, ToolCallRequest, ToolSpec};
 pub use crate::tools::ToolFailureKind;
 
 /// One thing that happened in a session, stamped with its place in the session.
@@ -32,12 +42,14 @@ impl Event {
             | K::ToolCall { agent, .. }
             | K::ToolResult { agent, .. }
             | K::ToolFailed { agent, .. }
+            | K::TurnEnded { agent, .. }
             | K::Paused { agent, .. }
             | K::Resumed { agent, .. }
             | K::AgentFailed { agent, .. }
-            | K::AgentCancelled { agent } => Some(agent),
+            | K::AgentCancelled { agent } => Some(agent.as_str()),
             K::Handoff { from, .. } => Some(from),
             K::SessionStarted { .. }
+            | K::SessionResumed {}
             | K::ParallelStarted { .. }
             | K::ParallelFinished { .. }
             | K::SessionFinished { .. } => None,
@@ -57,95 +69,232 @@ pub enum EventKind {
         crew: String,
         input: String,
     },
+    /// A recorded session goes on (`crewtui resume`): the events after this continue it.
+    SessionResumed {},
     AgentStarted {
-        agent: String,
+        agent: AgentId,
         /// 1 for the agent's first turn in the session, then 2, 3, ...
         turn: u32,
         input: String,
+        /// The session's round counter after this turn counted (`max_rounds`); absent for a
+        /// parallel group's members, whose group counted once.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        round: Option<u32>,
+        /// The history entry the turn began with: the user's words, when it was given some.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        entry: Option<Message>,
     },
-    /// What is about to be sent to the model, exactly: for inspecting what an agent was told.
+    /// What is about to be sent to the model. In format version 2 only what is new since the
+    /// agent's previous request: the first `messages_from` messages of that request, then
+    /// `messages`; `system_prompt` and `tools` only when they changed. Version 1 files always
+    /// carry everything (`messages_from` 0).
     ModelRequest {
-        agent: String,
+        agent: AgentId,
         model: String,
-        system_prompt: String,
-        messages: Vec<ChatMessage>,
-        tools: Vec<ToolSpec>,
+        /// The agent's model calls before this one in the session (0 for its first).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        call: Option<u32>,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        messages_from: usize,
+        messages: Vec<Message>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        system_prompt: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tools: Option<Vec<ToolDef>>,
     },
     Token {
-        agent: String,
+        agent: AgentId,
         text: String,
         #[serde(default, skip_serializing_if = "is_false")]
         reasoning: bool,
     },
     /// The end of one model reply.
     Message {
-        agent: String,
+        agent: AgentId,
         content: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         usage: Option<Usage>,
         finish_reason: Option<String>,
         truncated: bool,
+        /// The tool calls the reply asked for, which the turn runs next, in order.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        tool_calls: Vec<CallRequest>,
+        /// The calls were read from the reply's text (go-agentic's `Tool(args)` lines).
+        #[serde(default, skip_serializing_if = "is_false")]
+        text_calls: bool,
+        /// The entry the reply added to the agent's history; absent for a reply cut short by
+        /// a failure, which never joins it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        entry: Option<Message>,
     },
     ToolCall {
-        agent: String,
-        call_id: String,
+        agent: AgentId,
+        call_id: CallId,
         tool: String,
         arguments: serde_json::Value,
     },
     ToolResult {
-        agent: String,
-        call_id: String,
+        agent: AgentId,
+        call_id: CallId,
         tool: String,
         output: String,
         elapsed_ms: u64,
         truncated: bool,
+        /// How the result went back to the model, as the agent's history holds it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        entry: Option<Message>,
     },
     ToolFailed {
-        agent: String,
-        call_id: String,
+        agent: AgentId,
+        call_id: CallId,
         tool: String,
         error: String,
         kind: ToolFailureKind,
+        /// How the failure went back to the model, as the agent's history holds it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        entry: Option<Message>,
+    },
+    /// An agent's turn is over.
+    TurnEnded {
+        agent: AgentId,
+        turn: u32,
+        status: TurnEnd,
+        /// The turn's last reply: what routing reads and a hand-off passes on.
+        reply: String,
+        /// The turn's history entries joined the session's shared history now (a turn of its
+        /// own); a group's members join when the group finishes (`parallel_finished.joined`).
+        #[serde(default, skip_serializing_if = "is_false")]
+        joined: bool,
     },
     Handoff {
+        /// The agent whose turn ended, or the parallel group that finished
+        /// (`reason: parallel_next`).
         from: String,
-        to: String,
+        to: AgentId,
         reason: HandoffReason,
         #[serde(default)]
         signal: Option<String>,
+        /// The session's hand-off counter after this one (`max_handoffs`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        handoffs: Option<u32>,
     },
     ParallelStarted {
-        group: String,
-        agents: Vec<String>,
+        group: GroupId,
+        agents: Vec<AgentId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        round: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        handoffs: Option<u32>,
     },
     ParallelFinished {
-        group: String,
-        completed: Vec<String>,
-        failed: Vec<String>,
-        timed_out: Vec<String>,
+        group: GroupId,
+        completed: Vec<AgentId>,
+        failed: Vec<AgentId>,
+        timed_out: Vec<AgentId>,
+        /// Members whose turns joined the shared history, in the order they joined.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        joined: Option<Vec<AgentId>>,
+        /// What the group hands to its `next_agent`: the members' replies, labelled.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        output: Option<String>,
     },
     Paused {
-        agent: String,
+        agent: AgentId,
         prompt: String,
     },
     Resumed {
-        agent: String,
+        agent: AgentId,
         input: String,
     },
     AgentFailed {
-        agent: String,
+        agent: AgentId,
         error: String,
         #[serde(default)]
         status: Option<u16>,
         retryable: bool,
     },
     AgentCancelled {
-        agent: String,
+        agent: AgentId,
     },
     SessionFinished {
         outcome: Outcome,
         reason: String,
     },
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// A chat message as session files record it: the user's words, a reply (with the tool calls
+/// it asked for), or a tool's result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "role", rename_all = "snake_case")]
+pub enum Message {
+    User {
+        content: String,
+    },
+    Assistant {
+        content: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        tool_calls: Vec<CallRequest>,
+    },
+    Tool {
+        call_id: CallId,
+        name: String,
+        content: String,
+    },
+}
+
+impl Message {
+    pub fn content(&self) -> &str {
+        match self {
+            Message::User { content }
+            | Message::Assistant { content, .. }
+            | Message::Tool { content, .. } => content,
+        }
+    }
+}
+
+/// A tool call as the model asked for it: `arguments` is the raw text, which may not be JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallRequest {
+    pub id: CallId,
+    pub name: String,
+    pub arguments: String,
+}
+
+/// A tool as offered to the model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ToolDef {
+    pub name: String,
+    pub description: String,
+    /// JSON schema of the arguments object.
+    pub parameters: serde_json::Value,
+}
+
+/// Token counts as the provider reported them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+/// How a turn ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TurnEnd {
+    /// The agent replied without calling a tool.
+    Completed,
+    Failed,
+    Cancelled,
+    /// The turn kept calling tools past the model-call limit.
+    Limit,
+    /// Its parallel group's timeout stopped it.
+    TimedOut,
+    /// Its parallel group waits for one reply only (`wait_for_all: false`), and another member
+    /// gave it first.
+    NotNeeded,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -185,6 +334,118 @@ impl Outcome {
             Outcome::Completed => 0,
             Outcome::Paused => 2,
             Outcome::Failed | Outcome::Cancelled | Outcome::Limit => 1,
+        }
+    }
+
+    /// The one wording of an outcome, wherever it is shown.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Completed => "completed",
+            Outcome::Paused => "paused",
+            Outcome::Failed => "failed",
+            Outcome::Cancelled => "cancelled",
+            Outcome::Limit => "limit",
+        }
+    }
+}
+
+impl From<&ChatMessage> for Message {
+    fn from(message: &ChatMessage) -> Self {
+        match message {
+            ChatMessage::User { content } => Message::User {
+                content: content.clone(),
+            },
+            ChatMessage::Assistant {
+                content,
+                tool_calls,
+            } => Message::Assistant {
+                content: content.clone(),
+                tool_calls: tool_calls.iter().map(CallRequest::from).collect(),
+            },
+            ChatMessage::Tool {
+                call_id,
+                name,
+                content,
+            } => Message::Tool {
+                call_id: call_id.into(),
+                name: name.clone(),
+                content: content.clone(),
+            },
+        }
+    }
+}
+
+impl From<&Message> for ChatMessage {
+    fn from(message: &Message) -> Self {
+        match message {
+            Message::User { content } => ChatMessage::User {
+                content: content.clone(),
+            },
+            Message::Assistant {
+                content,
+                tool_calls,
+            } => ChatMessage::Assistant {
+                content: content.clone(),
+                tool_calls: tool_calls.iter().map(ToolCallRequest::from).collect(),
+            },
+            Message::Tool {
+                call_id,
+                name,
+                content,
+            } => ChatMessage::Tool {
+                call_id: call_id.0.clone(),
+                name: name.clone(),
+                content: content.clone(),
+            },
+        }
+    }
+}
+
+impl From<&ToolCallRequest> for CallRequest {
+    fn from(call: &ToolCallRequest) -> Self {
+        CallRequest {
+            id: CallId(call.id.clone()),
+            name: call.name.clone(),
+            arguments: call.arguments.clone(),
+        }
+    }
+}
+
+impl From<&CallRequest> for ToolCallRequest {
+    fn from(call: &CallRequest) -> Self {
+        ToolCallRequest {
+            id: call.id.0.clone(),
+            name: call.name.clone(),
+            arguments: call.arguments.clone(),
+        }
+    }
+}
+
+impl From<&ToolSpec> for ToolDef {
+    fn from(spec: &ToolSpec) -> Self {
+        ToolDef {
+            name: spec.name.clone(),
+            description: spec.description.clone(),
+            parameters: spec.parameters.clone(),
+        }
+    }
+}
+
+impl From<&ToolDef> for ToolSpec {
+    fn from(def: &ToolDef) -> Self {
+        ToolSpec {
+            name: def.name.clone(),
+            description: def.description.clone(),
+            parameters: def.parameters.clone(),
+        }
+    }
+}
+
+impl From<crate::provider::Usage> for Usage {
+    fn from(usage: crate::provider::Usage) -> Self {
+        Usage {
+            prompt_tokens: usage.prompt_tokens,
+            completion_tokens: usage.completion_tokens,
         }
     }
 }

@@ -7,9 +7,13 @@ mod command;
 mod emitter;
 mod event;
 pub mod history;
-pub mod resume;
+mod ids;
+pub mod request;
 pub mod routing;
+pub mod run;
 mod session;
+mod shared_vec;
+pub mod step;
 mod turn;
 
 use std::sync::Arc;
@@ -20,8 +24,12 @@ use tokio_util::sync::CancellationToken;
 
 pub use command::Command;
 pub use emitter::{Emitter, EventLog};
-pub use event::{Event, EventKind, HandoffReason, Outcome, ToolFailureKind, Usage};
-pub use resume::{ResumeError, ResumePoint, Step};
+pub use event::{
+    AgentId, CallId, CallRequest, Event, EventKind, GroupId, HandoffReason, Message, Outcome,
+    ToolDef, ToolFailureKind, TurnEnd, Usage,
+};
+pub use run::Run;
+pub use step::{ResumeError, ResumePoint, Step};
 
 use crate::config::model::Crew;
 use crate::provider::Providers;
@@ -70,18 +78,43 @@ pub fn new_session_id() -> String {
 
 /// Starts running `crew` on `input` in a task of its own.
 pub fn start(crew: Crew, input: String, parts: SessionParts) -> SessionHandle {
-    let fresh = ResumePoint::fresh(&crew, &parts.session_id, &input);
+    let fresh = ResumePoint {
+        session_id: parts.session_id.clone(),
+        input: input.clone(),
+        history: history::History::default(),
+        turns: Default::default(),
+        model_calls: Default::default(),
+        last_requests: Default::default(),
+        handoffs: 0,
+        rounds: 0,
+        next: Step::Agent {
+            id: AgentId(crew.entry_point.clone()),
+            input: input.clone(),
+            user_message: Some(input),
+        },
+        next_seq: 0,
+        t_ms: 0,
+    };
     launch(crew, parts, fresh, true)
 }
 
 /// Goes on with a recorded session that paused or was cut off: its events are `prior`, and new
-/// events continue its numbering and clock.
+/// events continue its numbering and clock. Where it goes on is the run model's projection
+/// ([`Run::resume_point`]); nothing the recording finished is done again.
 pub fn resume(
     crew: Crew,
     prior: &[Event],
     parts: SessionParts,
 ) -> Result<SessionHandle, ResumeError> {
-    let point = ResumePoint::from_events(&crew, prior)?;
+    let mut run = Run::new(
+        &crew.name,
+        &run::AgentInfo::from_crew(&crew),
+        run::TimelineLimits::default(),
+    );
+    for event in prior {
+        run.apply(event);
+    }
+    let point = run.resume_point(&crew)?;
     Ok(launch(crew, parts, point, false))
 }
 
@@ -119,6 +152,8 @@ fn launch(crew: Crew, parts: SessionParts, point: ResumePoint, announce: bool) -
         history: point.history,
         turns: point.turns,
         model_calls: point.model_calls,
+        last_requests: point.last_requests,
+        views: Default::default(),
         handoffs: point.handoffs,
         rounds: point.rounds,
         deadline,

@@ -4,18 +4,18 @@
 
 use crate::config::model::Crew;
 
-use super::event::HandoffReason;
+use super::event::{AgentId, GroupId, HandoffReason};
 
 /// The routing decision after an agent's turn (its tool calls have already been run).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Route {
     Handoff {
-        to: String,
+        to: AgentId,
         reason: HandoffReason,
         signal: Option<String>,
     },
     Parallel {
-        group: String,
+        group: GroupId,
         signal: String,
     },
     /// Wait for the user's answer; the same agent then continues with it.
@@ -36,12 +36,12 @@ pub fn route(crew: &Crew, agent: &str, reply: &str) -> Route {
     {
         if crew.routing.parallel_groups.contains_key(&signal.target) {
             return Route::Parallel {
-                group: signal.target.clone(),
+                group: GroupId(signal.target.clone()),
                 signal: signal.signal.clone(),
             };
         }
         return Route::Handoff {
-            to: signal.target.clone(),
+            to: AgentId(signal.target.clone()),
             reason: HandoffReason::Signal,
             signal: Some(signal.signal.clone()),
         };
@@ -54,7 +54,7 @@ pub fn route(crew: &Crew, agent: &str, reply: &str) -> Route {
     }
     match crew.agent(agent).and_then(|a| a.handoff_targets.first()) {
         Some(to) => Route::Handoff {
-            to: to.clone(),
+            to: AgentId(to.clone()),
             reason: HandoffReason::HandoffTarget,
             signal: None,
         },

@@ -1,5 +1,11 @@
 //! One agent turn: model calls and the tool calls they ask for, until the agent replies
 //! without calling a tool. Runs as its own task with its own cancellation token.
+//!
+//! Every entry the turn adds to its history is recorded with the event that caused it (the
+//! user's words on `agent_started`, the reply on `message`, each result on `tool_result` /
+//! `tool_failed`), exactly as later requests carry it: this is where those entries are made,
+//! and nothing else makes them again. A turn the recording stopped inside goes on from its
+//! [`TurnProgress`].
 
 use std::sync::Arc;
 
@@ -7,15 +13,18 @@ use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use super::emitter::Emitter;
-use super::event::EventKind;
-use super::history::{Author, Entry, History};
+use super::event::{AgentId, CallRequest, EventKind, Message, ToolDef, TurnEnd};
+use super::history::{AgentView, Author, Entry, History};
+use super::request::Request;
+use super::step::{TurnNext, TurnProgress};
 use crate::config::model::{Agent, Signal};
-use crate::provider::{ChatMessage, ChatRequest, Delta, Provider, ProviderError, ToolCallRequest};
+use crate::provider::{ChatRequest, Delta, Provider, ProviderError, ToolCallRequest};
 use crate::tools::{ToolLimits, ToolOutcome, ToolRegistry, parse_text_calls};
 
 /// Everything a turn task owns. Built by the session for each turn.
 pub struct TurnContext {
     pub agent: Agent,
+    pub id: AgentId,
     /// The signals this agent may emit, which its system prompt lists for the model.
     pub signals: Vec<Signal>,
     /// 1 for the agent's first turn in the session.
@@ -24,12 +33,20 @@ pub struct TurnContext {
     pub input: String,
     /// A message from the user to add before the first model call (first input, an answer).
     pub user_message: Option<String>,
+    /// The session's round counter, recorded on `agent_started` (none for group members).
+    pub round: Option<u32>,
     /// The history the agent starts from: its own copy.
     pub history: History,
+    /// Where a turn the recording stopped inside stands; `None` for a new turn.
+    pub progress: Option<TurnProgress>,
     /// Model calls this agent made earlier in the session.
     pub steps_before: usize,
     /// Most model calls this turn may make (the crew's max_rounds).
     pub max_model_calls: u32,
+    /// The agent's previous request as recorded, which the next is recorded against.
+    pub last_request: Option<Request>,
+    /// What the agent is shown of its history, kept from its last call.
+    pub view: AgentView,
     pub provider: Result<Arc<dyn Provider>, String>,
     pub tools: Arc<ToolRegistry>,
     pub tool_limits: ToolLimits,
@@ -47,6 +64,18 @@ pub enum TurnStatus {
     Limit(String),
 }
 
+impl TurnStatus {
+    /// How the turn ended, as recorded.
+    pub fn end(&self) -> TurnEnd {
+        match self {
+            TurnStatus::Completed => TurnEnd::Completed,
+            TurnStatus::Failed(_) => TurnEnd::Failed,
+            TurnStatus::Cancelled => TurnEnd::Cancelled,
+            TurnStatus::Limit(_) => TurnEnd::Limit,
+        }
+    }
+}
+
 /// What a turn leaves behind for the session.
 #[derive(Debug)]
 pub struct TurnResult {
@@ -55,37 +84,80 @@ pub struct TurnResult {
     pub reply: String,
     /// History entries the turn added (user message, replies, tool exchanges).
     pub entries: Vec<Entry>,
+    /// Model calls made in this run of the turn (not those of a recording it went on from).
     pub model_calls: usize,
-}
-
-struct Reply {
-    content: String,
-    tool_calls: Vec<ToolCallRequest>,
-}
-
-enum CallEnd {
-    Done(Reply),
-    Failed(ProviderError),
-    Cancelled,
+    /// The agent's newest request as recorded.
+    pub last_request: Option<Request>,
+    pub view: AgentView,
 }
 
 pub async fn run_turn(mut cx: TurnContext) -> TurnResult {
-    let agent_id = cx.agent.id.clone();
+    let agent_id = cx.id.clone();
     let start_len = cx.history.len();
-    cx.emitter
-        .emit(EventKind::AgentStarted {
-            agent: agent_id.clone(),
-            turn: cx.turn,
-            input: cx.input.clone(),
-        })
-        .await;
-    if let Some(text) = cx.user_message.take() {
-        cx.history
-            .push(Author::User, ChatMessage::User { content: text });
-    }
+    // Model calls of the whole turn (the limit counts them), and those made now, which number
+    // the next call after the agent's calls so far.
     let mut model_calls = 0usize;
+    let mut new_calls = 0usize;
+    // Tool calls of the whole turn, which `max_tool_calls_per_turn` bounds.
+    let mut tool_calls_run = 0u32;
     let mut reply = String::new();
+    let mut pending: Option<(Vec<ToolCallRequest>, bool)> = None;
+    match cx.progress.take() {
+        None => {
+            let entry = cx
+                .user_message
+                .take()
+                .map(|content| Message::User { content });
+            cx.emitter
+                .emit(EventKind::AgentStarted {
+                    agent: agent_id.clone(),
+                    turn: cx.turn,
+                    input: cx.input.clone(),
+                    round: cx.round,
+                    entry: entry.clone(),
+                })
+                .await;
+            if let Some(message) = entry {
+                cx.history.push(Author::User, message);
+            }
+        }
+        Some(progress) => {
+            cx.history.extend(progress.entries);
+            model_calls = progress.model_calls;
+            tool_calls_run = u32::try_from(progress.tool_calls).unwrap_or(u32::MAX);
+            reply = progress.reply;
+            match progress.next {
+                TurnNext::Call => {}
+                TurnNext::Tools { calls, text_calls } => {
+                    pending = Some((
+                        calls.iter().map(ToolCallRequest::from).collect(),
+                        text_calls,
+                    ))
+                }
+                TurnNext::Ended(end) => {
+                    let status = match end {
+                        TurnEnd::Completed => TurnStatus::Completed,
+                        TurnEnd::Failed => TurnStatus::Failed(format!(
+                            "agent `{agent_id}` failed before the recording stopped"
+                        )),
+                        TurnEnd::Limit => TurnStatus::Limit(format!(
+                            "agent `{agent_id}` reached its model-call limit"
+                        )),
+                        TurnEnd::Cancelled | TurnEnd::TimedOut | TurnEnd::NotNeeded => {
+                            TurnStatus::Cancelled
+                        }
+                    };
+                    return finish(cx, start_len, status, reply, new_calls);
+                }
+            }
+        }
+    }
     let status = loop {
+        if let Some((calls, text_form)) = pending.take()
+            && !run_tool_calls(&mut cx, &calls, text_form, &mut tool_calls_run).await
+        {
+            break TurnStatus::Cancelled;
+        }
         if model_calls as u32 >= cx.max_model_calls {
             break TurnStatus::Limit(format!(
                 "agent `{agent_id}` called tools in {model_calls} model calls in one turn (max_rounds {})",
@@ -107,28 +179,40 @@ pub async fn run_turn(mut cx: TurnContext) -> TurnResult {
             }
         };
         let specs = cx.tools.specs(&cx.agent.tools);
-        let system_prompt = system_prompt(&cx.agent, &cx.signals);
-        let request = ChatRequest {
-            agent: agent_id.clone(),
-            step: cx.steps_before + model_calls,
+        cx.view.update(&cx.history, &agent_id);
+        let request = Request {
             model: cx.agent.model.clone(),
-            system_prompt,
-            messages: cx.history.view_for(&agent_id),
-            tools: specs.clone(),
-            temperature: cx.agent.temperature,
-            max_tokens: cx.agent.max_tokens,
+            system_prompt: system_prompt(&cx.agent, &cx.signals),
+            messages: Arc::clone(cx.view.messages()),
+            tools: specs.iter().map(ToolDef::from).collect(),
         };
-        model_calls += 1;
+        let step = cx.steps_before + new_calls;
+        let delta = request.delta_from(cx.last_request.as_ref());
         cx.emitter
             .emit(EventKind::ModelRequest {
                 agent: agent_id.clone(),
                 model: request.model.clone(),
-                system_prompt: request.system_prompt.clone(),
-                messages: request.messages.clone(),
-                tools: request.tools.clone(),
+                call: u32::try_from(step).ok(),
+                messages_from: delta.messages_from,
+                messages: delta.messages,
+                system_prompt: delta.system_prompt,
+                tools: delta.tools,
             })
             .await;
-        let mut answer = match model_call(&cx, provider.as_ref(), request).await {
+        let chat = ChatRequest {
+            agent: agent_id.to_string(),
+            step,
+            model: request.model.clone(),
+            system_prompt: request.system_prompt.clone(),
+            messages: Arc::clone(cx.view.chat()),
+            tools: specs.clone(),
+            temperature: cx.agent.temperature,
+            max_tokens: cx.agent.max_tokens,
+        };
+        cx.last_request = Some(request);
+        model_calls += 1;
+        new_calls += 1;
+        let mut answer = match model_call(&cx, provider.as_ref(), chat).await {
             CallEnd::Done(answer) => answer,
             CallEnd::Failed(error) => {
                 cx.emitter
@@ -143,36 +227,37 @@ pub async fn run_turn(mut cx: TurnContext) -> TurnResult {
             }
             CallEnd::Cancelled => break TurnStatus::Cancelled,
         };
-        reply = answer.content.clone();
         // Models without native tool calls write go-agentic's `Tool(args)` lines instead.
         let text_form = answer.tool_calls.is_empty() && !specs.is_empty();
         if text_form {
             answer.tool_calls = parse_text_calls(&answer.content, &specs);
         }
+        let entry = Message::Assistant {
+            content: answer.content.clone(),
+            tool_calls: if text_form {
+                Vec::new()
+            } else {
+                answer.tool_calls.iter().map(CallRequest::from).collect()
+            },
+        };
+        reply = answer.content.clone();
+        cx.emitter
+            .emit(EventKind::Message {
+                agent: agent_id.clone(),
+                content: answer.content,
+                usage: answer.usage,
+                finish_reason: answer.finish_reason,
+                truncated: answer.truncated,
+                tool_calls: answer.tool_calls.iter().map(CallRequest::from).collect(),
+                text_calls: text_form && !answer.tool_calls.is_empty(),
+                entry: Some(entry.clone()),
+            })
+            .await;
+        cx.history.push(Author::Agent(agent_id.clone()), entry);
         if answer.tool_calls.is_empty() {
-            cx.history.push(
-                Author::Agent(agent_id.clone()),
-                ChatMessage::Assistant {
-                    content: answer.content,
-                    tool_calls: Vec::new(),
-                },
-            );
             break TurnStatus::Completed;
         }
-        cx.history.push(
-            Author::Agent(agent_id.clone()),
-            ChatMessage::Assistant {
-                content: answer.content,
-                tool_calls: if text_form {
-                    Vec::new()
-                } else {
-                    answer.tool_calls.clone()
-                },
-            },
-        );
-        if !run_tool_calls(&mut cx, &answer.tool_calls, text_form).await {
-            break TurnStatus::Cancelled;
-        }
+        pending = Some((answer.tool_calls, text_form));
     };
     if status == TurnStatus::Cancelled {
         cx.emitter
@@ -181,11 +266,23 @@ pub async fn run_turn(mut cx: TurnContext) -> TurnResult {
             })
             .await;
     }
+    finish(cx, start_len, status, reply, new_calls)
+}
+
+fn finish(
+    cx: TurnContext,
+    start_len: usize,
+    status: TurnStatus,
+    reply: String,
+    model_calls: usize,
+) -> TurnResult {
     TurnResult {
-        entries: cx.history.since(start_len).to_vec(),
+        entries: cx.history.since(start_len).cloned().collect(),
         status,
         reply,
         model_calls,
+        last_request: cx.last_request,
+        view: cx.view,
     }
 }
 
@@ -207,9 +304,19 @@ fn system_prompt(agent: &Agent, signals: &[Signal]) -> String {
     prompt
 }
 
-/// Streams one model reply into events.
+/// A whole reply, as the stream ended it.
+struct Answer {
+    content: String,
+    tool_calls: Vec<ToolCallRequest>,
+    usage: Option<super::event::Usage>,
+    finish_reason: Option<String>,
+    truncated: bool,
+}
+
+/// Streams one model reply into token events; the `message` event is the caller's, since it
+/// records what the reply adds to the history.
 async fn model_call(cx: &TurnContext, provider: &dyn Provider, request: ChatRequest) -> CallEnd {
-    let agent = &cx.agent.id;
+    let agent = &cx.id;
     let mut stream = provider.stream(request);
     let mut content = String::new();
     let mut tool_calls = Vec::new();
@@ -252,7 +359,8 @@ async fn model_call(cx: &TurnContext, provider: &dyn Provider, request: ChatRequ
             }
             Some(Err(error)) => {
                 if !content.is_empty() {
-                    // Keep what arrived before the failure on record.
+                    // Keep what arrived before the failure on record; it never joins the
+                    // history (no `entry`).
                     cx.emitter
                         .emit(EventKind::Message {
                             agent: agent.clone(),
@@ -260,6 +368,9 @@ async fn model_call(cx: &TurnContext, provider: &dyn Provider, request: ChatRequ
                             usage: None,
                             finish_reason: None,
                             truncated: true,
+                            tool_calls: Vec::new(),
+                            text_calls: false,
+                            entry: None,
                         })
                         .await;
                 }
@@ -268,89 +379,97 @@ async fn model_call(cx: &TurnContext, provider: &dyn Provider, request: ChatRequ
         }
     }
     let (finish_reason, usage, truncated) = done.unwrap_or((None, None, true));
-    cx.emitter
-        .emit(EventKind::Message {
-            agent: agent.clone(),
-            content: content.clone(),
-            usage,
-            finish_reason,
-            truncated,
-        })
-        .await;
-    CallEnd::Done(Reply {
+    CallEnd::Done(Answer {
         content,
         tool_calls,
+        usage: usage.map(Into::into),
+        finish_reason,
+        truncated,
     })
 }
 
-/// Runs the calls in order and records their results. False when the turn was cancelled.
-async fn run_tool_calls(cx: &mut TurnContext, calls: &[ToolCallRequest], text_form: bool) -> bool {
-    let agent = cx.agent.id.clone();
+enum CallEnd {
+    Done(Answer),
+    Failed(ProviderError),
+    Cancelled,
+}
+
+/// Runs the calls in order and records their results; `run` counts the calls of the turn, and
+/// those past the limit fail unrun. False when the turn was cancelled.
+async fn run_tool_calls(
+    cx: &mut TurnContext,
+    calls: &[ToolCallRequest],
+    text_form: bool,
+    run: &mut u32,
+) -> bool {
+    let agent = cx.id.clone();
     for call in calls {
         let arguments = serde_json::from_str(&call.arguments)
             .unwrap_or_else(|_| serde_json::Value::String(call.arguments.clone()));
         cx.emitter
             .emit(EventKind::ToolCall {
                 agent: agent.clone(),
-                call_id: call.id.clone(),
+                call_id: call.id.as_str().into(),
                 tool: call.name.clone(),
                 arguments,
             })
             .await;
-        let outcome = cx
-            .tools
-            .call(
-                &cx.agent.tools,
-                call,
-                &cx.tool_limits,
-                cx.cancel.child_token(),
-            )
-            .await;
-        let content = match outcome {
-            ToolOutcome::Completed {
-                output,
-                truncated,
-                elapsed_ms,
-            } => {
-                cx.emitter
-                    .emit(EventKind::ToolResult {
-                        agent: agent.clone(),
-                        call_id: call.id.clone(),
-                        tool: call.name.clone(),
-                        output: output.clone(),
-                        elapsed_ms,
-                        truncated,
-                    })
-                    .await;
-                output
-            }
-            ToolOutcome::Failed { kind, error, .. } => {
-                cx.emitter
-                    .emit(EventKind::ToolFailed {
-                        agent: agent.clone(),
-                        call_id: call.id.clone(),
-                        tool: call.name.clone(),
-                        error: error.clone(),
-                        kind,
-                    })
-                    .await;
-                // The model sees the failure as the tool's result and can carry on.
-                format!("error: {error}")
-            }
+        let outcome = if *run >= cx.tool_limits.max_calls_per_turn {
+            cx.tool_limits.refused()
+        } else {
+            *run += 1;
+            cx.tools
+                .call(
+                    &cx.agent.tools,
+                    call,
+                    &cx.tool_limits,
+                    cx.cancel.child_token(),
+                )
+                .await
+        };
+        // The model sees a failure as the tool's result and can carry on.
+        let content = match &outcome {
+            ToolOutcome::Completed { output, .. } => output.clone(),
+            ToolOutcome::Failed { error, .. } => format!("error: {error}"),
             ToolOutcome::Cancelled => return false,
         };
-        let message = if text_form {
-            ChatMessage::User {
+        let entry = if text_form {
+            Message::User {
                 content: format!("Result of {}: {content}", call.name),
             }
         } else {
-            ChatMessage::Tool {
-                call_id: call.id.clone(),
+            Message::Tool {
+                call_id: call.id.as_str().into(),
                 name: call.name.clone(),
                 content,
             }
         };
-        cx.history.push(Author::Agent(agent.clone()), message);
+        let kind = match outcome {
+            ToolOutcome::Completed {
+                output,
+                truncated,
+                elapsed_ms,
+            } => EventKind::ToolResult {
+                agent: agent.clone(),
+                call_id: call.id.as_str().into(),
+                tool: call.name.clone(),
+                output,
+                elapsed_ms,
+                truncated,
+                entry: Some(entry.clone()),
+            },
+            ToolOutcome::Failed { kind, error, .. } => EventKind::ToolFailed {
+                agent: agent.clone(),
+                call_id: call.id.as_str().into(),
+                tool: call.name.clone(),
+                error,
+                kind,
+                entry: Some(entry.clone()),
+            },
+            ToolOutcome::Cancelled => return false,
+        };
+        cx.emitter.emit(kind).await;
+        cx.history.push(Author::Agent(agent.clone()), entry);
     }
     true
 }

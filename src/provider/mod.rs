@@ -63,7 +63,7 @@ pub struct ToolSpec {
 }
 
 /// Everything a provider needs for one model call.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct ChatRequest {
     pub agent: String,
     /// How many model calls this agent has made before this one in the session; the scripted
@@ -71,7 +71,8 @@ pub struct ChatRequest {
     pub step: usize,
     pub model: String,
     pub system_prompt: String,
-    pub messages: Vec<ChatMessage>,
+    /// Shared with the engine's view of the history, which each call only extends.
+    pub messages: Arc<Vec<ChatMessage>>,
     pub tools: Vec<ToolSpec>,
     pub temperature: f64,
     pub max_tokens: Option<u32>,

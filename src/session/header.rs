@@ -1,5 +1,6 @@
 //! The header line: what was run, when, and with which crew, with secrets taken out.
 
+use std::path::PathBuf;
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
@@ -8,8 +9,10 @@ use crate::config::model::{Agent, CommandToolConfig, Crew, ProviderConfig};
 
 /// The `format` of every session file's header.
 pub const FORMAT: &str = "crewtui-session";
-/// The newest header and line layout this build writes and reads.
-pub const VERSION: u32 = 1;
+/// The newest header and line layout this build writes and reads. Version 2 records what the
+/// engine decided with its events and keeps model requests to what is new (DESIGN.md
+/// "Sessions"); version 1 files are still read, upgraded on the way in.
+pub const VERSION: u32 = 2;
 
 /// The first line of a session file.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -21,7 +24,19 @@ pub struct Header {
     pub crewtui_version: String,
     pub session_id: String,
     pub crew_name: String,
-    /// The crew as it was run, with secrets removed (see [`Header::new`]).
+    /// The crew file as it was loaded (absolute; the directory, for go-agentic's layout):
+    /// what `resume` loads the crew from again. `None` for a crew that was not read from a
+    /// file, and in files written before it was recorded.
+    #[serde(default)]
+    pub crew_path: Option<PathBuf>,
+    /// The hash of the crew's files when they were loaded ([`Origin::hash`]), to tell whether
+    /// they changed since.
+    ///
+    /// [`Origin::hash`]: crate::config::model::Origin::hash
+    #[serde(default)]
+    pub crew_hash: Option<String>,
+    /// The crew as it was run, with secrets removed (see [`Header::new`]), for display only:
+    /// a session file is data, and nothing in it is ever run (DESIGN.md principle 9).
     pub crew: Crew,
     /// RFC 3339, UTC, to the second.
     pub started_at: String,
@@ -38,6 +53,8 @@ impl PartialEq for Header {
             && self.crewtui_version == other.crewtui_version
             && self.session_id == other.session_id
             && self.crew_name == other.crew_name
+            && self.crew_path == other.crew_path
+            && self.crew_hash == other.crew_hash
             && self.started_at == other.started_at
             && self.input == other.input
             && serde_json::to_value(&self.crew).ok() == serde_json::to_value(&other.crew).ok()
@@ -56,10 +73,26 @@ impl Header {
             crewtui_version: env!("CARGO_PKG_VERSION").to_string(),
             session_id: session_id.to_string(),
             crew_name: crew.name.clone(),
+            crew_path: crew.origin.as_ref().map(|o| o.path.clone()),
+            crew_hash: crew.origin.as_ref().map(|o| o.hash.clone()),
             crew: without_secrets(crew),
             started_at: crate::tools::format_rfc3339_utc(started),
             input: input.to_string(),
         }
+    }
+
+    /// What `crew` (loaded from disk to go on with) changes from the crew this session was
+    /// recorded with, a line each (see [`crate::config::differences`]); both compared without
+    /// secrets, as the header holds them.
+    pub fn crew_changes(&self, crew: &Crew) -> Vec<String> {
+        crate::config::differences(&self.crew, &without_secrets(crew))
+    }
+
+    /// Whether the files `crew` was loaded from are not, byte for byte, those the session was
+    /// recorded with; `None` when either side does not know.
+    pub fn crew_files_changed(&self, crew: &Crew) -> Option<bool> {
+        let now = &crew.origin.as_ref()?.hash;
+        Some(self.crew_hash.as_ref()? != now)
     }
 }
 
@@ -77,6 +110,7 @@ fn without_secrets(crew: &Crew) -> Crew {
         routing: _,
         providers,
         tools,
+        origin: _,
     } = crew;
     for agent in agents {
         let Agent {
@@ -97,14 +131,15 @@ fn without_secrets(crew: &Crew) -> Crew {
         } = agent;
     }
     for tool in tools.values() {
-        // Arguments and the program are part of the crew's meaning; there is no environment
-        // to drop today. A field added for one must be dropped here.
+        // Arguments and the program are part of the crew's meaning. `env` holds only the names
+        // of variables passed on; their values are read when the tool runs, never stored.
         let CommandToolConfig {
             description: _,
             command: _,
             args: _,
             parameters: _,
             timeout_seconds: _,
+            env: _,
         } = tool;
     }
     let mut clean = crew.clone();
@@ -116,7 +151,7 @@ fn without_secrets(crew: &Crew) -> Crew {
                     base_url,
                     api_key_env,
                 } => ProviderConfig::OpenAi {
-                    base_url: redact_url(base_url),
+                    base_url: crate::redact::url(base_url),
                     api_key_env: api_key_env.clone(),
                 },
                 ProviderConfig::Scripted => ProviderConfig::Scripted,
@@ -127,44 +162,12 @@ fn without_secrets(crew: &Crew) -> Crew {
     clean
 }
 
-/// `url` without credentials in its authority (`user:password@`) and without its query and
-/// fragment, where tokens are often passed. Works on text that is not a valid URL too.
-fn redact_url(url: &str) -> String {
-    let url = url.split(['?', '#']).next().unwrap_or_default();
-    let authority_start = url.find("://").map_or(0, |i| i + 3);
-    let (scheme, rest) = url.split_at(authority_start);
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    let host = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
-    format!("{scheme}{host}{path}")
-}
-
 #[cfg(test)]
 mod tests {
     use std::path::Path;
     use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
-
-    #[test]
-    fn urls_lose_credentials_queries_and_fragments() {
-        let cases = [
-            ("https://api.openai.com/v1", "https://api.openai.com/v1"),
-            (
-                "https://user:sk-secret@proxy.example:8443/v1?key=sk-two#frag",
-                "https://proxy.example:8443/v1",
-            ),
-            ("http://token@127.0.0.1:11434", "http://127.0.0.1:11434"),
-            ("user:pw@host/v1", "host/v1"),
-            ("http://h/v1/a@b", "http://h/v1/a@b"),
-            ("", ""),
-        ];
-        for (url, expected) in cases {
-            assert_eq!(redact_url(url), expected, "{url}");
-        }
-    }
 
     #[test]
     fn the_header_keeps_the_crew_but_no_secret() {
@@ -180,7 +183,7 @@ mod tests {
         );
         assert!(line.contains("https://llm.example/v1"), "{line}");
         assert!(line.contains("CREWTUI_TEST_KEY"), "{line}");
-        assert!(line.starts_with(r#"{"format":"crewtui-session","version":1,"#));
+        assert!(line.starts_with(r#"{"format":"crewtui-session","version":2,"#));
         assert_eq!(header.started_at, "2026-11-28T20:36:52Z");
         assert_eq!(header.crew_name, "x");
         let back: Header = serde_json::from_str(&line).unwrap();

@@ -1,20 +1,17 @@
 //! Summaries of the sessions in a directory, for `crewtui sessions`.
 //!
-//! A summary needs a few figures from the whole file (agents, tokens, the end), but not its
-//! events: lines are scanned in one pass and only the few kinds that carry those figures are
-//! parsed. Token and model-request lines, nearly all of a long file, are recognised by the
-//! start of the line the recorder writes and never parsed.
+//! A summary is a projection of the run model, like every other view of a session: the file is
+//! scanned in one pass and the events that carry its figures (agents, tokens, the end) are
+//! folded by [`Run`]. Token and model-request lines, nearly all of a long file, are recognised
+//! by the start of the line the recorder writes and never parsed.
 
-use std::borrow::Cow;
-use std::collections::HashSet;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-
 use super::SessionError;
-use super::read::{LineKind, LineReader, read_header};
-use crate::engine::{Outcome, Usage};
+use super::read::{LineKind, LineReader, quick_peek, read_header};
+use crate::engine::run::{AgentInfo, TimelineLimits};
+use crate::engine::{Event, Outcome, Run};
 
 /// One session file, summarised.
 #[derive(Clone, Debug, PartialEq)]
@@ -66,116 +63,53 @@ pub fn list(dir: &Path) -> (Vec<SessionSummary>, Vec<SessionError>) {
     (sessions, errors)
 }
 
-/// The summary of one session file. Lines that are not events are passed over, as replay
-/// would skip them.
+/// The summary of one session file: a projection of its run model. Lines that are not events
+/// are passed over, as replay would skip them.
 pub fn summarise(path: &Path) -> Result<SessionSummary, SessionError> {
     let file = crate::files::open_regular(path).map_err(|e| SessionError::io(path, e))?;
     let mut lines = LineReader::new(BufReader::with_capacity(1 << 16, file));
     let header = read_header(path, &mut lines)?;
-    let mut agents = HashSet::new();
-    let mut tokens = (0, 0);
-    let mut outcome = None;
-    // A resumed session may start its clock again: each run's length is added up.
-    let (mut earlier_runs_ms, mut last_t_ms) = (0, 0);
+    let mut run = Run::new(
+        &header.crew_name,
+        &AgentInfo::from_crew(&header.crew),
+        TimelineLimits::default(),
+    );
+    let mut last_t_ms = 0;
     while let Some(line) = lines.next_line().map_err(|e| SessionError::io(path, e))? {
         if line.kind != LineKind::Whole {
             continue;
         }
-        let peek = match quick_peek(line.bytes) {
-            Some((t_ms, kind)) if !NEEDED.contains(&kind) => Peek {
-                t_ms,
-                kind: Cow::Borrowed(""),
-                agent: None,
-                usage: None,
-                outcome: None,
-            },
-            _ => match serde_json::from_slice::<Peek>(line.bytes) {
-                Ok(peek) => peek,
-                Err(_) => continue,
-            },
-        };
-        if peek.t_ms < last_t_ms {
-            earlier_runs_ms = u64::saturating_add(earlier_runs_ms, last_t_ms);
+        // Tokens and requests, nearly all of a long file, change none of the figures: they
+        // are recognised by how the recorder starts a line and never parsed.
+        if let Some((t_ms, kind)) = quick_peek(line.bytes)
+            && !NEEDED.contains(&kind)
+        {
+            last_t_ms = last_t_ms.max(t_ms);
+            continue;
         }
-        last_t_ms = peek.t_ms;
-        // Anything after the end means the session went on (it was resumed).
-        outcome = None;
-        match peek.kind.as_ref() {
-            "agent_started" => {
-                if let Some(agent) = peek.agent {
-                    agents.insert(agent.into_owned());
-                }
-            }
-            "message" => {
-                if let Some(usage) = peek.usage {
-                    tokens.0 = u64::saturating_add(tokens.0, usage.prompt_tokens);
-                    tokens.1 = u64::saturating_add(tokens.1, usage.completion_tokens);
-                }
-            }
-            "session_finished" => outcome = peek.outcome,
-            _ => {}
+        if let Ok(event) = serde_json::from_slice::<Event>(line.bytes) {
+            last_t_ms = last_t_ms.max(event.t_ms);
+            run.apply(&event);
         }
     }
+    let tokens = run.tokens();
     Ok(SessionSummary {
         path: path.to_path_buf(),
         session_id: header.session_id,
         started_at: header.started_at,
         crew: header.crew_name,
-        outcome,
-        agents: agents.len(),
-        tokens,
-        duration_ms: earlier_runs_ms.saturating_add(last_t_ms),
+        outcome: run.outcome(),
+        agents: run.agents_started(),
+        tokens: (tokens.prompt_tokens, tokens.completion_tokens),
+        duration_ms: last_t_ms,
     })
 }
 
-/// Kinds whose fields a summary needs; every other kind only counts as an event.
-const NEEDED: [&[u8]; 3] = [b"agent_started", b"message", b"session_finished"];
-
-/// The fields of an event a summary reads.
-#[derive(Deserialize)]
-struct Peek<'a> {
-    t_ms: u64,
-    #[serde(rename = "type", borrow)]
-    kind: Cow<'a, str>,
-    #[serde(default, borrow)]
-    agent: Option<Cow<'a, str>>,
-    #[serde(default)]
-    usage: Option<Usage>,
-    #[serde(default)]
-    outcome: Option<Outcome>,
-}
-
-/// `t_ms` and `type` of a line that starts the way the recorder writes every event,
-/// `{"seq":N,"t_ms":N,"type":"NAME"`, read without parsing the rest.
-fn quick_peek(line: &[u8]) -> Option<(u64, &[u8])> {
-    fn number(text: &[u8]) -> Option<(u64, &[u8])> {
-        let end = text.iter().position(|b| !b.is_ascii_digit())?;
-        let digits = std::str::from_utf8(&text[..end]).ok()?;
-        Some((digits.parse().ok()?, &text[end..]))
-    }
-    let (_, rest) = number(line.strip_prefix(b"{\"seq\":")?)?;
-    let (t_ms, rest) = number(rest.strip_prefix(b",\"t_ms\":")?)?;
-    let rest = rest.strip_prefix(b",\"type\":\"")?;
-    let end = rest.iter().position(|&b| b == b'"')?;
-    Some((t_ms, &rest[..end]))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_quick_peek_reads_what_the_recorder_writes_and_nothing_else() {
-        assert_eq!(
-            quick_peek(br#"{"seq":12,"t_ms":345,"type":"token","agent":"a","text":"x"}"#),
-            Some((345, &b"token"[..]))
-        );
-        assert_eq!(quick_peek(br#"{"t_ms":345,"seq":12,"type":"token"}"#), None);
-        assert_eq!(quick_peek(br#"{"seq":,"t_ms":1,"type":"token"}"#), None);
-        assert_eq!(
-            quick_peek(br#"{"seq":1,"t_ms":99999999999999999999999,"type":"x"}"#),
-            None
-        );
-        assert_eq!(quick_peek(b"{\"seq\":1"), None);
-    }
-}
+/// Kinds a summary parses; every other kind only moves the clock.
+const NEEDED: [&[u8]; 5] = [
+    b"session_started",
+    b"session_resumed",
+    b"agent_started",
+    b"message",
+    b"session_finished",
+];

@@ -112,22 +112,14 @@ fn read_proc(path: &Path) -> Option<Vec<u8>> {
     Some(bytes)
 }
 
-/// A `/proc/PID/cmdline` as one line: arguments joined by spaces, control characters shown as
-/// `?`, at most 200 characters.
+/// A `/proc/PID/cmdline` as one line: arguments joined by spaces, control characters made
+/// visible, at most 200 characters.
 #[cfg(any(target_os = "linux", test))]
 fn command_line(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
-    let mut line: String = text
-        .trim_end_matches('\0')
-        .chars()
-        .map(|c| match c {
-            '\0' => ' ',
-            c if c.is_control() => '?',
-            c => c,
-        })
-        .take(200)
-        .collect();
-    if text.chars().count() > 200 {
+    let args = text.trim_end_matches('\0').replace('\0', " ");
+    let mut line: String = crate::text::visible_line(&args).chars().take(200).collect();
+    if args.chars().count() > 200 {
         line.push('…');
     }
     line
@@ -148,7 +140,7 @@ mod tests {
         assert_eq!(holder_in(locks, "fe:00:78", 78), None);
         assert_eq!(
             command_line(b"crewtui\0resume\0a\x1b.jsonl\0"),
-            "crewtui resume a?.jsonl"
+            "crewtui resume a␛.jsonl"
         );
     }
 }

@@ -13,10 +13,12 @@ mod clock;
 mod header;
 mod list;
 mod lock;
+mod playback;
 mod printer;
 mod read;
 mod recorder;
 mod transcript;
+mod v1;
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -27,26 +29,41 @@ pub use batch::{
 pub use clock::{Clock, ManualClock};
 pub use header::{FORMAT, Header, VERSION};
 pub use list::{SessionSummary, list, summarise};
+pub use playback::{Mark, Moment, Playback};
 pub use printer::{PRINT_BUFFER, Printer};
 pub use read::{Entry, ReadWarning, Reader, Recording, read};
 pub use recorder::{Recorder, encode, urgency};
-pub use transcript::transcript;
+pub use transcript::{transcript, transcript_file};
 
-/// Why a session file could not be written or read at all.
+impl Recording {
+    /// The events a resumed session goes on from: all of them, but for a version 1 file that
+    /// stopped inside a step, which goes on from that step's start (see `v1::resumable`).
+    pub fn resumable_events(&self) -> &[crate::engine::Event] {
+        if self.header.version < 2 {
+            v1::resumable(&self.events)
+        } else {
+            &self.events
+        }
+    }
+}
+
+/// Why a session file could not be written or read at all. Each says its cause once, in its
+/// message (none has a `source`, which would repeat it in an error chain), and names the path,
+/// made visible: a path from a directory listing is as untrusted as a file's contents.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", shown(path))]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The first line is missing, or is not the header of a crewtui session.
-    #[error("{}:1: not a crewtui session file: {reason}", path.display())]
+    #[error("{}:1: not a crewtui session file: {reason}", shown(path))]
     NotASession { path: PathBuf, reason: String },
     #[error(
         "{}:1: session format version {version} is newer than this crewtui reads ({}); \
          upgrade crewtui",
-        path.display(),
+        shown(path),
         VERSION
     )]
     UnsupportedVersion { path: PathBuf, version: u32 },
@@ -54,7 +71,7 @@ pub enum SessionError {
     #[error(
         "{}: another process is appending to this session ({}); one process at a time may \
          add to a session file",
-        path.display(),
+        shown(path),
         holder.as_deref().unwrap_or("it holds the file's lock")
     )]
     Locked {
@@ -65,12 +82,16 @@ pub enum SessionError {
 }
 
 impl SessionError {
-    fn io(path: &Path, source: std::io::Error) -> Self {
+    fn io(path: &Path, error: std::io::Error) -> Self {
         Self::Io {
             path: path.to_path_buf(),
-            source,
+            error,
         }
     }
+}
+
+fn shown(path: &Path) -> String {
+    crate::text::visible_line(&path.display().to_string()).into_owned()
 }
 
 /// `$XDG_DATA_HOME/crewtui/sessions`, else `~/.local/share/crewtui/sessions`.

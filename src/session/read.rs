@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::{FORMAT, Header, SessionError, VERSION};
 use crate::engine::Event;
+use crate::text::visible_line;
 
 /// Lines longer than this are skipped without being held in memory: no event comes close
 /// (tool output is truncated long before), so such a line is damage, and reading it whole
@@ -63,6 +64,9 @@ pub(super) fn read_from(mut reader: Reader) -> Result<Recording, SessionError> {
             Entry::Warning(warning) => warnings.push(warning),
         }
     }
+    if reader.header.version < 2 {
+        events = super::v1::upgrade(events);
+    }
     Ok(Recording {
         path,
         valid_len: reader.valid_len(),
@@ -80,7 +84,9 @@ pub enum Entry {
 }
 
 /// A session file read one event at a time, for callers that want to show the start of a long
-/// file before the end has been read.
+/// file before the end has been read. Events come as the file holds them: a version 1 file's
+/// events lack what version 2 records, which [`read`] adds (see `v1`); streaming readers of
+/// version 1 files read them whole with [`read`] instead.
 pub struct Reader {
     path: PathBuf,
     header: Header,
@@ -137,7 +143,7 @@ impl Reader {
             LineKind::Whole if line.bytes.trim_ascii().is_empty() => {
                 warning("empty line; skipped".to_string())
             }
-            LineKind::Whole => match serde_json::from_slice::<Event>(line.bytes) {
+            LineKind::Whole => match parse_event(line.bytes) {
                 Ok(event) => Ok(Some(Entry::Event(event))),
                 Err(e) => warning(format!("{}; skipped", describe_json_error(&e, "an event"))),
             },
@@ -148,6 +154,53 @@ impl Reader {
     pub fn valid_len(&self) -> u64 {
         self.lines.valid_len
     }
+}
+
+/// One event line. Token lines, nearly all of a long recording, are read by a shortcut past
+/// the generic event type (whose flattened, tagged shape makes serde buffer every field);
+/// anything the shortcut does not take whole is read the general way.
+pub(crate) fn parse_event(line: &[u8]) -> Result<Event, serde_json::Error> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct TokenLine {
+        seq: u64,
+        t_ms: u64,
+        #[serde(rename = "type")]
+        _kind: serde::de::IgnoredAny,
+        agent: crate::engine::AgentId,
+        text: String,
+        #[serde(default)]
+        reasoning: bool,
+    }
+    if let Some((_, b"token")) = quick_peek(line)
+        && let Ok(t) = serde_json::from_slice::<TokenLine>(line)
+    {
+        return Ok(Event {
+            seq: t.seq,
+            t_ms: t.t_ms,
+            kind: crate::engine::EventKind::Token {
+                agent: t.agent,
+                text: t.text,
+                reasoning: t.reasoning,
+            },
+        });
+    }
+    serde_json::from_slice::<Event>(line)
+}
+
+/// `t_ms` and `type` of a line that starts the way the recorder writes every event,
+/// `{"seq":N,"t_ms":N,"type":"NAME"`, read without parsing the rest.
+pub(crate) fn quick_peek(line: &[u8]) -> Option<(u64, &[u8])> {
+    fn number(text: &[u8]) -> Option<(u64, &[u8])> {
+        let end = text.iter().position(|b| !b.is_ascii_digit())?;
+        let digits = std::str::from_utf8(&text[..end]).ok()?;
+        Some((digits.parse().ok()?, &text[end..]))
+    }
+    let (_, rest) = number(line.strip_prefix(b"{\"seq\":")?)?;
+    let (t_ms, rest) = number(rest.strip_prefix(b",\"t_ms\":")?)?;
+    let rest = rest.strip_prefix(b",\"type\":\"")?;
+    let end = rest.iter().position(|&b| b == b'"')?;
+    Some((t_ms, &rest[..end]))
 }
 
 /// What the first line must hold before the rest is worth reading.
@@ -183,7 +236,7 @@ pub(super) fn read_header<R: BufRead>(
     if probe.format != FORMAT {
         return Err(not_a_session(format!(
             "its format is `{}`, not `{FORMAT}`",
-            probe.format
+            visible_line(&probe.format)
         )));
     }
     if probe.version > VERSION {
@@ -197,11 +250,13 @@ pub(super) fn read_header<R: BufRead>(
 }
 
 /// serde_json's message without its "at line 1 column N" (the line is ours to name), and with
-/// whether the text was JSON at all.
+/// whether the text was JSON at all. What it quotes from the line (an unknown event type) is
+/// made visible: the file may be anyone's.
 fn describe_json_error(error: &serde_json::Error, expected: &str) -> String {
     let text = error.to_string();
     let position = format!(" at line {} column {}", error.line(), error.column());
     let message = text.strip_suffix(&position).unwrap_or(&text);
+    let message = visible_line(message);
     let column = error.column();
     match error.classify() {
         serde_json::error::Category::Io
@@ -332,6 +387,39 @@ mod tests {
         assert_eq!(valid, 6);
         assert_eq!(lines(b"").0, []);
         assert_eq!(lines(b"x\n").1, 2);
+    }
+
+    #[test]
+    fn the_quick_peek_reads_what_the_recorder_writes_and_nothing_else() {
+        assert_eq!(
+            quick_peek(br#"{"seq":12,"t_ms":345,"type":"token","agent":"a","text":"x"}"#),
+            Some((345, &b"token"[..]))
+        );
+        assert_eq!(quick_peek(br#"{"t_ms":345,"seq":12,"type":"token"}"#), None);
+        assert_eq!(quick_peek(br#"{"seq":,"t_ms":1,"type":"token"}"#), None);
+        assert_eq!(
+            quick_peek(br#"{"seq":1,"t_ms":99999999999999999999999,"type":"x"}"#),
+            None
+        );
+        assert_eq!(quick_peek(b"{\"seq\":1"), None);
+    }
+
+    #[test]
+    fn token_lines_read_the_same_by_the_shortcut_and_the_general_way() {
+        for line in [
+            &br#"{"seq":3,"t_ms":9,"type":"token","agent":"a","text":"hi \"there\"\n"}"#[..],
+            br#"{"seq":3,"t_ms":9,"type":"token","agent":"a","text":"x","reasoning":true}"#,
+        ] {
+            let general: Event = serde_json::from_slice(line).unwrap();
+            assert_eq!(parse_event(line).unwrap(), general);
+        }
+        // A token line with something the shortcut does not know is still read whole.
+        let odd = br#"{"seq":3,"t_ms":9,"type":"token","agent":"a","text":"x","extra":1}"#;
+        assert_eq!(
+            parse_event(odd).unwrap(),
+            serde_json::from_slice::<Event>(odd).unwrap()
+        );
+        assert!(parse_event(br#"{"seq":3,"t_ms":9,"type":"token","agent":"a"}"#).is_err());
     }
 
     #[test]

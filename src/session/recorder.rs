@@ -20,7 +20,7 @@
 //! [`SYNC_EVERY`]: super::SYNC_EVERY
 
 use std::fs::{File, OpenOptions};
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -94,9 +94,7 @@ impl Recorder {
         lock::exclusive(&file, &path)?;
         let mut recorder = Recorder::new(path, file, clock)?;
         let fail = |e| SessionError::io(&recorder.path, e);
-        serde_json::to_writer(&mut recorder.line, header)
-            .map_err(io::Error::from)
-            .map_err(fail)?;
+        write_json(header, &mut recorder.line).map_err(fail)?;
         recorder.line.push(b'\n');
         // Written now, synced with the first boundary: a header alone is not worth a sync of
         // its own (a new file's first sync is the dearest, it commits the file system's
@@ -199,9 +197,47 @@ impl EventLog for Recorder {
 /// `event` as one line of a session file (and of headless output), replacing `line`.
 pub fn encode(event: &Event, line: &mut Vec<u8>) -> io::Result<()> {
     line.clear();
-    serde_json::to_writer(&mut *line, event)?;
+    write_json(event, line)?;
     line.push(b'\n');
     Ok(())
+}
+
+/// Compact JSON in which every control character is escaped: serde_json escapes C0 ones, and
+/// [`EscapeControls`] DEL and C1 too, so that a session file or headless output shown raw (by
+/// `cat`, `tail -f`, a pager) cannot drive the terminal. The text reads back the same.
+fn write_json<T: serde::Serialize>(value: &T, out: &mut Vec<u8>) -> io::Result<()> {
+    let mut serializer = serde_json::Serializer::with_formatter(out, EscapeControls);
+    value.serialize(&mut serializer).map_err(io::Error::from)
+}
+
+/// serde_json's compact formatter, with DEL and U+0080–U+009F written as `\u007f`, `\u009b`.
+struct EscapeControls;
+
+impl serde_json::ser::Formatter for EscapeControls {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        let bytes = fragment.as_bytes();
+        let (mut start, mut i) = (0, 0);
+        while i < bytes.len() {
+            // In UTF-8, DEL is the byte 0x7f and U+0080–U+009F are 0xc2 followed by their code.
+            let (code, len) = match (bytes[i], bytes.get(i + 1)) {
+                (0x7f, _) => (0x7f, 1),
+                (0xc2, Some(&next @ 0x80..=0x9f)) => (next, 2),
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            };
+            writer.write_all(&bytes[start..i])?;
+            write!(writer, "\\u{code:04x}")?;
+            i += len;
+            start = i;
+        }
+        writer.write_all(&bytes[start..])
+    }
 }
 
 /// How soon an event must reach the disk. A boundary — a reply, a tool result, a failure —
@@ -212,6 +248,7 @@ pub fn urgency(kind: &EventKind) -> Urgency {
     match kind {
         EventKind::Token { .. }
         | EventKind::SessionStarted { .. }
+        | EventKind::SessionResumed {}
         | EventKind::AgentStarted { .. }
         | EventKind::ModelRequest { .. }
         | EventKind::ToolCall { .. }
@@ -223,7 +260,43 @@ pub fn urgency(kind: &EventKind) -> Urgency {
         | EventKind::ToolFailed { .. }
         | EventKind::AgentFailed { .. }
         | EventKind::AgentCancelled { .. }
+        | EventKind::TurnEnded { .. }
         | EventKind::ParallelFinished { .. } => Urgency::Boundary,
         EventKind::Paused { .. } | EventKind::SessionFinished { .. } => Urgency::Durable,
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_escape_every_control_character_and_read_back_the_same() {
+        let text = "osc52 \x1b]52;c;aGk=\x07 title \x1b]0;t\x1b\\ clear \x1b[2J alt \x1b[?1049l \
+                    csi \u{9b}31m st \u{9c} del \x7f nbsp \u{a0} é 日本";
+        let event = Event {
+            seq: 3,
+            t_ms: 9,
+            kind: EventKind::Token {
+                agent: "a\u{85}".into(),
+                text: text.to_string(),
+                reasoning: false,
+            },
+        };
+        let mut line = Vec::new();
+        encode(&event, &mut line).unwrap();
+        let shown = std::str::from_utf8(&line).unwrap();
+        let raw: Vec<char> = shown
+            .trim_end()
+            .chars()
+            .filter(|c| c.is_control())
+            .collect();
+        assert_eq!(raw, Vec::<char>::new(), "{shown}");
+        assert!(
+            shown.contains(r"\u007f") && shown.contains(r"\u009b") && shown.contains(r"\u0085"),
+            "{shown}"
+        );
+        assert!(shown.contains("nbsp \u{a0} é 日本"), "{shown}");
+        let back: Event = serde_json::from_slice(&line).unwrap();
+        assert_eq!(back, event);
     }
 }

@@ -1,249 +1,359 @@
 //! A recording as a markdown transcript: what each agent was given and answered, the tools it
 //! used, where the run went and how it ended. For reading, not for parsing back.
 //!
-//! Parallel agents' events interleave in the file; here each member's turns are gathered and
-//! shown one member after the other, in the group's order, when the group finishes.
+//! A projection of the run model: the recording is folded once by [`Run`], and the transcript
+//! tells its story chapter by chapter. A parallel group's members are shown one after the
+//! other, in the group's order. Everything that came from a model, a tool or a file is made
+//! visible ([`crate::text::visible`]) before it is written: a transcript is read in terminals.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::path::Path;
 
-use super::{Recording, format_duration};
-use crate::engine::{Event, EventKind, Outcome};
+use super::{Entry, Header, ReadWarning, Reader, Recording, SessionError, format_duration};
+use crate::engine::run::{
+    AgentInfo, AgentRun, CallState, Chapter, Run, TimelineLimits, ToolEnd, TurnRecord, TurnStep,
+};
+use crate::text::visible;
 
 /// The transcript of `recording`, ending with its outcome and any lines that could not be read.
 pub fn transcript(recording: &Recording) -> String {
-    let header = &recording.header;
-    let mut t = Transcript::default();
-    let out = &mut t.out;
-    let _ = writeln!(out, "# Session {}\n", header.session_id);
-    let _ = writeln!(out, "- Crew: {}", header.crew_name);
-    let _ = writeln!(out, "- Started: {}", header.started_at);
-    let _ = writeln!(out, "- File: {}", recording.path.display());
-    let _ = writeln!(out, "- Recorded by crewtui {}\n", header.crewtui_version);
-    let _ = writeln!(out, "**Input**\n\n{}", quote(&header.input));
+    let mut run = transcript_run(&recording.header);
     for event in &recording.events {
-        t.event(event);
+        run.apply(event);
     }
-    t.finish(recording)
+    write(
+        &recording.header,
+        &recording.path,
+        &run,
+        recording.events.len(),
+        &recording.warnings,
+    )
 }
 
-#[derive(Default)]
-struct Transcript {
-    out: String,
-    /// The parallel group running now, with each member's part written so far.
-    group: Option<Group>,
-    /// Streamed text of replies not finished yet, by agent: shown if the reply never ends.
-    partial: HashMap<String, String>,
-    reasoning: HashMap<String, String>,
-    /// Each agent's last whole reply, so that a pause asking with it does not repeat it.
-    last_reply: HashMap<String, String>,
-    sessions_started: usize,
-    replies: u64,
-    tokens: (u64, u64),
-    outcome: Option<(Outcome, String)>,
-    last_t_ms: u64,
-}
-
-struct Group {
-    name: String,
-    agents: Vec<String>,
-    parts: HashMap<String, String>,
-}
-
-impl Transcript {
-    /// Where text about `agent` goes: its part of the running group, else the transcript.
-    fn about(&mut self, agent: &str) -> &mut String {
-        match &mut self.group {
-            Some(group) if group.agents.iter().any(|a| a == agent) => {
-                group.parts.entry(agent.to_string()).or_default()
+/// The transcript of the session file at `path`, read one event at a time: a long recording
+/// costs what its run model holds, never all its events at once. The lines that could not be
+/// read come with it (the transcript lists them too).
+pub fn transcript_file(path: &Path) -> Result<(String, Vec<ReadWarning>), SessionError> {
+    let mut reader = Reader::open(path)?;
+    let header = reader.header().clone();
+    if header.version < 2 {
+        // A version 1 file is upgraded whole (see `v1`); such files are short.
+        drop(reader);
+        let recording = super::read(path)?;
+        let warnings = recording.warnings.clone();
+        return Ok((transcript(&recording), warnings));
+    }
+    let mut run = transcript_run(&header);
+    let mut events = 0;
+    let mut warnings = Vec::new();
+    while let Some(entry) = reader.next_entry()? {
+        match entry {
+            Entry::Event(event) => {
+                run.apply(&event);
+                events += 1;
             }
-            Some(_) | None => &mut self.out,
+            Entry::Warning(warning) => warnings.push(warning),
         }
     }
+    let text = write(&header, path, &run, events, &warnings);
+    Ok((text, warnings))
+}
 
-    fn event(&mut self, event: &Event) {
-        self.last_t_ms = event.t_ms;
-        let at = format!("+{}", format_duration(event.t_ms));
-        match &event.kind {
-            EventKind::SessionStarted { session_id, .. } => {
-                self.sessions_started += 1;
-                if self.sessions_started > 1 {
-                    let _ = writeln!(self.out, "---\n\n*Session {session_id} resumed ({at})*\n");
+/// A transcript reads turns, calls and tool runs, never the timelines panes show: those keep
+/// little.
+fn transcript_run(header: &Header) -> Run {
+    let agents = AgentInfo::from_crew(&header.crew);
+    Run::new(
+        &header.crew_name,
+        &agents,
+        TimelineLimits {
+            max_bytes: 64 * 1024,
+            max_lines: 1_000,
+        },
+    )
+}
+
+fn write(
+    header: &Header,
+    path: &Path,
+    run: &Run,
+    events: usize,
+    warnings: &[ReadWarning],
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# Session {}\n", visible(&header.session_id));
+    let _ = writeln!(out, "- Crew: {}", visible(&header.crew_name));
+    let _ = writeln!(out, "- Started: {}", visible(&header.started_at));
+    let _ = writeln!(out, "- File: {}", visible(&path.display().to_string()));
+    let _ = writeln!(
+        out,
+        "- Recorded by crewtui {}\n",
+        visible(&header.crewtui_version)
+    );
+    let _ = writeln!(out, "**Input**\n\n{}", quote(&header.input));
+    for chapter in run.story() {
+        chapter_text(&mut out, run, chapter);
+    }
+    match run.finish() {
+        Some(finish) => {
+            let _ = writeln!(out, "## Outcome: {}\n", finish.outcome.label());
+            if !finish.reason.is_empty() {
+                let _ = writeln!(out, "{}", quote(&finish.reason));
+            }
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "## Outcome: cut off\n\nThe recording ends before the session did: it was \
+                 stopped without finishing, or is still running.\n"
+            );
+        }
+    }
+    let tokens = run.tokens();
+    let _ = writeln!(
+        out,
+        "- Replies: {}\n- Tokens: {} prompt, {} completion\n- Duration: {}\n- Events: {}",
+        run.replies(),
+        tokens.prompt_tokens,
+        tokens.completion_tokens,
+        format_duration(run.t_ms()),
+        events
+    );
+    if !warnings.is_empty() {
+        let _ = writeln!(out, "\n## Lines not read\n");
+        for warning in warnings {
+            let _ = writeln!(out, "- {}", visible(&warning.to_string()));
+        }
+    }
+    out
+}
+
+fn at(t_ms: u64) -> String {
+    format!("+{}", format_duration(t_ms))
+}
+
+fn chapter_text(out: &mut String, run: &Run, chapter: &Chapter) {
+    match chapter {
+        Chapter::Turn { agent, turn } => {
+            if let Some(a) = run.agent(agent.as_str())
+                && let Some(record) = a.turn_record(*turn)
+            {
+                turn_text(out, a, record, "##");
+            }
+        }
+        Chapter::Group(g) => {
+            let Some(group) = run.groups().get(*g) else {
+                return;
+            };
+            let members: Vec<String> = group.members.iter().map(|m| visible(m.as_str())).collect();
+            let _ = writeln!(
+                out,
+                "## Parallel group {}: {} ({})\n",
+                visible(group.id.as_str()),
+                members.join(", "),
+                at(group.started_ms)
+            );
+            for member in &group.members {
+                let record = group
+                    .member_turns
+                    .iter()
+                    .rev()
+                    .find(|(id, _)| id == member)
+                    .and_then(|(_, turn)| {
+                        let a = run.agent(member.as_str())?;
+                        Some((a, a.turn_record(*turn)?))
+                    });
+                if let Some((a, record)) = record {
+                    turn_text(out, a, record, "###");
                 }
             }
-            EventKind::AgentStarted { agent, turn, input } => {
-                let level = if self.group.is_some() { "###" } else { "##" };
-                let out = self.about(agent);
-                let _ = writeln!(out, "{level} {agent}, turn {turn} ({at})\n");
-                let _ = writeln!(out, "**Input**\n\n{}", quote(input));
-            }
-            // What the model was sent is the history shown above; the TUI's inspector is the
-            // place to look at it whole.
-            EventKind::ModelRequest { .. } => {}
-            EventKind::Token {
-                agent,
-                text,
-                reasoning,
-            } => {
-                let streams = if *reasoning {
-                    &mut self.reasoning
-                } else {
-                    &mut self.partial
+            if let Some(end) = &group.end {
+                let list = |agents: &[crate::engine::AgentId]| match agents {
+                    [] => "none".to_string(),
+                    agents => agents
+                        .iter()
+                        .map(|a| visible(a.as_str()))
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 };
-                streams.entry(agent.clone()).or_default().push_str(text);
+                let _ = writeln!(
+                    out,
+                    "**Parallel group {} finished** ({}): completed {}; failed {}; timed out {}\n",
+                    visible(group.id.as_str()),
+                    at(end.t_ms),
+                    list(&end.completed),
+                    list(&end.failed),
+                    list(&end.timed_out)
+                );
             }
-            EventKind::Message {
-                agent,
-                content,
-                usage,
-                finish_reason,
-                truncated,
-            } => {
-                self.partial.remove(agent);
-                let reasoning = self.reasoning.remove(agent).unwrap_or_default();
-                self.replies += 1;
-                if let Some(usage) = usage {
-                    self.tokens.0 = self.tokens.0.saturating_add(usage.prompt_tokens);
-                    self.tokens.1 = self.tokens.1.saturating_add(usage.completion_tokens);
-                }
-                self.last_reply.insert(agent.clone(), content.clone());
-                let out = self.about(agent);
-                if !reasoning.trim().is_empty() {
+        }
+        Chapter::Handoff {
+            from,
+            to,
+            reason,
+            signal,
+            t_ms,
+        } => {
+            let why = visible(&reason.describe(signal.as_deref()));
+            let _ = writeln!(
+                out,
+                "**Hand-off** {} → {} ({why}, {})\n",
+                visible(&from.to_string()),
+                visible(to.as_str()),
+                at(*t_ms)
+            );
+        }
+        Chapter::Paused {
+            agent,
+            prompt,
+            t_ms,
+        } => {
+            let _ = writeln!(
+                out,
+                "**Paused** ({}): {} waits for an answer\n",
+                at(*t_ms),
+                visible(agent.as_str())
+            );
+            // The question is usually the reply just shown; say it only when it is not.
+            let last_reply = run.agent(agent.as_str()).and_then(|a| {
+                a.calls()
+                    .rev()
+                    .find_map(|c| c.reply.as_ref().filter(|r| r.kept))
+                    .map(|r| r.content.as_str())
+            });
+            if last_reply != Some(prompt.as_str()) {
+                let _ = writeln!(out, "{}", quote(prompt));
+            }
+        }
+        Chapter::Answered { agent, input, t_ms } => {
+            let _ = writeln!(
+                out,
+                "**Answer** to {} ({})\n\n{}",
+                visible(agent.as_str()),
+                at(*t_ms),
+                quote(input)
+            );
+        }
+        Chapter::Resumed { t_ms } => {
+            let _ = writeln!(
+                out,
+                "---\n\n*Session {} resumed ({})*\n",
+                visible(&run.session_id),
+                at(*t_ms)
+            );
+        }
+    }
+}
+
+fn turn_text(out: &mut String, a: &AgentRun, record: &TurnRecord, level: &str) {
+    let name = visible(a.id.as_str());
+    let _ = writeln!(
+        out,
+        "{level} {name}, turn {} ({})\n",
+        record.turn,
+        at(record.started_ms)
+    );
+    let _ = writeln!(out, "**Input**\n\n{}", quote(&record.input));
+    for step in &record.steps {
+        match step {
+            TurnStep::Call(i) => {
+                let Some(call) = a.call(*i) else { continue };
+                if !call.reasoning.trim().is_empty() {
                     let _ = writeln!(
                         out,
                         "**Reasoning** (not part of the reply)\n\n{}",
-                        fenced(&reasoning, "text")
+                        fenced(&call.reasoning, "text")
                     );
                 }
-                let _ = writeln!(out, "**Reply** ({at})\n\n{}", quote(content));
-                let mut notes = Vec::new();
-                if let Some(usage) = usage {
-                    notes.push(format!(
-                        "{} prompt + {} completion tokens",
-                        usage.prompt_tokens, usage.completion_tokens
-                    ));
+                match (&call.reply, call.state) {
+                    (Some(reply), _) => {
+                        let _ = writeln!(
+                            out,
+                            "**Reply** ({})\n\n{}",
+                            at(reply.t_ms),
+                            quote(&reply.content)
+                        );
+                        let mut notes = Vec::new();
+                        if let Some(usage) = reply.usage {
+                            notes.push(format!(
+                                "{} prompt + {} completion tokens",
+                                usage.prompt_tokens, usage.completion_tokens
+                            ));
+                        }
+                        if let Some(reason) = &reply.finish_reason {
+                            notes.push(format!("finish: {}", visible(reason)));
+                        }
+                        if reply.truncated {
+                            notes.push("**the reply was cut off**".to_string());
+                        }
+                        if !notes.is_empty() {
+                            let _ = writeln!(out, "*Usage: {}*\n", notes.join(", "));
+                        }
+                    }
+                    (None, CallState::Streaming | CallState::Abandoned | CallState::Failed)
+                    | (None, CallState::Cancelled)
+                        if !call.partial.trim().is_empty() =>
+                    {
+                        let _ = writeln!(
+                            out,
+                            "**Partial reply** (never finished)\n\n{}",
+                            quote(&call.partial)
+                        );
+                    }
+                    (None, _) => {}
                 }
-                if let Some(reason) = finish_reason {
-                    notes.push(format!("finish: {reason}"));
-                }
-                if *truncated {
-                    notes.push("**the reply was cut off**".to_string());
-                }
-                if !notes.is_empty() {
-                    let _ = writeln!(out, "*Usage: {}*\n", notes.join(", "));
-                }
             }
-            EventKind::ToolCall {
-                agent,
-                call_id,
-                tool,
-                arguments,
-            } => {
-                let arguments = serde_json::to_string_pretty(arguments)
-                    .unwrap_or_else(|_| arguments.to_string());
-                let out = self.about(agent);
-                let _ = writeln!(
-                    out,
-                    "**Tool call** `{tool}` ({call_id}, {at})\n\n{}",
-                    fenced(&arguments, "json")
-                );
-            }
-            EventKind::ToolResult {
-                agent,
-                call_id,
-                tool,
-                output,
-                elapsed_ms,
-                truncated,
-            } => {
-                let cut = if *truncated { ", truncated" } else { "" };
-                let took = format_duration(*elapsed_ms);
-                let out = self.about(agent);
-                let _ = writeln!(
-                    out,
-                    "**Tool result** `{tool}` ({call_id}, took {took}{cut})\n\n{}",
-                    fenced(output, "text")
-                );
-            }
-            EventKind::ToolFailed {
-                agent,
-                call_id,
-                tool,
-                error,
-                kind,
-            } => {
-                let kind = kind.describe();
-                let out = self.about(agent);
-                let _ = writeln!(
-                    out,
-                    "**Tool failed** `{tool}` ({call_id}, {at}): {kind}\n\n{}",
-                    fenced(error, "text")
-                );
-            }
-            EventKind::Handoff {
-                from,
-                to,
-                reason,
-                signal,
-            } => {
-                let why = reason.describe(signal.as_deref());
-                let out = self.about(from);
-                let _ = writeln!(out, "**Hand-off** {from} → {to} ({why}, {at})\n");
-            }
-            EventKind::ParallelStarted { group, agents } => {
-                self.end_group();
-                let _ = writeln!(
-                    self.out,
-                    "## Parallel group {group}: {} ({at})\n",
-                    agents.join(", ")
-                );
-                self.group = Some(Group {
-                    name: group.clone(),
-                    agents: agents.clone(),
-                    parts: HashMap::new(),
-                });
-            }
-            EventKind::ParallelFinished {
-                group,
-                completed,
-                failed,
-                timed_out,
-            } => {
-                if self.group.as_ref().is_some_and(|g| g.name == *group) {
-                    self.end_group();
-                }
-                let list = |agents: &[String]| match agents {
-                    [] => "none".to_string(),
-                    agents => agents.join(", "),
+            TurnStep::Tool(i) => {
+                let Some(tool) = record.tools.get(*i) else {
+                    continue;
                 };
-                let _ = writeln!(
-                    self.out,
-                    "**Parallel group {group} finished** ({at}): completed {}; failed {}; \
-                     timed out {}\n",
-                    list(completed),
-                    list(failed),
-                    list(timed_out)
-                );
-            }
-            EventKind::Paused { agent, prompt } => {
-                let asked = self.last_reply.get(agent) != Some(prompt);
-                let out = self.about(agent);
-                let _ = writeln!(out, "**Paused** ({at}): {agent} waits for an answer\n");
-                if asked {
-                    let _ = writeln!(out, "{}", quote(prompt));
+                let name = visible(&tool.tool);
+                let id = visible(tool.call_id.as_str());
+                if !tool.arguments.is_null() {
+                    let arguments = serde_json::to_string_pretty(&tool.arguments)
+                        .unwrap_or_else(|_| tool.arguments.to_string());
+                    let _ = writeln!(
+                        out,
+                        "**Tool call** `{name}` ({id}, {})\n\n{}",
+                        at(tool.started_ms),
+                        fenced(&arguments, "json")
+                    );
+                }
+                match &tool.end {
+                    Some((
+                        _,
+                        ToolEnd::Result {
+                            output,
+                            elapsed_ms,
+                            truncated,
+                        },
+                    )) => {
+                        let cut = if *truncated { ", truncated" } else { "" };
+                        let took = format_duration(*elapsed_ms);
+                        let _ = writeln!(
+                            out,
+                            "**Tool result** `{name}` ({id}, took {took}{cut})\n\n{}",
+                            fenced(output, "text")
+                        );
+                    }
+                    Some((t_ms, ToolEnd::Failed { kind, error })) => {
+                        let _ = writeln!(
+                            out,
+                            "**Tool failed** `{name}` ({id}, {}): {}\n\n{}",
+                            at(*t_ms),
+                            kind.describe(),
+                            fenced(error, "text")
+                        );
+                    }
+                    None => {}
                 }
             }
-            EventKind::Resumed { agent, input } => {
-                let out = self.about(agent);
-                let _ = writeln!(out, "**Answer** to {agent} ({at})\n\n{}", quote(input));
-            }
-            EventKind::AgentFailed {
-                agent,
+            TurnStep::Failed {
                 error,
                 status,
                 retryable,
+                t_ms,
             } => {
-                self.cut_off(agent);
                 let mut notes = Vec::new();
                 if let Some(status) = status {
                     notes.push(format!("HTTP {status}"));
@@ -251,105 +361,28 @@ impl Transcript {
                 if *retryable {
                     notes.push("retryable".to_string());
                 }
-                notes.push(at);
-                let out = self.about(agent);
+                notes.push(at(*t_ms));
                 let _ = writeln!(
                     out,
-                    "**{agent} failed** ({})\n\n{}",
+                    "**{name} failed** ({})\n\n{}",
                     notes.join(", "),
                     fenced(error, "text")
                 );
             }
-            EventKind::AgentCancelled { agent } => {
-                self.cut_off(agent);
-                let out = self.about(agent);
-                let _ = writeln!(out, "**{agent} cancelled** ({at})\n");
-            }
-            EventKind::SessionFinished { outcome, reason } => {
-                self.end_group();
-                self.outcome = Some((*outcome, reason.clone()));
+            TurnStep::Cancelled { t_ms } => {
+                let _ = writeln!(out, "**{name} cancelled** ({})\n", at(*t_ms));
             }
         }
-    }
-
-    /// Shows what `agent` had streamed of a reply that will never finish.
-    fn cut_off(&mut self, agent: &str) {
-        self.reasoning.remove(agent);
-        if let Some(text) = self.partial.remove(agent).filter(|t| !t.trim().is_empty()) {
-            let out = self.about(agent);
-            let _ = writeln!(
-                out,
-                "**Partial reply** (never finished)\n\n{}",
-                quote(&text)
-            );
-        }
-    }
-
-    /// Writes out the running group's members, in the group's order.
-    fn end_group(&mut self) {
-        if let Some(mut group) = self.group.take() {
-            for agent in &group.agents {
-                if let Some(part) = group.parts.remove(agent) {
-                    self.out.push_str(&part);
-                }
-            }
-        }
-    }
-
-    fn finish(mut self, recording: &Recording) -> String {
-        let mut unfinished: Vec<String> = self.partial.keys().cloned().collect();
-        unfinished.sort();
-        for agent in &unfinished {
-            self.cut_off(agent);
-        }
-        self.end_group();
-        let out = &mut self.out;
-        match &self.outcome {
-            Some((outcome, reason)) => {
-                let outcome = match outcome {
-                    Outcome::Completed => "completed",
-                    Outcome::Paused => "paused",
-                    Outcome::Failed => "failed",
-                    Outcome::Cancelled => "cancelled",
-                    Outcome::Limit => "stopped at a limit",
-                };
-                let _ = writeln!(out, "## Outcome: {outcome}\n");
-                if !reason.is_empty() {
-                    let _ = writeln!(out, "{}", quote(reason));
-                }
-            }
-            None => {
-                let _ = writeln!(
-                    out,
-                    "## Outcome: cut off\n\nThe recording ends before the session did: it was \
-                     stopped without finishing, or is still running.\n"
-                );
-            }
-        }
-        let _ = writeln!(
-            out,
-            "- Replies: {}\n- Tokens: {} prompt, {} completion\n- Duration: {}\n- Events: {}",
-            self.replies,
-            self.tokens.0,
-            self.tokens.1,
-            format_duration(self.last_t_ms),
-            recording.events.len()
-        );
-        if !recording.warnings.is_empty() {
-            let _ = writeln!(out, "\n## Lines not read\n");
-            for warning in &recording.warnings {
-                let _ = writeln!(out, "- {warning}");
-            }
-        }
-        self.out
     }
 }
 
-/// `text` as a markdown block quote, so that headings or lists in a reply stay inside it.
+/// `text`, made visible, as a markdown block quote, so that headings or lists in a reply stay
+/// inside it.
 fn quote(text: &str) -> String {
     if text.is_empty() {
         return "> *(empty)*\n".to_string();
     }
+    let text = visible(text);
     let mut quoted = String::with_capacity(text.len() + 16);
     for line in text.lines() {
         quoted.push('>');
@@ -362,8 +395,10 @@ fn quote(text: &str) -> String {
     quoted
 }
 
-/// `text` in a fenced code block whose fence is longer than any run of backticks inside it.
+/// `text`, made visible, in a fenced code block whose fence is longer than any run of
+/// backticks inside it.
 fn fenced(text: &str, language: &str) -> String {
+    let text = visible(text);
     let longest_run = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest_run.max(2) + 1);
     let newline = if text.ends_with('\n') { "" } else { "\n" };

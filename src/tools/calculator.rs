@@ -55,6 +55,8 @@ fn tokenize(text: &str) -> Result<Vec<Located>, String> {
             let value = literal
                 .parse::<f64>()
                 .map_err(|_| format!("`{literal}` at position {column} is not a number"))?;
+            // Parsing rounds a literal past f64's range to infinity, which is no answer.
+            let value = finite(value, &format!("the number at position {column}"))?;
             tokens.push((Token::Number(value), column));
         } else if c.is_alphabetic() || c == '_' {
             let start = i;
@@ -441,6 +443,8 @@ mod tests {
             ("1..2", "is not a number"),
             ("2e", "unexpected `e`"),
             ("1e308 / 1e-308", "too large"),
+            ("1e400", "the number at position 1 is too large"),
+            ("2 + 1e309", "the number at position 5 is too large"),
         ];
         for (expression, expected) in cases {
             match calc(expression) {
@@ -451,6 +455,9 @@ mod tests {
                 ),
             }
         }
+        let digits = "9".repeat(400);
+        let message = calc(&digits).unwrap_err();
+        assert!(message.contains("is too large"), "{message}");
     }
 
     #[test]

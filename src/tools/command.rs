@@ -1,11 +1,19 @@
 //! Command tools declared in the crew: an external program that gets the call's JSON
 //! arguments on stdin and answers on stdout.
 //!
-//! The program runs in a process group of its own, so that stopping the call (timeout,
-//! cancel) stops whatever it started too, not only the program itself.
+//! The program runs in a process group of its own, and the whole group is killed when the call
+//! ends, however it ends: the program exits (anything it left running in the background goes
+//! with it), it is stopped (timeout, cancel), or the call is dropped. A process that leaves the
+//! group on purpose (`setsid`) is beyond reach.
+//!
+//! The environment is not inherited: the program gets [`DEFAULT_ENV`] and the variables its
+//! crew entry lists, never a variable that holds a provider's key.
 
+use std::collections::BTreeSet;
+use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -20,15 +28,25 @@ const MAX_STDOUT_BYTES: usize = 4 * 1024 * 1024;
 /// The end of stderr shown in a failure, where the reason usually is.
 const STDERR_EXCERPT_BYTES: usize = 2000;
 
+/// Variables every command tool gets when they are set, with every `LC_*`: what programs need
+/// to find each other, a home and a scratch directory, and to speak the user's language.
+pub const DEFAULT_ENV: &[&str] = &[
+    "HOME", "LANG", "LOGNAME", "PATH", "SHELL", "TERM", "TMPDIR", "TZ", "USER",
+];
+
 pub(super) struct CommandTool {
     spec: ToolSpec,
     command: PathBuf,
     args: Vec<String>,
     timeout: Option<Duration>,
+    /// Passed on besides [`DEFAULT_ENV`].
+    env: Vec<String>,
+    /// The crew's key variables, never passed on, even when listed.
+    keys: Arc<BTreeSet<String>>,
 }
 
 impl CommandTool {
-    pub(super) fn new(name: &str, config: &CommandToolConfig) -> Self {
+    pub(super) fn new(name: &str, config: &CommandToolConfig, keys: Arc<BTreeSet<String>>) -> Self {
         let parameters = if config.parameters.is_object() {
             config.parameters.clone()
         } else {
@@ -43,7 +61,20 @@ impl CommandTool {
             command: config.command.clone(),
             args: config.args.clone(),
             timeout: config.timeout_seconds.map(Duration::from_secs),
+            env: config.env.clone(),
+            keys,
         }
+    }
+
+    /// Whether the program gets the variable `name` of this process's environment.
+    fn passes(&self, name: &OsStr) -> bool {
+        let Some(name) = name.to_str() else {
+            return false;
+        };
+        let wanted = DEFAULT_ENV.contains(&name)
+            || name.starts_with("LC_")
+            || self.env.iter().any(|listed| listed == name);
+        wanted && !self.keys.contains(name)
     }
 }
 
@@ -98,28 +129,34 @@ fn stderr_excerpt(bytes: &[u8]) -> String {
     format!("…{}", &text[start..])
 }
 
-/// Kills the program's whole process group when dropped before being disarmed: the call
-/// future is dropped on timeout or cancel, and this is what stops the program then.
+/// The program's process group, killed by [`GroupKill::kill`] or, at the latest, on drop: the
+/// call future is dropped on timeout or cancel, and this is what stops the program then.
 struct GroupKill {
-    group: Option<u32>,
+    group: Option<libc::pid_t>,
+}
+
+impl GroupKill {
+    /// SIGKILL to every process of the group, once. The group outlives its leader for as long
+    /// as any member lives, and its id is not reused meanwhile; once the group is empty the
+    /// signal finds nobody (ESRCH), which is the expected end.
+    fn kill(&mut self) {
+        let Some(group) = self.group.take() else {
+            return;
+        };
+        // SAFETY: killpg takes plain integers and touches no memory of ours.
+        let result = unsafe { libc::killpg(group, libc::SIGKILL) };
+        if result != 0 {
+            let error = std::io::Error::last_os_error();
+            if error.raw_os_error() != Some(libc::ESRCH) {
+                tracing::debug!("cannot kill process group {group}: {error}");
+            }
+        }
+    }
 }
 
 impl Drop for GroupKill {
     fn drop(&mut self) {
-        let Some(group) = self.group.take() else {
-            return;
-        };
-        // Without a libc binding the group is signalled through kill(1). The child itself is
-        // also killed by tokio's kill_on_drop, should kill(1) be missing.
-        let result = std::process::Command::new("kill")
-            .args(["-s", "KILL", "--", &format!("-{group}")])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        if let Err(e) = result {
-            tracing::debug!("cannot run kill for process group {group}: {e}");
-        }
+        self.kill();
     }
 }
 
@@ -142,18 +179,20 @@ impl Tool for CommandTool {
             let mut command = tokio::process::Command::new(&self.command);
             command
                 .args(&self.args)
+                .env_clear()
+                .envs(std::env::vars_os().filter(|(name, _)| self.passes(name)))
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
-                .kill_on_drop(true);
-            #[cfg(unix)]
-            command.process_group(0);
+                .kill_on_drop(true)
+                .process_group(0);
             let mut child = command.spawn().map_err(|e| match e.kind() {
                 std::io::ErrorKind::NotFound => format!("program `{program}` not found"),
                 _ => format!("cannot start `{program}`: {e}"),
             })?;
-            let mut group_kill = GroupKill {
-                group: if cfg!(unix) { child.id() } else { None },
+            // Declared after the child, so dropped before it: the group goes first.
+            let mut group = GroupKill {
+                group: child.id().and_then(|id| libc::pid_t::try_from(id).ok()),
             };
 
             let input = format!("{args}\n");
@@ -167,13 +206,19 @@ impl Tool for CommandTool {
             };
             let stdout = drain(child.stdout.take(), Keep::Head(MAX_STDOUT_BYTES));
             let stderr = drain(child.stderr.take(), Keep::Tail(STDERR_EXCERPT_BYTES));
-            let run = async { tokio::join!(feed, stdout, stderr, child.wait()) };
+            let leader = async {
+                let status = child.wait().await;
+                // The program is done, and so is the call: what it left running goes too,
+                // and with it the last holders of stdout and stderr, which then end.
+                group.kill();
+                status
+            };
+            let run = async { tokio::join!(feed, stdout, stderr, leader) };
             let ((), (stdout, stdout_total), (stderr, _), status) = tokio::select! {
                 finished = run => finished,
                 () = ctx.cancel.cancelled() => return Err("cancelled".to_string()),
             };
             let status = status.map_err(|e| format!("waiting for `{program}` failed: {e}"))?;
-            group_kill.group = None;
 
             if !status.success() {
                 let stderr = stderr_excerpt(&stderr);
@@ -207,7 +252,7 @@ mod tests {
     use crate::tools::{ToolFailureKind, ToolLimits, ToolOutcome, ToolRegistry};
 
     async fn run(program: &str, args: &[&str], input: serde_json::Value) -> Result<String, String> {
-        let tool = CommandTool::new("cmd", &command(program, args, None));
+        let tool = CommandTool::new("cmd", &command(program, args, None), Arc::default());
         let ctx = ToolContext {
             cancel: CancellationToken::new(),
         };
@@ -225,6 +270,7 @@ mod tests {
     const LIMITS: ToolLimits = ToolLimits {
         timeout: Duration::from_secs(60),
         output_limit: 16 * 1024,
+        max_calls_per_turn: 64,
     };
 
     #[tokio::test]
@@ -309,28 +355,119 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn cancelling_kills_what_the_program_started() {
-        let dir = TestDir::new("command-cancel");
+    async fn cancelling_or_dropping_the_call_kills_what_the_program_started() {
+        // Dropped as when the turn's task goes away: no token fires.
+        for dropped in [false, true] {
+            let dir = TestDir::new("command-stop");
+            let pid_file = dir.path().join("pid");
+            let script = format!("sleep 30 & echo $! > '{}'; wait", pid_file.display());
+            let tools = vec![("spawner", command("sh", &["-c", &script], None))];
+            let registry = Arc::new(ToolRegistry::for_crew(&crew(dir.path(), tools)));
+            let cancel = CancellationToken::new();
+            let call = {
+                let (registry, cancel) = (Arc::clone(&registry), cancel.clone());
+                tokio::spawn(async move {
+                    let granted = ["spawner".to_string()];
+                    registry
+                        .call(&granted, &request("spawner"), &LIMITS, cancel)
+                        .await
+                })
+            };
+            let grandchild = read_pid(&pid_file).await;
+            if dropped {
+                call.abort();
+                assert!(call.await.unwrap_err().is_cancelled());
+            } else {
+                cancel.cancel();
+                assert_eq!(call.await.unwrap(), ToolOutcome::Cancelled);
+            }
+            assert!(
+                process_ends(grandchild).await,
+                "sleep {grandchild} outlived the call (dropped: {dropped})"
+            );
+        }
+    }
+
+    /// Runs `script` as tool `name` through the registry; the pid of what it left running is
+    /// what it wrote to the file `PID`.
+    async fn left_running(name: &str, script: &str) -> (ToolOutcome, u32) {
+        let dir = TestDir::new(name);
         let pid_file = dir.path().join("pid");
-        let script = format!("sleep 30 & echo $! > '{}'; wait", pid_file.display());
-        let tools = vec![("spawner", command("sh", &["-c", &script], None))];
-        let registry = Arc::new(ToolRegistry::for_crew(&crew(dir.path(), tools)));
-        let cancel = CancellationToken::new();
-        let call = {
-            let (registry, cancel) = (Arc::clone(&registry), cancel.clone());
-            tokio::spawn(async move {
-                let granted = ["spawner".to_string()];
-                registry
-                    .call(&granted, &request("spawner"), &LIMITS, cancel)
-                    .await
-            })
+        let script = script.replace("PID", &format!("'{}'", pid_file.display()));
+        // A timeout well short of the sleep's, should the call wait for the straggler.
+        let tools = vec![(name, command("sh", &["-c", &script], Some(10)))];
+        let registry = ToolRegistry::for_crew(&crew(dir.path(), tools));
+        let granted = [name.to_string()];
+        let outcome = registry
+            .call(&granted, &request(name), &LIMITS, CancellationToken::new())
+            .await;
+        (outcome, read_pid(&pid_file).await)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn what_the_program_leaves_running_ends_with_the_call() {
+        let cases = [
+            (
+                "bg-quiet",
+                "sleep 30 >/dev/null 2>&1 & echo $! > PID; echo started",
+            ),
+            // The straggler holds stdout: the call still ends when the program does.
+            ("bg-holding", "sleep 30 & echo $! > PID; echo started"),
+            (
+                "bg-failing",
+                "sleep 30 >/dev/null 2>&1 & echo $! > PID; echo bad >&2; exit 3",
+            ),
+        ];
+        for (name, script) in cases {
+            let (outcome, pid) = left_running(name, script).await;
+            let ended_well = match &outcome {
+                ToolOutcome::Completed { output, .. } => output == "started\n",
+                ToolOutcome::Failed { kind, error, .. } => {
+                    *kind == ToolFailureKind::Error && error.ends_with("bad")
+                }
+                ToolOutcome::Cancelled => false,
+            };
+            assert!(ended_well, "{name}: {outcome:?}");
+            assert!(
+                process_ends(pid).await,
+                "{name}: sleep {pid} outlived the call"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_program_gets_the_default_variables_and_those_listed_only() {
+        // Variables cargo sets for every test run stand in for the user's own.
+        let listed = "CARGO_MANIFEST_DIR";
+        let unlisted = "CARGO_PKG_NAME";
+        assert!(std::env::var_os(listed).is_some() && std::env::var_os(unlisted).is_some());
+        let mut config = command("env", &[], None);
+        config.env = vec![listed.to_string(), "HOME".to_string()];
+        // HOME stands in for a key variable: listed or default, it is never passed on.
+        let keys = Arc::new(["HOME".to_string()].into_iter().collect());
+        let tool = CommandTool::new("env", &config, keys);
+        let ctx = ToolContext {
+            cancel: CancellationToken::new(),
         };
-        let grandchild = read_pid(&pid_file).await;
-        cancel.cancel();
-        assert_eq!(call.await.unwrap(), ToolOutcome::Cancelled);
+        let output = tool.call(serde_json::json!({}), &ctx).await.unwrap();
+        let names: Vec<&str> = output
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(n, _)| n)
+            .collect();
         assert!(
-            process_ends(grandchild).await,
-            "sleep {grandchild} outlived the call"
+            names.contains(&"PATH") && names.contains(&listed),
+            "{names:?}"
+        );
+        assert!(
+            !names.contains(&unlisted) && !names.contains(&"HOME"),
+            "{names:?}"
+        );
+        assert!(
+            names
+                .iter()
+                .all(|n| DEFAULT_ENV.contains(n) || n.starts_with("LC_") || *n == listed),
+            "{names:?}"
         );
     }
 }

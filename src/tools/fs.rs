@@ -1,14 +1,19 @@
 //! The `read_file` and `list_dir` built-ins, confined to the crew's files root.
 //!
 //! A path is refused when it leads outside the root, whether by `..`, by being absolute
-//! elsewhere, or through a symlink: it is checked before and after symlinks are resolved.
+//! elsewhere, or through a symlink. It is first checked as written, so that whether something
+//! exists outside the root is not revealed by the error, then opened beneath the open root
+//! ([`super::beneath`]): what is read is what was checked, however the tree changes meanwhile.
+//! A symlink is followed only when it is relative and stays inside the root.
 
+use std::io::Read;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
-
-use tokio::io::AsyncReadExt;
 
 use crate::provider::ToolSpec;
 
+use super::beneath::{self, Kind, OpenError, Want};
 use super::{BoxFuture, Tool, ToolContext, json_kind, string_arg};
 
 /// Larger files are refused rather than read whole into memory only to be truncated.
@@ -31,28 +36,147 @@ fn lexically_normal(path: &Path) -> PathBuf {
     normal
 }
 
-/// The real location of `path` (relative to `root`, or absolute), if it lies inside `root`.
-async fn resolve(root: &Path, path: &str) -> Result<PathBuf, String> {
-    let given = lexically_normal(root);
-    let root = tokio::fs::canonicalize(root)
-        .await
-        .map_err(|e| format!("the files root {} cannot be opened: {e}", root.display()))?;
-    let escapes = || format!("`{path}` escapes the files root {}", root.display());
-    let joined = lexically_normal(&root.join(path));
-    // Checked before touching the file system too, so that whether something exists outside
-    // the root is not revealed by the error. An absolute path may name the root as configured
-    // rather than as resolved.
-    let inside = joined.starts_with(&root) || given.is_absolute() && joined.starts_with(&given);
-    if !inside {
-        return Err(escapes());
+/// The files root, open for one call.
+struct FilesRoot {
+    dir: OwnedFd,
+    /// As configured (the loader made it absolute) and as resolved: an absolute path given by
+    /// the model may start with either.
+    configured: PathBuf,
+    real: PathBuf,
+}
+
+impl FilesRoot {
+    fn open(root: &Path) -> Result<Self, String> {
+        let cannot =
+            |e: std::io::Error| format!("the files root {} cannot be opened: {e}", root.display());
+        let real = std::fs::canonicalize(root).map_err(cannot)?;
+        let dir = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY)
+            .open(root)
+            .map_err(cannot)?;
+        Ok(Self {
+            dir: dir.into(),
+            configured: lexically_normal(root),
+            real,
+        })
     }
-    let real = tokio::fs::canonicalize(&joined)
-        .await
-        .map_err(|e| format!("cannot open `{path}`: {e}"))?;
-    if !real.starts_with(&root) {
-        return Err(escapes());
+
+    fn escapes(&self, path: &str) -> String {
+        format!("`{path}` escapes the files root {}", self.real.display())
     }
-    Ok(real)
+
+    /// `path` relative to the root, refused when it climbs out as written.
+    fn relative(&self, path: &str) -> Result<PathBuf, String> {
+        let given = Path::new(path);
+        if given.is_absolute() {
+            let normal = lexically_normal(given);
+            let inside = normal
+                .strip_prefix(&self.real)
+                .or_else(|_| normal.strip_prefix(&self.configured));
+            return inside
+                .map(Path::to_path_buf)
+                .map_err(|_| self.escapes(path));
+        }
+        let mut depth = 0usize;
+        for component in given.components() {
+            match component {
+                Component::Normal(_) => depth += 1,
+                Component::ParentDir => {
+                    depth = depth.checked_sub(1).ok_or_else(|| self.escapes(path))?;
+                }
+                Component::CurDir => {}
+                Component::RootDir | Component::Prefix(_) => return Err(self.escapes(path)),
+            }
+        }
+        Ok(given.to_path_buf())
+    }
+
+    fn open_beneath(&self, relative: &Path, want: Want) -> Result<OwnedFd, OpenError> {
+        beneath::open(self.dir.as_fd(), relative, want)
+    }
+
+    /// `path` opened beneath the root, and its form relative to the root. A failure's message
+    /// says what the tool was `doing`.
+    fn open_path(&self, path: &str, want: Want, doing: &str) -> Result<(PathBuf, OwnedFd), String> {
+        let relative = self.relative(path)?;
+        match self.open_beneath(&relative, want) {
+            Ok(fd) => Ok((relative, fd)),
+            Err(OpenError::Escapes) => Err(self.escapes(path)),
+            Err(OpenError::Io(error)) => Err(format!("{doing} `{path}`: {error}")),
+        }
+    }
+}
+
+/// Runs file-system work off the async threads. A panic in it stays the tool's panic.
+async fn blocking(
+    work: impl FnOnce() -> Result<String, String> + Send + 'static,
+) -> Result<String, String> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result,
+        Err(error) => match error.try_into_panic() {
+            Ok(payload) => std::panic::resume_unwind(payload),
+            Err(error) => Err(format!("the file-system work was stopped: {error}")),
+        },
+    }
+}
+
+fn read_file(root: &Path, path: &str) -> Result<String, String> {
+    let (_, file) = FilesRoot::open(root)?.open_path(path, Want::Any, "cannot open")?;
+    let file = std::fs::File::from(file);
+    let cannot_read = |e: std::io::Error| format!("cannot read `{path}`: {e}");
+    let metadata = file.metadata().map_err(cannot_read)?;
+    if metadata.is_dir() {
+        return Err(format!("`{path}` is a directory; list it with list_dir"));
+    }
+    // A fifo or a device could block the read forever, or never end.
+    if !metadata.is_file() {
+        return Err(format!("`{path}` is not a regular file"));
+    }
+    let too_big =
+        |len: u64| format!("`{path}` is {len} bytes, more than read_file reads ({MAX_READ_BYTES})");
+    if metadata.len() > MAX_READ_BYTES {
+        return Err(too_big(metadata.len()));
+    }
+    // The file may have grown since its size was read.
+    let mut bytes = Vec::new();
+    file.take(MAX_READ_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot_read)?;
+    if bytes.len() as u64 > MAX_READ_BYTES {
+        return Err(too_big(bytes.len() as u64));
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn list_dir(root: &Path, path: &str) -> Result<String, String> {
+    let files = FilesRoot::open(root)?;
+    let (relative, dir) = files.open_path(path, Want::Directory, "cannot list")?;
+    let entries = beneath::list(dir).map_err(|e| format!("cannot list `{path}`: {e}"))?;
+    let mut names: Vec<String> = entries
+        .into_iter()
+        .map(|(name, kind)| {
+            // A symlink is listed as what it points to when that is inside the root; this
+            // opens it by name again, which decides only the marker, never what is read.
+            let is_dir = match kind {
+                Kind::Directory => true,
+                Kind::Symlink => files
+                    .open_beneath(&relative.join(&name), Want::Directory)
+                    .is_ok(),
+                Kind::Other => false,
+            };
+            let mut shown = name.to_string_lossy().into_owned();
+            if is_dir {
+                shown.push('/');
+            }
+            shown
+        })
+        .collect();
+    names.sort();
+    if names.is_empty() {
+        return Ok("(empty directory)".to_string());
+    }
+    Ok(names.join("\n"))
 }
 
 fn path_spec(name: &str, description: &str, path_help: &str, required: &[&str]) -> ToolSpec {
@@ -93,36 +217,9 @@ impl Tool for ReadFile {
         _ctx: &'a ToolContext,
     ) -> BoxFuture<'a, Result<String, String>> {
         Box::pin(async move {
-            let path = string_arg(&args, "path")?;
-            let real = resolve(&self.root, path).await?;
-            let metadata = tokio::fs::metadata(&real)
-                .await
-                .map_err(|e| format!("cannot read `{path}`: {e}"))?;
-            if metadata.is_dir() {
-                return Err(format!("`{path}` is a directory; list it with list_dir"));
-            }
-            // A fifo or a device could block the read forever, or never end.
-            if !metadata.is_file() {
-                return Err(format!("`{path}` is not a regular file"));
-            }
-            let too_big = |len: u64| {
-                format!("`{path}` is {len} bytes, more than read_file reads ({MAX_READ_BYTES})")
-            };
-            if metadata.len() > MAX_READ_BYTES {
-                return Err(too_big(metadata.len()));
-            }
-            let cannot_read = |e: std::io::Error| format!("cannot read `{path}`: {e}");
-            let file = tokio::fs::File::open(&real).await.map_err(cannot_read)?;
-            // The file may have grown since its size was read.
-            let mut bytes = Vec::new();
-            file.take(MAX_READ_BYTES + 1)
-                .read_to_end(&mut bytes)
-                .await
-                .map_err(cannot_read)?;
-            if bytes.len() as u64 > MAX_READ_BYTES {
-                return Err(too_big(bytes.len() as u64));
-            }
-            Ok(String::from_utf8_lossy(&bytes).into_owned())
+            let path = string_arg(&args, "path")?.to_string();
+            let root = self.root.clone();
+            blocking(move || read_file(&root, &path)).await
         })
     }
 }
@@ -169,30 +266,8 @@ impl Tool for ListDir {
                     ));
                 }
             };
-            let real = resolve(&self.root, path).await?;
-            let cannot = |e: std::io::Error| format!("cannot list `{path}`: {e}");
-            let mut entries = tokio::fs::read_dir(&real).await.map_err(cannot)?;
-            let mut names = Vec::new();
-            while let Some(entry) = entries.next_entry().await.map_err(cannot)? {
-                let mut name = entry.file_name().to_string_lossy().into_owned();
-                // A symlink is listed as what it points to.
-                let is_dir = match entry.file_type().await {
-                    Ok(kind) if kind.is_symlink() => tokio::fs::metadata(entry.path())
-                        .await
-                        .is_ok_and(|m| m.is_dir()),
-                    Ok(kind) => kind.is_dir(),
-                    Err(_) => false,
-                };
-                if is_dir {
-                    name.push('/');
-                }
-                names.push(name);
-            }
-            names.sort();
-            if names.is_empty() {
-                return Ok("(empty directory)".to_string());
-            }
-            Ok(names.join("\n"))
+            let (root, path) = (self.root.clone(), path.to_string());
+            blocking(move || list_dir(&root, &path)).await
         })
     }
 }
@@ -204,7 +279,8 @@ mod tests {
     use super::*;
     use crate::tools::test_support::TestDir;
 
-    /// root/ with a.txt, sub/b.txt, a link out and a link in; a secret beside root/.
+    /// root/ with a.txt, sub/b.txt, links out and links in (one relative, one absolute); a
+    /// secret beside root/.
     fn tree() -> (TestDir, PathBuf) {
         let dir = TestDir::new("fs");
         let root = dir.path().join("root");
@@ -214,7 +290,8 @@ mod tests {
         std::fs::write(dir.path().join("secret.txt"), "secret").unwrap();
         std::os::unix::fs::symlink(dir.path(), root.join("out")).unwrap();
         std::os::unix::fs::symlink(dir.path().join("secret.txt"), root.join("leak.txt")).unwrap();
-        std::os::unix::fs::symlink(root.join("sub"), root.join("inner")).unwrap();
+        std::os::unix::fs::symlink("sub", root.join("inner")).unwrap();
+        std::os::unix::fs::symlink(root.join("a.txt"), root.join("absolute.txt")).unwrap();
         (dir, root)
     }
 
@@ -253,6 +330,8 @@ mod tests {
             outside.as_str(),
             "out/secret.txt",
             "leak.txt",
+            // Inside, but absolute: where it leads depends on more than the root.
+            "absolute.txt",
         ] {
             let result = call(&read, serde_json::json!({"path": path})).await;
             let error = result.expect_err(path);
@@ -302,10 +381,50 @@ mod tests {
         let (_dir, root) = tree();
         let list = ListDir::new(root);
         let top = call(&list, serde_json::json!({})).await;
-        assert_eq!(top.as_deref(), Ok("a.txt\ninner/\nleak.txt\nout/\nsub/"));
+        // Links out are not followed to see what they are.
+        let expected = "a.txt\nabsolute.txt\ninner/\nleak.txt\nout\nsub/";
+        assert_eq!(top.as_deref(), Ok(expected));
         let sub = call(&list, serde_json::json!({"path": "sub"})).await;
         assert_eq!(sub.as_deref(), Ok("b.txt"));
         let file = call(&list, serde_json::json!({"path": "a.txt"})).await;
         assert!(file.unwrap_err().contains("cannot list `a.txt`"));
+    }
+
+    /// The attack: a directory inside the root and a symlink to outside it trade
+    /// places over and over while the tools read through the directory's name.
+    #[cfg(target_os = "linux")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_directory_swapped_for_a_link_out_is_never_read_through() {
+        let tree = crate::tools::test_support::RaceTree::new("fs-race");
+        let read = ReadFile::new(tree.root.clone());
+        let list = ListDir::new(tree.root.clone());
+        let calls: [(&dyn Tool, serde_json::Value, &str); 2] = [
+            (&read, serde_json::json!({"path": "d/f.txt"}), "inside"),
+            (&list, serde_json::json!({"path": "d"}), "f.txt"),
+        ];
+        let swapper = tree.swap();
+        let mut inside = [0; 2];
+        let started = std::time::Instant::now();
+        let mut round = 0;
+        while swapper.racing(
+            round,
+            1500,
+            inside.iter().copied().min().unwrap_or(0),
+            started,
+        ) {
+            round += 1;
+            for ((tool, args, answer), inside) in calls.iter().zip(&mut inside) {
+                match call(*tool, args.clone()).await {
+                    Ok(got) if got == *answer => *inside += 1,
+                    Ok(got) => panic!("{} gave {got:?} from outside", tool.spec().name),
+                    Err(_) => {}
+                }
+            }
+        }
+        let swaps = swapper.stop();
+        assert!(
+            swaps > 0 && inside.iter().all(|&n| n > 0),
+            "{swaps} swaps; calls answered from inside: {inside:?}"
+        );
     }
 }

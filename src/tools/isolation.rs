@@ -1,5 +1,5 @@
 //! The isolation every tool call runs under: its own task, a timeout, cancellation, panics
-//! caught and reported, output cut to a limit.
+//! caught and reported, secrets cut out and output cut to a limit.
 //!
 //! A panicking tool must not reach the terminal either: the process panic hook asks
 //! [`in_tool_call`] and stays quiet while a tool is being polled, because the panic is
@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::{BoxFuture, Tool, ToolContext, ToolFailureKind, ToolOutcome, elapsed_ms};
+use crate::redact::Secrets;
 
 thread_local! {
     static IN_TOOL_CALL: Cell<bool> = const { Cell::new(false) };
@@ -82,24 +83,48 @@ impl<T> Drop for Flagged<'_, T> {
 /// cannot be dropped until it yields, and the caller must not wait for it.
 const ABORT_GRACE: Duration = Duration::from_millis(50);
 
+/// The tool's task, aborted when the call is dropped before it ends: a call whose turn goes
+/// away (its task aborted, the runtime shutting down) takes its tool, and what the tool owns,
+/// with it instead of leaving it to run unwatched.
+struct Running<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for Running<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Why a call was stopped before it finished.
 enum Stop {
     Cancelled,
     TimedOut,
 }
 
+/// What one call is held to.
+pub(super) struct Bounds<'a> {
+    pub timeout: Duration,
+    pub output_limit: usize,
+    /// Cut out of the output and of any error before the cut to `output_limit`, so that no
+    /// part of a secret survives at the cut.
+    pub secrets: &'a Secrets,
+}
+
 /// Run `tool` in a task of its own and turn however it ends into a [`ToolOutcome`].
 pub(super) async fn run(
     tool: Arc<dyn Tool>,
     args: serde_json::Value,
-    timeout: Duration,
-    output_limit: usize,
+    bounds: Bounds<'_>,
     cancel: CancellationToken,
     started: Instant,
 ) -> ToolOutcome {
+    let Bounds {
+        timeout,
+        output_limit,
+        secrets,
+    } = bounds;
     let failed = |kind: ToolFailureKind, error: String| ToolOutcome::Failed {
         kind,
-        error: truncate(error, output_limit).0,
+        error: truncate(secrets.redact(error), output_limit).0,
         elapsed_ms: elapsed_ms(started),
     };
     if cancel.is_cancelled() {
@@ -113,12 +138,13 @@ pub(super) async fn run(
         let ctx = ctx;
         tool.call(args, &ctx).await
     });
-    let mut task = tokio::spawn(Flagged { inner: Some(body) });
+    let mut running = Running(tokio::spawn(Flagged { inner: Some(body) }));
+    let task = &mut running.0;
 
     let joined = tokio::select! {
         biased;
         () = cancel.cancelled() => Err(Stop::Cancelled),
-        joined = &mut task => Ok(joined),
+        joined = &mut *task => Ok(joined),
         () = tokio::time::sleep(timeout) => Err(Stop::TimedOut),
     };
     let joined = match joined {
@@ -127,7 +153,7 @@ pub(super) async fn run(
             // The tool's own token first, for a tool that stops cleanly, then the task.
             stop.cancel();
             task.abort();
-            let _ = tokio::time::timeout(ABORT_GRACE, &mut task).await;
+            let _ = tokio::time::timeout(ABORT_GRACE, &mut *task).await;
             return match why {
                 Stop::Cancelled => ToolOutcome::Cancelled,
                 Stop::TimedOut => {
@@ -142,7 +168,7 @@ pub(super) async fn run(
     };
     match joined {
         Ok(Ok(output)) => {
-            let (output, truncated) = truncate(output, output_limit);
+            let (output, truncated) = truncate(secrets.redact(output), output_limit);
             ToolOutcome::Completed {
                 output,
                 truncated,

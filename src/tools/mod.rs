@@ -4,6 +4,7 @@
 //! Every call is isolated: a panic, a timeout, an error or oversized output becomes a
 //! [`ToolOutcome`], never a crash. This module knows nothing of sessions or events.
 
+mod beneath;
 mod calculator;
 mod command;
 mod fault;
@@ -26,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::model::{Crew, Settings};
 use crate::provider::{ToolCallRequest, ToolSpec};
+use crate::redact::Secrets;
 
 pub use isolation::in_tool_call;
 pub use text_calls::parse_text_calls;
@@ -105,6 +107,9 @@ pub struct ToolLimits {
     pub timeout: Duration,
     /// Output past this many bytes is cut, with a visible marker.
     pub output_limit: usize,
+    /// Calls one agent turn may run; the engine counts them and refuses the rest with
+    /// [`ToolLimits::refused`].
+    pub max_calls_per_turn: u32,
 }
 
 impl ToolLimits {
@@ -112,6 +117,21 @@ impl ToolLimits {
         Self {
             timeout: settings.tool_timeout(),
             output_limit: settings.tool_output_limit,
+            max_calls_per_turn: settings.max_tool_calls_per_turn,
+        }
+    }
+
+    /// The outcome of a call past `max_calls_per_turn`, which is not run. It goes back to the
+    /// model like any failure, so the message says what to do instead.
+    pub fn refused(&self) -> ToolOutcome {
+        let max = self.max_calls_per_turn;
+        ToolOutcome::Failed {
+            kind: ToolFailureKind::Error,
+            error: format!(
+                "not run: this turn already made {max} tool calls, the most one turn may make \
+                 (settings.max_tool_calls_per_turn); answer with what you have"
+            ),
+            elapsed_ms: 0,
         }
     }
 }
@@ -137,31 +157,41 @@ pub enum ToolOutcome {
 #[derive(Clone, Default)]
 pub struct ToolRegistry {
     tools: BTreeMap<String, Arc<dyn Tool>>,
+    /// The values of the crew's key variables: cut out of whatever any tool returns, as a
+    /// second line behind the environment command tools get (which holds none of them).
+    secrets: Secrets,
 }
 
 impl fmt::Debug for ToolRegistry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ToolRegistry")
             .field("tools", &self.tools.keys().collect::<Vec<_>>())
+            .field("secrets", &self.secrets)
             .finish()
     }
 }
 
 impl ToolRegistry {
     /// The built-ins (read_file/list_dir rooted at crew.settings.files_root, which the loader
-    /// has already made absolute) plus crew.tools as command tools.
+    /// has already made absolute) plus crew.tools as command tools. The values of the crew's
+    /// [key variables](Crew::key_variables) are read from the environment now.
     ///
     /// A command tool named like a built-in replaces it: what the crew declares wins.
     pub fn for_crew(crew: &Crew) -> Self {
         let root = &crew.settings.files_root;
-        let mut registry = Self::default();
+        let keys = Arc::new(crew.key_variables());
+        let mut registry = Self {
+            tools: BTreeMap::new(),
+            secrets: Secrets::new(keys.iter().filter_map(|var| std::env::var(var).ok())),
+        };
         registry.insert(Arc::new(time::CurrentTime::new()));
         registry.insert(Arc::new(calculator::Calculator::new()));
         registry.insert(Arc::new(fs::ReadFile::new(root.clone())));
         registry.insert(Arc::new(fs::ListDir::new(root.clone())));
         registry.insert(Arc::new(fault::Fault::new()));
         for (name, config) in &crew.tools {
-            registry.insert(Arc::new(command::CommandTool::new(name, config)));
+            let tool = command::CommandTool::new(name, config, Arc::clone(&keys));
+            registry.insert(Arc::new(tool));
         }
         registry
     }
@@ -204,7 +234,7 @@ impl ToolRegistry {
         // The name and the arguments come from the model and may be of any size.
         let failed = |kind, error| ToolOutcome::Failed {
             kind,
-            error: isolation::truncate(error, limits.output_limit).0,
+            error: isolation::truncate(self.secrets.redact(error), limits.output_limit).0,
             elapsed_ms: elapsed_ms(started),
         };
         let name = &request.name;
@@ -230,7 +260,12 @@ impl ToolRegistry {
             Err(error) => return failed(ToolFailureKind::BadArguments, error),
         };
         let timeout = tool.timeout().unwrap_or(limits.timeout);
-        isolation::run(tool, args, timeout, limits.output_limit, cancel, started).await
+        let bounds = isolation::Bounds {
+            timeout,
+            output_limit: limits.output_limit,
+            secrets: &self.secrets,
+        };
+        isolation::run(tool, args, bounds, cancel, started).await
     }
 }
 
@@ -370,6 +405,7 @@ mod tests {
     const LIMITS: ToolLimits = ToolLimits {
         timeout: Duration::from_secs(30),
         output_limit: 16 * 1024,
+        max_calls_per_turn: 64,
     };
 
     fn request(name: &str, arguments: &str) -> ToolCallRequest {

@@ -6,23 +6,24 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
 
-use super::app::App;
 use super::layout;
-use super::pane::{Content, LineStyle, Pane, ToolStatus};
+use super::pane::LineStyle;
 use super::render::line_style;
 use super::theme::Theme;
 use super::wrap::wrap;
-use crate::provider::ChatMessage;
+use crate::engine::run::{AgentRun, ToolEnd};
+use crate::engine::{Message, Run};
+use crate::text::visible;
 
 /// The inspector's text for one agent: what its model was sent, and its tool calls raw.
-pub fn lines(pane: &Pane, width: usize) -> Vec<(String, LineStyle)> {
+pub fn lines(agent: &AgentRun, width: usize) -> Vec<(String, LineStyle)> {
     let mut out: Vec<(String, LineStyle)> = Vec::new();
     let mut push = |text: &str, style: LineStyle| {
-        for line in wrap(text, width) {
+        for line in wrap(&visible(text), width) {
             out.push((line, style));
         }
     };
-    match &pane.last_request {
+    match agent.last_request() {
         None => push("No model request yet.", LineStyle::Dim),
         Some(req) => {
             push(&format!("Model: {}", req.model), LineStyle::Tool);
@@ -34,12 +35,10 @@ pub fn lines(pane: &Pane, width: usize) -> Vec<(String, LineStyle)> {
                 &format!("Messages ({})", req.messages.len()),
                 LineStyle::Notice,
             );
-            for message in &req.messages {
+            for message in req.messages.iter() {
                 match message {
-                    ChatMessage::User { content } => {
-                        push(&format!("user: {content}"), LineStyle::Text)
-                    }
-                    ChatMessage::Assistant {
+                    Message::User { content } => push(&format!("user: {content}"), LineStyle::Text),
+                    Message::Assistant {
                         content,
                         tool_calls,
                     } => {
@@ -54,7 +53,7 @@ pub fn lines(pane: &Pane, width: usize) -> Vec<(String, LineStyle)> {
                             );
                         }
                     }
-                    ChatMessage::Tool {
+                    Message::Tool {
                         call_id,
                         name,
                         content,
@@ -81,35 +80,33 @@ pub fn lines(pane: &Pane, width: usize) -> Vec<(String, LineStyle)> {
     push("", LineStyle::Text);
     push("Tool calls", LineStyle::Notice);
     let mut any = false;
-    for block in pane.blocks() {
-        if let Content::Tool {
-            call_id,
-            tool,
-            arguments,
-            status,
-        } = &block.content
-        {
-            any = true;
-            push(
-                &format!("{tool} [{call_id}] arguments: {arguments}"),
-                LineStyle::Tool,
-            );
-            match status {
-                ToolStatus::Running => push("  running", LineStyle::Dim),
-                ToolStatus::Done {
+    for run in agent.turns().flat_map(|t| t.tools.iter()) {
+        any = true;
+        push(
+            &format!(
+                "{} [{}] arguments: {}",
+                run.tool, run.call_id, run.arguments
+            ),
+            LineStyle::Tool,
+        );
+        match &run.end {
+            None => push("  running", LineStyle::Dim),
+            Some((
+                _,
+                ToolEnd::Result {
                     output,
                     elapsed_ms,
                     truncated,
-                } => {
-                    push(
-                        &format!("  result ({elapsed_ms} ms, truncated: {truncated}):"),
-                        LineStyle::Dim,
-                    );
-                    push(output, LineStyle::ToolOutput);
-                }
-                ToolStatus::Failed { kind, error } => {
-                    push(&format!("  failed ({kind:?}): {error}"), LineStyle::Error)
-                }
+                },
+            )) => {
+                push(
+                    &format!("  result ({elapsed_ms} ms, truncated: {truncated}):"),
+                    LineStyle::Dim,
+                );
+                push(output, LineStyle::ToolOutput);
+            }
+            Some((_, ToolEnd::Failed { kind, error })) => {
+                push(&format!("  failed ({kind:?}): {error}"), LineStyle::Error)
             }
         }
     }
@@ -123,20 +120,20 @@ pub fn lines(pane: &Pane, width: usize) -> Vec<(String, LineStyle)> {
 pub fn draw(
     frame: &mut Frame,
     area: Rect,
-    app: &App,
+    run: &Run,
     focus: usize,
     top: usize,
     theme: &Theme,
 ) -> usize {
     let rect = layout::centered(area, 92, 90);
-    let Some(pane) = app.panes.get(focus) else {
+    let Some(agent) = run.agents().get(focus) else {
         return 0;
     };
     let block = Block::bordered()
         .border_type(BorderType::Thick)
         .border_style(theme.border(true, false))
         .title(Span::styled(
-            format!(" Inspector · {} ", pane.name),
+            format!(" Inspector · {} ", visible(&agent.name)),
             theme.title(true),
         ))
         .title_bottom(Line::styled(
@@ -144,7 +141,7 @@ pub fn draw(
             theme.dim(),
         ));
     let inner = block.inner(rect);
-    let lines = lines(pane, inner.width.max(1) as usize);
+    let lines = lines(agent, inner.width.max(1) as usize);
     let top = top.min(lines.len().saturating_sub(inner.height as usize));
     let shown: Vec<Line> = lines
         .into_iter()

@@ -1,7 +1,8 @@
 //! The live loop: one `select!` over terminal input, the engine's events and the frame timer.
 //!
-//! Events are folded into the App as they come, all that is queued at once; the screen is drawn
-//! only when something changed, at most once per frame interval, never once per token.
+//! Events are folded into the run model as they come, all that is queued at once; the screen
+//! is drawn only when something changed, at most once per frame interval, never once per
+//! token.
 
 use std::io;
 use std::time::Duration;
@@ -12,14 +13,13 @@ use ratatui::Terminal;
 use ratatui::backend::Backend;
 use tokio::time::Instant;
 
-use super::app::{AgentInfo, App};
-use super::pane::PaneLimits;
 use super::render;
 use super::terminal::{self, Outside};
 use super::theme::Theme;
 use super::view::{Action, InputPurpose, View};
 use crate::config::model::Crew;
-use crate::engine::{self, Command, Event, EventLog, Outcome, SessionHandle, SessionParts};
+use crate::engine::run::{AgentInfo, TimelineLimits};
+use crate::engine::{self, Command, Event, EventLog, Outcome, Run, SessionHandle, SessionParts};
 use crate::signals::STOP_GRACE;
 
 /// At most 60 frames a second: a frame waits this long after the last one ended (16 ms would
@@ -80,15 +80,15 @@ where
     S: Stream<Item = io::Result<TermEvent>> + Unpin,
     O: Stream<Item = Outside> + Unpin,
 {
-    let mut app = App::new(crew_name, agents, PaneLimits::default());
+    let mut run = Run::new(crew_name, agents, TimelineLimits::default());
     for event in prior {
-        app.apply(event);
+        run.apply(event);
     }
-    let mut view = View::new(app.panes.len());
+    let mut view = View::new(run.agents().len());
     let mut session: Option<SessionHandle> = None;
     let mut pending = None;
     // The clock shows session time: a resumed session goes on from where its recording ended.
-    let mut started_at = Instant::now() - Duration::from_millis(app.t_ms);
+    let mut started_at = Instant::now() - Duration::from_millis(run.t_ms());
     let mut stats = Stats::default();
     match launch {
         Launch::Running(handle) => session = Some(handle),
@@ -110,13 +110,12 @@ where
     let mut failed: Option<io::Error> = None;
     loop {
         if dirty && last_draw.elapsed() >= FRAME {
-            let now_ms = if app.running() {
+            let now_ms = if run.running() {
                 started_at.elapsed().as_millis() as u64
             } else {
-                app.t_ms
+                run.t_ms()
             };
-            let drawn =
-                terminal.draw(|frame| render::draw(frame, &mut app, &mut view, theme, now_ms));
+            let drawn = terminal.draw(|frame| render::draw(frame, &run, &mut view, theme, now_ms));
             if let Err(e) = drawn {
                 failed = Some(e.into());
                 break;
@@ -129,8 +128,8 @@ where
         tokio::select! {
             event = input_events.next() => {
                 match event {
-                    Some(Ok(TermEvent::Key(key))) => action = view.on_key(&mut app, key),
-                    Some(Ok(TermEvent::Mouse(mouse))) => view.on_mouse(&mut app, mouse),
+                    Some(Ok(TermEvent::Key(key))) => action = view.on_key(&run, key),
+                    Some(Ok(TermEvent::Mouse(mouse))) => view.on_mouse(&run, mouse),
                     Some(Ok(_)) => {}
                     Some(Err(e)) => {
                         failed = Some(e);
@@ -143,16 +142,16 @@ where
             }
             event = next_event(&mut session) => match event {
                 Some(event) => {
-                    app.apply(&event);
+                    run.apply(&event);
                     stats.events += 1;
                     if let Some(handle) = &mut session {
                         for _ in 0..DRAIN_MAX {
                             let Ok(event) = handle.events.try_recv() else { break };
-                            app.apply(&event);
+                            run.apply(&event);
                             stats.events += 1;
                         }
                     }
-                    view.sync(&app);
+                    view.sync(&run);
                     dirty = true;
                 }
                 None => session = None,
@@ -168,7 +167,7 @@ where
                 }
             },
             () = tokio::time::sleep_until(last_draw + FRAME), if dirty => {}
-            _ = clock.tick(), if app.running() => dirty = true,
+            _ = clock.tick(), if run.running() => dirty = true,
         }
         match action {
             Action::None => {}
@@ -193,7 +192,7 @@ where
         }
     }
     if let Some(handle) = session.take()
-        && app.running()
+        && run.running()
     {
         let _ = handle.commands.send(Command::CancelSession).await;
         // Nobody reads the events now; they are still recorded, and the session's last ones
@@ -205,6 +204,6 @@ where
     }
     match failed {
         Some(e) => Err(e),
-        None => Ok((app.outcome.map(|(o, _)| o), stats)),
+        None => Ok((run.outcome(), stats)),
     }
 }

@@ -1,9 +1,9 @@
 //! The terminal front end: a pane per agent, folded from the engine's events.
 //!
-//! Depends on the engine; the engine never depends on this. [`app::App`] is the fold of
-//! events (shared with replay), [`view::View`] what the user looks at, [`render`] draws both.
+//! Depends on the engine; the engine never depends on this. The engine's run model
+//! ([`crate::engine::Run`]) is the fold of events (shared with replay); [`view::View`] is how
+//! the user looks at it (focus, scroll, wrapped lines); [`render`] draws both.
 
-pub mod app;
 pub mod backend;
 pub mod inspector;
 pub mod layout;
@@ -20,11 +20,11 @@ use std::io;
 
 use crossterm::event::EventStream;
 
+use crate::engine::run::AgentInfo;
 use crate::engine::{Event, Outcome};
+use crate::session::Playback;
 use crate::signals::StopSignals;
-use app::AgentInfo;
 use live::Launch;
-use replay::Replayer;
 use terminal::Process;
 use theme::Theme;
 
@@ -66,7 +66,7 @@ pub async fn run_live(
 
 /// Plays a recording in the full-screen TUI. `speed` `None` is as fast as possible.
 pub async fn run_replay(
-    replayer: Replayer,
+    replayer: Playback,
     theme: &Theme,
     speed: Option<f64>,
     signals: StopSignals,

@@ -8,21 +8,22 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
-use super::app::{App, RouteStep};
 use super::inspector;
 use super::layout::{self, Body};
-use super::pane::{LineStyle, Pane};
+use super::pane::LineStyle;
 use super::theme::{AgentState, Theme};
 use super::view::{InputPurpose, Mode, Overlay, Scroll, Timeline, View};
-use crate::engine::Outcome;
+use crate::engine::Run;
+use crate::engine::run::{AgentRun, RouteStep};
 
 /// Below this the screen shows only a "too small" notice.
 pub const MIN_WIDTH: u16 = 30;
 pub const MIN_HEIGHT: u16 = 8;
 
 /// Draws one frame. `now_ms` is the session time to show (live clock or replay position).
-pub fn draw(frame: &mut Frame, app: &mut App, view: &mut View, theme: &Theme, now_ms: u64) {
+pub fn draw(frame: &mut Frame, run: &Run, view: &mut View, theme: &Theme, now_ms: u64) {
     let area = frame.area();
+    view.sync_panes(run);
     view.drawn.clear();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         let text = format!(
@@ -52,11 +53,11 @@ pub fn draw(frame: &mut Frame, app: &mut App, view: &mut View, theme: &Theme, no
         Constraint::Length(1),
     ])
     .areas(area);
-    draw_header(frame, header, app, theme, now_ms);
-    draw_route(frame, strip, app, theme);
-    draw_body(frame, body, app, view, theme, now_ms);
+    draw_header(frame, header, run, theme, now_ms);
+    draw_route(frame, strip, run, theme);
+    draw_body(frame, body, run, view, theme, now_ms);
     if input_height > 0 {
-        draw_input(frame, input, app, view, theme);
+        draw_input(frame, input, run, view, theme);
     }
     if let Mode::Replay(t) = &view.mode {
         draw_timeline(frame, timeline, t, theme);
@@ -66,7 +67,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, view: &mut View, theme: &Theme, no
         Overlay::None => {}
         Overlay::Help => draw_help(frame, area, theme),
         Overlay::Inspector(top) => {
-            let top = inspector::draw(frame, area, app, view.focus, top, theme);
+            let top = inspector::draw(frame, area, run, view.focus, top, theme);
             view.overlay = Overlay::Inspector(top);
         }
         Overlay::ConfirmQuit => draw_confirm(frame, area, theme),
@@ -91,16 +92,20 @@ pub fn count(n: u64) -> String {
     }
 }
 
-fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now_ms: u64) {
-    let (tin, tout) = app.total_tokens();
+fn draw_header(frame: &mut Frame, area: Rect, run: &Run, theme: &Theme, now_ms: u64) {
+    let tokens = run.tokens();
+    let (tin, tout) = (tokens.prompt_tokens, tokens.completion_tokens);
     let sep = || Span::styled(" │ ", theme.dim());
     let mut spans = vec![
         Span::styled(" crewtui", theme.header()),
         sep(),
-        Span::styled(app.crew.clone(), theme.title(false)),
+        Span::styled(crate::text::visible(&run.crew), theme.title(false)),
     ];
-    if !app.session_id.is_empty() {
-        spans.extend([sep(), Span::styled(app.session_id.clone(), theme.dim())]);
+    if !run.session_id.is_empty() {
+        spans.extend([
+            sep(),
+            Span::styled(crate::text::visible(&run.session_id), theme.dim()),
+        ]);
     }
     spans.extend([
         sep(),
@@ -112,29 +117,19 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, now_ms: 
         ),
         sep(),
     ]);
-    spans.push(match &app.outcome {
-        Some((outcome, reason)) => Span::styled(
-            format!("{} — {reason}", outcome_label(*outcome)),
-            theme.outcome(*outcome),
+    spans.push(match run.finish() {
+        Some(finish) => Span::styled(
+            crate::text::visible(&finish.describe()),
+            theme.outcome(finish.outcome),
         ),
-        None if app.paused.is_some() => Span::styled("paused", theme.state(AgentState::Paused)),
-        None if app.started => Span::styled("running", theme.state(AgentState::Streaming)),
+        None if run.pause().is_some() => Span::styled("paused", theme.state(AgentState::Paused)),
+        None if run.started => Span::styled("running", theme.state(AgentState::Streaming)),
         None => Span::styled("waiting for input", theme.dim()),
     });
     frame.render_widget(Line::from(spans), area);
 }
 
-fn outcome_label(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Completed => "completed",
-        Outcome::Paused => "paused",
-        Outcome::Failed => "failed",
-        Outcome::Cancelled => "cancelled",
-        Outcome::Limit => "limit",
-    }
-}
-
-fn draw_route(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+fn draw_route(frame: &mut Frame, area: Rect, run: &Run, theme: &Theme) {
     const ARROW: &str = " → ";
     const CUT: &str = "… → ";
     let room = area.width.saturating_sub(8) as usize;
@@ -143,10 +138,12 @@ fn draw_route(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mut shown: Vec<(String, usize)> = Vec::new();
     let mut used = 0;
     let mut all = true;
-    for step in app.route.iter().rev() {
+    for step in run.route().rev() {
         let label = match step {
-            RouteStep::Agent(id) => id.clone(),
-            RouteStep::Group { name, size } => format!("[{name} ×{size}]"),
+            RouteStep::Agent(id) => crate::text::visible(id.as_str()),
+            RouteStep::Group { id, size } => {
+                format!("[{} ×{size}]", crate::text::visible(id.as_str()))
+            }
         };
         if !shown.is_empty() {
             used += UnicodeWidthStr::width(ARROW);
@@ -184,26 +181,31 @@ fn draw_route(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 fn draw_body(
     frame: &mut Frame,
     area: Rect,
-    app: &mut App,
+    run: &Run,
     view: &mut View,
     theme: &Theme,
     now_ms: u64,
 ) {
-    if app.panes.is_empty() {
+    if run.agents().is_empty() {
         return;
     }
     if view.zoomed {
         view.columns = 1;
-        draw_pane(frame, area, app, view, view.focus, theme, now_ms);
+        draw_pane(frame, area, run, view, view.focus, theme, now_ms);
         return;
     }
-    let mut order: Vec<usize> = Vec::with_capacity(app.panes.len());
+    let mut order: Vec<usize> = Vec::with_capacity(run.agents().len());
     let mut together = 1;
-    if let Some((_, members)) = &app.group {
-        order.extend(members.iter().filter_map(|m| app.pane_index(m)));
+    if let Some(group) = run.running_group() {
+        order.extend(
+            group
+                .members
+                .iter()
+                .filter_map(|m| run.agent_index(m.as_str())),
+        );
         together = order.len().max(1);
     }
-    for i in 0..app.panes.len() {
+    for i in 0..run.agents().len() {
         if !order.contains(&i) {
             order.push(i);
         }
@@ -212,20 +214,20 @@ fn draw_body(
         Body::Grid { panes, columns } => {
             view.columns = columns;
             for (pane, rect) in panes {
-                draw_pane(frame, rect, app, view, pane, theme, now_ms);
+                draw_pane(frame, rect, run, view, pane, theme, now_ms);
             }
         }
         Body::Compact { list, pane } => {
             view.columns = 1;
-            draw_list(frame, list, app, view.focus, theme);
-            draw_pane(frame, pane.1, app, view, pane.0, theme, now_ms);
+            draw_list(frame, list, run, view.focus, theme);
+            draw_pane(frame, pane.1, run, view, pane.0, theme, now_ms);
         }
     }
 }
 
 /// The state and its time: how long it has lasted while it goes on, how long the turn took
 /// once it is over.
-fn badge(pane: &Pane, now_ms: u64) -> String {
+fn badge(pane: &AgentRun, now_ms: u64) -> String {
     let seconds = |ms: u64| ms as f64 / 1000.0;
     match pane.state {
         AgentState::Idle => " idle ".to_string(),
@@ -258,30 +260,33 @@ pub(super) fn line_style(style: LineStyle, theme: &Theme) -> Style {
 fn draw_pane(
     frame: &mut Frame,
     area: Rect,
-    app: &mut App,
+    run: &Run,
     view: &mut View,
     index: usize,
     theme: &Theme,
     now_ms: u64,
 ) {
     let focused = index == view.focus;
-    let Some(pane) = app.panes.get_mut(index) else {
+    let Some(pane) = run.agents().get(index) else {
         return;
     };
     view.drawn.push((index, area));
     let badge = badge(pane, now_ms);
-    let mut title = vec![Span::styled(
-        format!(" {} ", pane.name),
-        theme.title(focused),
-    )];
+    let name = crate::text::visible(&pane.name);
+    let role = crate::text::visible(&pane.role);
+    let mut title = vec![Span::styled(format!(" {name} "), theme.title(focused))];
     let room = area.width as usize;
-    let used = pane.name.chars().count() + badge.chars().count() + 4;
+    let used = name.chars().count() + badge.chars().count() + 4;
     // The role is the first thing to go when the title runs out of room.
-    if !pane.role.is_empty() && used + pane.role.chars().count() + 3 <= room {
-        title.push(Span::styled(format!("· {} ", pane.role), theme.dim()));
+    if !role.is_empty() && used + role.chars().count() + 3 <= room {
+        title.push(Span::styled(format!("· {role} "), theme.dim()));
     }
-    let tokens = match (pane.tokens_in, pane.tokens_out) {
-        (Some(i), Some(o)) => format!(" {} in · {} out ", count(i), count(o)),
+    let tokens = match pane.usage {
+        Some(u) => format!(
+            " {} in · {} out ",
+            count(u.prompt_tokens),
+            count(u.completion_tokens)
+        ),
         // Said only once a reply has ended without figures; never a made-up count.
         _ if matches!(
             pane.state,
@@ -323,12 +328,16 @@ fn draw_pane(
         return;
     }
     let expanded = view.expanded.get(index).copied().unwrap_or(false);
+    let Some(lines_of) = view.panes.get_mut(index) else {
+        return;
+    };
+    let timeline = &pane.timeline;
     let lines = match scroll {
-        Scroll::Follow => pane.visible_lines(width, height, 0, expanded),
+        Scroll::Follow => lines_of.visible_lines(timeline, width, height, 0, expanded),
         Scroll::Top(top) => {
-            let total = pane.total_lines(width, expanded);
+            let total = lines_of.total_lines(timeline, width, expanded);
             let back = total.saturating_sub(top + height);
-            pane.visible_lines(width, height, back, expanded)
+            lines_of.visible_lines(timeline, width, height, back, expanded)
         }
     };
     let lines: Vec<Line> = lines
@@ -338,11 +347,11 @@ fn draw_pane(
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-fn draw_list(frame: &mut Frame, area: Rect, app: &App, focus: usize, theme: &Theme) {
+fn draw_list(frame: &mut Frame, area: Rect, run: &Run, focus: usize, theme: &Theme) {
     let block = Block::bordered()
         .border_style(theme.border(false, false))
         .title(Span::styled(
-            format!(" {} agents ", app.panes.len()),
+            format!(" {} agents ", run.agents().len()),
             theme.title(false),
         ));
     let inner = block.inner(area);
@@ -350,8 +359,8 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App, focus: usize, theme: &The
     let height = inner.height as usize;
     // Keep the focused agent in sight.
     let first = focus.saturating_sub(height.saturating_sub(1));
-    let lines: Vec<Line> = app
-        .panes
+    let lines: Vec<Line> = run
+        .agents()
         .iter()
         .enumerate()
         .skip(first)
@@ -366,7 +375,10 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App, focus: usize, theme: &The
                 theme.text()
             };
             Line::from(vec![
-                Span::styled(format!("{marker}{} ", p.name), name_style),
+                Span::styled(
+                    format!("{marker}{} ", crate::text::visible(&p.name)),
+                    name_style,
+                ),
                 Span::styled(p.state.label(), theme.state(p.state)),
             ])
         })
@@ -374,7 +386,7 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &App, focus: usize, theme: &The
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-fn draw_input(frame: &mut Frame, area: Rect, app: &App, view: &mut View, theme: &Theme) {
+fn draw_input(frame: &mut Frame, area: Rect, run: &Run, view: &mut View, theme: &Theme) {
     let Some(input) = &mut view.input else {
         return;
     };
@@ -383,9 +395,8 @@ fn draw_input(frame: &mut Frame, area: Rect, app: &App, view: &mut View, theme: 
             " First input for the crew · Enter starts · Alt-Enter new line · Esc quits ".to_string()
         }
         InputPurpose::Answer(agent) => {
-            let name = app
-                .pane_index(agent)
-                .map_or(agent.as_str(), |i| app.panes[i].name.as_str());
+            let name = run.agent(agent).map_or(agent.as_str(), |a| a.name.as_str());
+            let name = crate::text::visible(name);
             format!(" Answer {name} · Enter sends · Alt-Enter new line ")
         }
     };
@@ -527,8 +538,8 @@ mod tests {
     use ratatui::backend::TestBackend;
 
     use super::*;
-    use crate::tui::app::AgentInfo;
-    use crate::tui::pane::PaneLimits;
+    use crate::engine::run::{AgentInfo, TimelineLimits};
+    use crate::engine::{Event, EventKind, HandoffReason};
 
     #[test]
     fn a_long_path_shows_its_newest_steps() {
@@ -537,16 +548,26 @@ mod tests {
             name: "A".into(),
             role: String::new(),
         }];
-        let mut app = App::new("c", &agents, PaneLimits::default());
+        let mut run = Run::new("c", &agents, TimelineLimits::default());
         // Long enough to have hung the strip once, which cut one step per loop and put the
         // cut mark back each time.
         for i in 0..2_000 {
-            app.route.push(RouteStep::Agent(format!("agent{i}")));
+            run.apply(&Event {
+                seq: i,
+                t_ms: i,
+                kind: EventKind::Handoff {
+                    from: "a".into(),
+                    to: format!("agent{i}").into(),
+                    reason: HandoffReason::HandoffTarget,
+                    signal: None,
+                    handoffs: None,
+                },
+            });
         }
         let mut view = View::new(1);
         let mut terminal = Terminal::new(TestBackend::new(60, 12)).unwrap();
         terminal
-            .draw(|f| draw(f, &mut app, &mut view, &Theme::default_dark(), 0))
+            .draw(|f| draw(f, &run, &mut view, &Theme::default_dark(), 0))
             .unwrap();
         let strip: String = (0..60)
             .map(|x| terminal.backend().buffer()[(x, 1)].symbol().to_string())

@@ -1,8 +1,8 @@
 //! Replay: a recording fed through the same fold as a live run, under a timeline the user can
 //! play, step, speed up and seek.
 //!
-//! Seeking back is fast on long recordings because the replayer keeps a snapshot of the folded
-//! state every so many events and folds forward from the nearest one, never from the start.
+//! The recording is a [`Playback`]: the run model at any position, with checkpoints to seek
+//! back to. This module only adds the clock and the keys.
 
 use std::io;
 use std::time::Duration;
@@ -13,134 +13,17 @@ use ratatui::Terminal;
 use ratatui::backend::Backend;
 use tokio::time::Instant;
 
-use super::app::App;
 use super::live::{FRAME, Stats};
 use super::render;
 use super::terminal::{self, Outside};
 use super::theme::Theme;
 use super::view::{Action, Mode, Overlay, Timeline, View};
-use crate::engine::{Event, EventKind};
+use crate::session::Playback;
 
 /// Playback speeds `+` and `-` step through; past the last comes "as fast as possible".
 pub const SPEEDS: [f64; 9] = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
 /// Events folded per frame when playing as fast as possible.
 const MAX_SPEED_BATCH: usize = 20_000;
-
-/// A recording and the App state at a position in it.
-pub struct Replayer {
-    events: Vec<Event>,
-    initial: App,
-    /// The state after the first `n` events, every `interval` events, in order.
-    snapshots: Vec<(usize, App)>,
-    interval: usize,
-    pub app: App,
-    /// How many events have been applied.
-    pub position: usize,
-}
-
-impl Replayer {
-    pub fn new(app: App, events: Vec<Event>) -> Self {
-        // Enough snapshots that a seek folds at most a few thousand events, few enough that
-        // their memory stays a small multiple of one App.
-        let interval = (events.len() / 48).max(2_000);
-        Self {
-            events,
-            initial: app.clone(),
-            snapshots: Vec::new(),
-            interval,
-            app,
-            position: 0,
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.events.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.events.is_empty()
-    }
-
-    /// Session time at the current position.
-    pub fn t_ms(&self) -> u64 {
-        self.position
-            .checked_sub(1)
-            .map_or(0, |i| self.events[i].t_ms)
-    }
-
-    pub fn total_ms(&self) -> u64 {
-        self.events.last().map_or(0, |e| e.t_ms)
-    }
-
-    /// The time of the next event to apply.
-    fn next_t_ms(&self) -> Option<u64> {
-        self.events.get(self.position).map(|e| e.t_ms)
-    }
-
-    /// Applies the next event. False at the end.
-    pub fn forward(&mut self) -> bool {
-        let Some(event) = self.events.get(self.position) else {
-            return false;
-        };
-        self.app.apply(event);
-        self.position += 1;
-        if self.position.is_multiple_of(self.interval)
-            && self
-                .snapshots
-                .last()
-                .is_none_or(|(n, _)| *n < self.position)
-        {
-            self.snapshots.push((self.position, self.app.clone()));
-        }
-        true
-    }
-
-    /// Puts the App in the state after the first `target` events.
-    pub fn seek(&mut self, target: usize) {
-        let target = target.min(self.events.len());
-        let close_ahead = target >= self.position && target - self.position <= self.interval;
-        if !close_ahead {
-            let nearest = self.snapshots.partition_point(|(n, _)| *n <= target);
-            let (n, app) = match nearest.checked_sub(1).map(|i| &self.snapshots[i]) {
-                Some((n, app)) if *n >= self.position || target < self.position => {
-                    (*n, app.clone())
-                }
-                // Folding on from here beats going back to an earlier snapshot.
-                Some(_) => (self.position, self.app.clone()),
-                None => (0, self.initial.clone()),
-            };
-            self.app = app;
-            self.position = n;
-        }
-        while self.position < target && self.forward() {}
-    }
-
-    /// The position just after the next (or previous) event worth stopping at: a tool call,
-    /// a failure, a hand-off, a parallel group or a pause.
-    pub fn marker(&self, forward: bool) -> Option<usize> {
-        let worth = |e: &Event| {
-            matches!(
-                e.kind,
-                EventKind::ToolCall { .. }
-                    | EventKind::ToolFailed { .. }
-                    | EventKind::AgentFailed { .. }
-                    | EventKind::Handoff { .. }
-                    | EventKind::ParallelStarted { .. }
-                    | EventKind::Paused { .. }
-            )
-        };
-        if forward {
-            (self.position..self.events.len())
-                .find(|&i| worth(&self.events[i]))
-                .map(|i| i + 1)
-        } else {
-            (0..self.position.saturating_sub(1))
-                .rev()
-                .find(|&i| worth(&self.events[i]))
-                .map(|i| i + 1)
-        }
-    }
-}
 
 /// The playback clock: session time runs at `speed` from where it was last set.
 struct Clock {
@@ -205,7 +88,7 @@ pub async fn run<B, S, O>(
     terminal: &mut Terminal<B>,
     mut input_events: S,
     mut outside: O,
-    mut replayer: Replayer,
+    mut replayer: Playback,
     theme: &Theme,
     speed: Option<f64>,
 ) -> io::Result<Stats>
@@ -215,7 +98,7 @@ where
     S: Stream<Item = io::Result<TermEvent>> + Unpin,
     O: Stream<Item = Outside> + Unpin,
 {
-    let mut view = View::new(replayer.app.panes.len());
+    let mut view = View::new(replayer.run().agents().len());
     let mut clock = Clock {
         base_ms: 0,
         base: Instant::now(),
@@ -228,17 +111,17 @@ where
     loop {
         if dirty && last_draw.elapsed() >= FRAME {
             view.mode = Mode::Replay(Timeline {
-                position: replayer.position,
+                position: replayer.position(),
                 total: replayer.len(),
                 playing: clock.playing,
                 speed: clock.speed,
                 t_ms: replayer.t_ms(),
                 total_ms: replayer.total_ms(),
             });
-            view.sync(&replayer.app);
+            view.sync(replayer.run());
             let now_ms = replayer.t_ms();
             terminal
-                .draw(|f| render::draw(f, &mut replayer.app, &mut view, theme, now_ms))
+                .draw(|f| render::draw(f, replayer.run(), &mut view, theme, now_ms))
                 .map_err(Into::into)?;
             stats.draws += 1;
             dirty = false;
@@ -253,7 +136,7 @@ where
                 let key = match event {
                     Some(Ok(TermEvent::Key(key))) => key,
                     Some(Ok(TermEvent::Mouse(mouse))) => {
-                        view.on_mouse(&mut replayer.app, mouse);
+                        view.on_mouse(replayer.run(), mouse);
                         dirty = true;
                         continue;
                     }
@@ -274,7 +157,7 @@ where
                     applied += 1;
                 }
                 stats.events += applied as u64;
-                if replayer.position == replayer.len() {
+                if replayer.position() == replayer.len() {
                     clock.playing = false;
                     clock.rebase(replayer.t_ms());
                 }
@@ -296,7 +179,7 @@ where
 }
 
 /// Handles a key in replay; true to quit.
-fn on_key(key: KeyEvent, replayer: &mut Replayer, clock: &mut Clock, view: &mut View) -> bool {
+fn on_key(key: KeyEvent, replayer: &mut Playback, clock: &mut Clock, view: &mut View) -> bool {
     if key.kind == KeyEventKind::Release {
         return false;
     }
@@ -304,16 +187,16 @@ fn on_key(key: KeyEvent, replayer: &mut Replayer, clock: &mut Clock, view: &mut 
         return true;
     }
     if view.overlay != Overlay::None {
-        return view.on_key(&mut replayer.app, key) == Action::Quit;
+        return view.on_key(replayer.run(), key) == Action::Quit;
     }
-    let seek = |replayer: &mut Replayer, clock: &mut Clock, target: usize| {
+    let seek = |replayer: &mut Playback, clock: &mut Clock, target: usize| {
         replayer.seek(target);
         clock.rebase(replayer.t_ms());
     };
     match key.code {
         KeyCode::Char('q') => return true,
         KeyCode::Char(' ') => {
-            if replayer.position == replayer.len() {
+            if replayer.position() == replayer.len() {
                 seek(replayer, clock, 0);
             }
             clock.playing = !clock.playing;
@@ -321,12 +204,12 @@ fn on_key(key: KeyEvent, replayer: &mut Replayer, clock: &mut Clock, view: &mut 
         }
         KeyCode::Right => {
             clock.playing = false;
-            let next = replayer.position + 1;
+            let next = replayer.position() + 1;
             seek(replayer, clock, next);
         }
         KeyCode::Left => {
             clock.playing = false;
-            let back = replayer.position.saturating_sub(1);
+            let back = replayer.position().saturating_sub(1);
             seek(replayer, clock, back);
         }
         KeyCode::Char('+' | '=') => {
@@ -359,7 +242,7 @@ fn on_key(key: KeyEvent, replayer: &mut Replayer, clock: &mut Clock, view: &mut 
         // Cancelling means nothing in a recording.
         KeyCode::Char('c') | KeyCode::Esc => {}
         _ => {
-            view.on_key(&mut replayer.app, key);
+            view.on_key(replayer.run(), key);
         }
     }
     false
@@ -368,92 +251,6 @@ fn on_key(key: KeyEvent, replayer: &mut Replayer, clock: &mut Clock, view: &mut 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::EventKind;
-    use crate::tui::app::AgentInfo;
-    use crate::tui::pane::PaneLimits;
-
-    fn events(n: usize) -> Vec<Event> {
-        let mut list = vec![
-            Event {
-                seq: 0,
-                t_ms: 0,
-                kind: EventKind::SessionStarted {
-                    session_id: "s".into(),
-                    crew: "c".into(),
-                    input: "go".into(),
-                },
-            },
-            Event {
-                seq: 1,
-                t_ms: 0,
-                kind: EventKind::AgentStarted {
-                    agent: "a".into(),
-                    turn: 1,
-                    input: "go".into(),
-                },
-            },
-        ];
-        for i in 2..n as u64 {
-            list.push(Event {
-                seq: i,
-                t_ms: i,
-                kind: EventKind::Token {
-                    agent: "a".into(),
-                    text: format!("t{i} "),
-                    reasoning: false,
-                },
-            });
-        }
-        list
-    }
-
-    fn replayer(n: usize) -> Replayer {
-        let agents = [AgentInfo {
-            id: "a".into(),
-            name: "A".into(),
-            role: String::new(),
-        }];
-        Replayer::new(App::new("c", &agents, PaneLimits::default()), events(n))
-    }
-
-    fn state(app: &App) -> String {
-        format!(
-            "{:?}",
-            (
-                app.events,
-                &app.panes[0].blocks().back().map(|b| &b.content)
-            )
-        )
-    }
-
-    #[test]
-    fn seeking_anywhere_gives_the_state_of_folding_from_the_start() {
-        let mut r = replayer(10_000);
-        let mut check = replayer(10_000);
-        for target in [7_000, 100, 9_999, 2_000, 2_001, 0, 5_432, 10_000, 4_000] {
-            r.seek(target);
-            check.seek(0);
-            check.app = check.initial.clone();
-            check.position = 0;
-            while check.position < target && check.forward() {}
-            assert_eq!(r.position, target);
-            assert_eq!(state(&r.app), state(&check.app), "at {target}");
-        }
-    }
-
-    #[test]
-    fn markers_find_the_events_worth_stopping_at() {
-        let mut r = replayer(10);
-        // Only agent_started-like and tokens here: nothing worth stopping at.
-        assert_eq!(r.marker(true), None);
-        r.events[5].kind = EventKind::Paused {
-            agent: "a".into(),
-            prompt: "?".into(),
-        };
-        assert_eq!(r.marker(true), Some(6));
-        r.seek(9);
-        assert_eq!(r.marker(false), Some(6));
-    }
 
     #[test]
     fn speeds_step_through_the_list_and_past_it() {

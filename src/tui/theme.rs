@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+pub use crate::engine::run::AgentState;
 use ratatui::style::{Color, Modifier, Style};
 
 use crate::engine::Outcome;
@@ -18,47 +19,6 @@ const MAX_THEME_BYTES: u64 = 1024 * 1024;
 
 /// The names `--theme` accepts without a path.
 pub const BUILT_IN: &[&str] = &["dark", "light", "high-contrast"];
-
-/// What an agent is doing, as its pane's badge shows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum AgentState {
-    Idle,
-    Waiting,
-    Thinking,
-    Streaming,
-    RunningTool,
-    Paused,
-    Done,
-    Failed,
-    Cancelled,
-}
-
-impl AgentState {
-    pub fn label(self) -> &'static str {
-        match self {
-            AgentState::Idle => "idle",
-            AgentState::Waiting => "waiting",
-            AgentState::Thinking => "thinking",
-            AgentState::Streaming => "streaming",
-            AgentState::RunningTool => "running tool",
-            AgentState::Paused => "paused",
-            AgentState::Done => "done",
-            AgentState::Failed => "failed",
-            AgentState::Cancelled => "cancelled",
-        }
-    }
-
-    /// Whether the agent is in the middle of a turn (its badge clock runs).
-    pub fn is_active(self) -> bool {
-        matches!(
-            self,
-            AgentState::Thinking
-                | AgentState::Streaming
-                | AgentState::RunningTool
-                | AgentState::Paused
-        )
-    }
-}
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Theme {
@@ -89,11 +49,10 @@ pub struct Theme {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ThemeError {
-    #[error("{file}: {source}")]
-    Read {
-        file: String,
-        source: std::io::Error,
-    },
+    // The cause is said in the message, so it is not also a `source` (which would repeat it
+    // in an error chain).
+    #[error("{file}: {error}")]
+    Read { file: String, error: std::io::Error },
     #[error("{file}:{line}:{column}: {message}")]
     Invalid {
         file: String,
@@ -126,9 +85,9 @@ impl Theme {
             Some(path)
                 if Path::new(path).exists() || path.contains('/') || path.ends_with(".yaml") =>
             {
-                let read = |source| ThemeError::Read {
+                let read = |error| ThemeError::Read {
                     file: path.to_string(),
-                    source,
+                    error,
                 };
                 let bytes =
                     crate::files::read_bounded(Path::new(path), MAX_THEME_BYTES).map_err(read)?;

@@ -5,8 +5,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent
 use ratatui::layout::{Position, Rect};
 use ratatui_textarea::TextArea;
 
-use super::app::App;
-use crate::engine::Command;
+use super::pane::PaneView;
+use crate::engine::run::AgentState;
+use crate::engine::{Command, Run};
 
 /// What a key asks the loop to do beyond changing the view.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,6 +77,8 @@ pub struct View {
     pub overlay: Overlay,
     pub scroll: Vec<Scroll>,
     pub expanded: Vec<bool>,
+    /// Each agent's wrapped lines, by the agent's place in the run.
+    pub panes: Vec<PaneView>,
     pub input: Option<InputBox>,
     /// Ctrl-C was pressed once: the run is being cancelled and a second press quits.
     pub ctrl_c: bool,
@@ -96,6 +99,7 @@ impl View {
             overlay: Overlay::None,
             scroll: vec![Scroll::Follow; panes],
             expanded: vec![false; panes],
+            panes: vec![PaneView::default(); panes],
             input: None,
             ctrl_c: false,
             notice: None,
@@ -115,28 +119,25 @@ impl View {
         self.input = Some(InputBox { purpose, area });
     }
 
-    /// Brings the view in line with the App after events: panes that appeared, the input box
+    /// Brings the view in line with the run after events: panes that appeared, the input box
     /// for a pause that began or ended.
-    pub fn sync(&mut self, app: &App) {
-        let n = app.panes.len();
-        self.scroll.resize(n, Scroll::Follow);
-        self.expanded.resize(n, false);
-        self.focus = self.focus.min(n.saturating_sub(1));
+    pub fn sync(&mut self, run: &Run) {
+        self.sync_panes(run);
         if self.mode != Mode::Live {
             // A recording's pauses were answered long ago; nothing to type.
-            if let Some((agent, _)) = &app.paused
-                && let Some(i) = app.pane_index(agent)
+            if let Some(pause) = run.pause()
+                && let Some(i) = run.agent_index(pause.agent.as_str())
             {
                 self.focus = i;
             }
             return;
         }
-        match (&app.paused, &self.input) {
-            (Some((agent, _)), None) => {
-                if let Some(i) = app.pane_index(agent) {
+        match (run.pause(), &self.input) {
+            (Some(pause), None) => {
+                if let Some(i) = run.agent_index(pause.agent.as_str()) {
                     self.focus = i;
                 }
-                self.open_input(InputPurpose::Answer(agent.clone()), "");
+                self.open_input(InputPurpose::Answer(pause.agent.to_string()), "");
             }
             (
                 None,
@@ -149,6 +150,15 @@ impl View {
         }
     }
 
+    /// Makes room for agents that appeared since the last frame.
+    pub fn sync_panes(&mut self, run: &Run) {
+        let n = run.agents().len();
+        self.scroll.resize(n, Scroll::Follow);
+        self.expanded.resize(n, false);
+        self.panes.resize(n, PaneView::default());
+        self.focus = self.focus.min(n.saturating_sub(1));
+    }
+
     fn page(&self) -> usize {
         self.drawn
             .iter()
@@ -156,7 +166,7 @@ impl View {
             .map_or(10, |(_, r)| r.height.saturating_sub(3).max(1) as usize)
     }
 
-    fn scroll_by(&mut self, app: &mut App, pane: usize, lines: isize) {
+    fn scroll_by(&mut self, run: &Run, pane: usize, lines: isize) {
         let Some(height) = self
             .drawn
             .iter()
@@ -170,7 +180,10 @@ impl View {
             .iter()
             .find(|(i, _)| *i == pane)
             .map_or(1, |(_, r)| r.width.saturating_sub(2) as usize);
-        let total = app.panes[pane].total_lines(width, self.expanded[pane]);
+        let (Some(view), Some(agent)) = (self.panes.get_mut(pane), run.agents().get(pane)) else {
+            return;
+        };
+        let total = view.total_lines(&agent.timeline, width, self.expanded[pane]);
         let bottom = total.saturating_sub(height);
         let top = match self.scroll[pane] {
             Scroll::Follow => bottom,
@@ -184,7 +197,7 @@ impl View {
         };
     }
 
-    pub fn on_mouse(&mut self, app: &mut App, mouse: MouseEvent) {
+    pub fn on_mouse(&mut self, run: &Run, mouse: MouseEvent) {
         let lines = match mouse.kind {
             MouseEventKind::ScrollUp => -3,
             MouseEventKind::ScrollDown => 3,
@@ -192,17 +205,17 @@ impl View {
         };
         let at = Position::new(mouse.column, mouse.row);
         if let Some(&(pane, _)) = self.drawn.iter().find(|(_, r)| r.contains(at)) {
-            self.scroll_by(app, pane, lines);
+            self.scroll_by(run, pane, lines);
         }
     }
 
-    pub fn on_key(&mut self, app: &mut App, key: KeyEvent) -> Action {
+    pub fn on_key(&mut self, run: &Run, key: KeyEvent) -> Action {
         if key.kind == KeyEventKind::Release {
             return Action::None;
         }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         if ctrl && key.code == KeyCode::Char('c') {
-            if app.running() && !self.ctrl_c {
+            if run.running() && !self.ctrl_c {
                 self.ctrl_c = true;
                 self.notice = Some("Cancelling the run. Ctrl-C again or q quits.".into());
                 return Action::Send(Command::CancelSession);
@@ -276,25 +289,27 @@ impl View {
                 }
             }
         }
-        let n = app.panes.len().max(1);
-        let focused = app.panes.get(self.focus).map(|p| p.id.clone());
+        let n = run.agents().len().max(1);
+        let focused = run
+            .agents()
+            .get(self.focus)
+            .map(|a| (a.id.to_string(), a.state));
         match key.code {
             KeyCode::Tab | KeyCode::Right => self.focus = (self.focus + 1) % n,
             KeyCode::BackTab | KeyCode::Left => self.focus = (self.focus + n - 1) % n,
             KeyCode::Down => self.focus = (self.focus + self.columns).min(n - 1),
             KeyCode::Up => self.focus = self.focus.saturating_sub(self.columns),
             KeyCode::Enter => self.zoomed = !self.zoomed,
-            KeyCode::PageUp => self.scroll_by(app, self.focus, -(self.page() as isize)),
-            KeyCode::PageDown => self.scroll_by(app, self.focus, self.page() as isize),
-            KeyCode::Home => self.scroll_by(app, self.focus, isize::MIN / 2),
+            KeyCode::PageUp => self.scroll_by(run, self.focus, -(self.page() as isize)),
+            KeyCode::PageDown => self.scroll_by(run, self.focus, self.page() as isize),
+            KeyCode::Home => self.scroll_by(run, self.focus, isize::MIN / 2),
             KeyCode::End => self.scroll[self.focus] = Scroll::Follow,
             KeyCode::Char('e') => self.expanded[self.focus] = !self.expanded[self.focus],
             KeyCode::Char('i') => self.overlay = Overlay::Inspector(0),
             KeyCode::Char('?') | KeyCode::F(1) => self.overlay = Overlay::Help,
             KeyCode::Char('c') | KeyCode::Esc => {
-                if let Some(id) = focused {
-                    let state = app.panes[self.focus].state;
-                    if state.is_active() || state == super::theme::AgentState::Waiting {
+                if let Some((id, state)) = focused {
+                    if state.is_active() || state == AgentState::Waiting {
                         self.notice = Some(format!("Cancelling {id}."));
                         return Action::Send(Command::CancelAgent(id));
                     }
@@ -302,7 +317,7 @@ impl View {
                 }
             }
             KeyCode::Char('q') => {
-                if app.running() && !self.ctrl_c {
+                if run.running() && !self.ctrl_c {
                     self.overlay = Overlay::ConfirmQuit;
                 } else {
                     return Action::Quit;

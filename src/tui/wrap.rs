@@ -1,22 +1,6 @@
-//! Word wrapping by display width, and cleaning text before it reaches the screen.
+//! Word wrapping by display width.
 
 use unicode_width::UnicodeWidthChar;
-
-/// Text from models and tools made safe to draw: tabs become spaces, and control characters
-/// (an escape sequence in a tool's output, say) become visible instead of acting on the terminal.
-pub fn sanitize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\n' => out.push('\n'),
-            '\t' => out.push_str("    "),
-            '\r' => {}
-            c if c.is_control() => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// Appends the byte ranges of `text`'s lines wrapped at `width` columns, offset by `base`.
 ///
@@ -105,10 +89,5 @@ mod tests {
             let again: Vec<&str> = again.iter().map(|&(s, e)| &text[s..e]).collect();
             assert_eq!(whole, again, "width {width}");
         }
-    }
-
-    #[test]
-    fn control_characters_never_reach_the_terminal() {
-        assert_eq!(sanitize("a\x1b[2Jb\tc\r\n"), "a\u{fffd}[2Jb    c\n");
     }
 }

@@ -370,9 +370,9 @@ pub fn request(text: &str) -> crewtui::provider::ChatRequest {
         step: 0,
         model: "test-model".into(),
         system_prompt: "You are A.".into(),
-        messages: vec![crewtui::provider::ChatMessage::User {
+        messages: std::sync::Arc::new(vec![crewtui::provider::ChatMessage::User {
             content: text.into(),
-        }],
+        }]),
         tools: Vec::new(),
         temperature: 0.25,
         max_tokens: Some(64),

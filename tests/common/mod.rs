@@ -1,12 +1,25 @@
-//! Helpers shared by the integration tests: crews from text, sessions run to the end.
+//! Helpers shared by the integration tests: crews from text, sessions run to the end, the
+//! binary kept away from the developer's own files.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
 use crewtui::config::load_crew_str;
 use crewtui::config::model::Crew;
-use crewtui::engine::{self, Command, Event, EventKind, SessionHandle, SessionParts};
+use crewtui::engine::run::TimelineLimits;
+use crewtui::engine::{self, Command, Event, EventKind, Run, SessionHandle, SessionParts};
+
+/// The binary with `args`, its logs and default sessions kept under `home`.
+pub fn binary(home: &Path, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_crewtui"));
+    command
+        .args(args)
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("XDG_DATA_HOME", home.join("data"));
+    command
+}
 
 /// A crew from YAML text; panics with the diagnostics if it does not load.
 pub fn crew(yaml: &str) -> Crew {
@@ -25,14 +38,29 @@ pub fn start(crew: Crew, input: &str) -> SessionHandle {
 
 /// Reads every event until the session ends, answering pauses from `answers` in order and
 /// giving up (the session then ends paused) when they run out.
-pub async fn run_to_end(mut handle: SessionHandle, answers: &[&str]) -> Vec<Event> {
+pub async fn run_to_end(handle: SessionHandle, answers: &[&str]) -> Vec<Event> {
+    run_on(handle, &[], answers).await
+}
+
+/// [`run_to_end`] for a session resumed from `prior`: a session that stopped at a pause goes
+/// on waiting for its answer without asking again, which the run model of `prior` tells.
+pub async fn run_on(mut handle: SessionHandle, prior: &[Event], answers: &[&str]) -> Vec<Event> {
     let mut answers = answers.iter();
     let mut commands = Some(handle.commands.clone());
     drop(handle.commands);
+    let mut run = Run::new("", &[], TimelineLimits::default());
+    for event in prior {
+        run.apply(event);
+    }
     let mut events = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while let Ok(Some(event)) = tokio::time::timeout_at(deadline, handle.events.recv()).await {
-        if let EventKind::Paused { .. } = event.kind {
+        run.apply(&event);
+        let asks = matches!(
+            event.kind,
+            EventKind::Paused { .. } | EventKind::SessionResumed {}
+        ) && run.pause().is_some();
+        if asks {
             match answers.next() {
                 Some(a) => {
                     let tx = commands
@@ -83,4 +111,81 @@ pub fn streamed(events: &[Event], agent: &str) -> String {
             _ => None,
         })
         .collect()
+}
+
+/// What a run did, as an outside reader of its events would list it.
+#[derive(Debug, PartialEq)]
+pub struct Story {
+    /// Per agent: its whole replies, in order.
+    pub replies: BTreeMap<String, Vec<String>>,
+    /// Per agent: each tool call's tool and outcome, in order.
+    pub tools: BTreeMap<String, Vec<String>>,
+    pub handoffs: Vec<(String, String)>,
+    pub groups: Vec<String>,
+    pub outcome: String,
+}
+
+pub fn story(events: &[Event], nondeterministic_tools: &[&str]) -> Story {
+    let mut s = Story {
+        replies: BTreeMap::new(),
+        tools: BTreeMap::new(),
+        handoffs: Vec::new(),
+        groups: Vec::new(),
+        outcome: String::new(),
+    };
+    for e in events {
+        match &e.kind {
+            EventKind::Message {
+                agent,
+                content,
+                entry: Some(_),
+                ..
+            } => s
+                .replies
+                .entry(agent.to_string())
+                .or_default()
+                .push(content.clone()),
+            EventKind::ToolResult {
+                agent,
+                tool,
+                output,
+                ..
+            } => {
+                let output = if nondeterministic_tools.contains(&tool.as_str()) {
+                    "<varies>"
+                } else {
+                    output
+                };
+                s.tools
+                    .entry(agent.to_string())
+                    .or_default()
+                    .push(format!("{tool} -> {output}"));
+            }
+            EventKind::ToolFailed {
+                agent,
+                tool,
+                error,
+                kind,
+                ..
+            } => s
+                .tools
+                .entry(agent.to_string())
+                .or_default()
+                .push(format!("{tool} failed {kind:?}: {error}")),
+            EventKind::Handoff { from, to, .. } => s.handoffs.push((from.clone(), to.to_string())),
+            EventKind::ParallelFinished {
+                group,
+                completed,
+                failed,
+                ..
+            } => s
+                .groups
+                .push(format!("{group}: {completed:?} / {failed:?}")),
+            EventKind::SessionFinished { outcome, reason } => {
+                s.outcome = format!("{} — {reason}", outcome.label());
+            }
+            _ => {}
+        }
+    }
+    s
 }

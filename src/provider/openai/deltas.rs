@@ -36,6 +36,87 @@ struct PartialCall {
     index: Option<u64>,
     name: String,
     arguments: String,
+    /// Whether `arguments` is whole yet, kept up to date fragment by fragment: parsing the
+    /// whole text again at every fragment made assembly quadratic. The arguments are parsed
+    /// once, when the call is run.
+    shape: JsonShape,
+}
+
+/// How far a JSON text has got, learnt from each piece once as it is appended: whether it is
+/// one whole object, array or string, followed by nothing but whitespace. Brackets are
+/// counted, not matched, and scalars are never whole: this tells a finished call from one
+/// still streaming, it does not validate (the tool does, with a real parse).
+#[derive(Debug, Default)]
+struct JsonShape {
+    scan: Scan,
+    depth: usize,
+    in_string: bool,
+    escaped: bool,
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+enum Scan {
+    /// Only whitespace so far.
+    #[default]
+    Empty,
+    Open,
+    Whole,
+    /// Not a container or string, or something after its end.
+    Other,
+}
+
+impl JsonShape {
+    fn push(&mut self, text: &str) {
+        for byte in text.bytes() {
+            match self.scan {
+                Scan::Other => return,
+                Scan::Whole => {
+                    if !byte.is_ascii_whitespace() {
+                        self.scan = Scan::Other;
+                    }
+                }
+                Scan::Empty => match byte {
+                    b'{' | b'[' => {
+                        self.depth = 1;
+                        self.scan = Scan::Open;
+                    }
+                    b'"' => {
+                        self.in_string = true;
+                        self.scan = Scan::Open;
+                    }
+                    _ if byte.is_ascii_whitespace() => {}
+                    _ => self.scan = Scan::Other,
+                },
+                Scan::Open if self.in_string => {
+                    if self.escaped {
+                        self.escaped = false;
+                    } else if byte == b'\\' {
+                        self.escaped = true;
+                    } else if byte == b'"' {
+                        self.in_string = false;
+                        if self.depth == 0 {
+                            self.scan = Scan::Whole;
+                        }
+                    }
+                }
+                Scan::Open => match byte {
+                    b'"' => self.in_string = true,
+                    b'{' | b'[' => self.depth += 1,
+                    b'}' | b']' => {
+                        self.depth -= 1;
+                        if self.depth == 0 {
+                            self.scan = Scan::Whole;
+                        }
+                    }
+                    _ => {}
+                },
+            }
+        }
+    }
+
+    fn is_whole(&self) -> bool {
+        self.scan == Scan::Whole
+    }
 }
 
 impl Default for Assembler {
@@ -196,8 +277,7 @@ impl Assembler {
         };
         let found = found.filter(|&at| {
             let call = &self.calls[at];
-            let complete =
-                !call.name.is_empty() && serde_json::from_str::<Value>(&call.arguments).is_ok();
+            let complete = !call.name.is_empty() && call.shape.is_whole();
             id.is_some() || name.is_empty() || !complete
         });
         let at = match found {
@@ -208,6 +288,7 @@ impl Assembler {
                     index,
                     name: String::new(),
                     arguments: String::new(),
+                    shape: JsonShape::default(),
                 });
                 self.calls.len() - 1
             }
@@ -217,6 +298,7 @@ impl Assembler {
             call.name = name.to_string();
         }
         call.arguments.push_str(&arguments);
+        call.shape.push(&arguments);
     }
 
     /// The stream ended (`[DONE]`, or the body ended): held-back text, the tool calls, and the
@@ -469,6 +551,130 @@ mod tests {
                 "ids: {ids}"
             );
         }
+    }
+
+    #[test]
+    fn the_shape_of_arguments_agrees_with_a_parse_at_every_cut() {
+        let texts = [
+            r#" {"a": [1, {"b": "x}]\\\"y"}], "c": null} "#,
+            r#"[1, "]", [[]]]"#,
+            r#""a \" string""#,
+            r#"{"a": 1} {"b": 2}"#,
+            "{}\n",
+        ];
+        for text in texts {
+            for cut in 0..=text.len() {
+                let prefix = &text[..cut];
+                let mut shape = JsonShape::default();
+                // In pieces of every size, to show the pieces do not matter.
+                for piece in prefix.as_bytes().chunks(cut % 3 + 1) {
+                    shape.push(std::str::from_utf8(piece).unwrap());
+                }
+                let parses = serde_json::from_str::<Value>(prefix).is_ok();
+                assert_eq!(shape.is_whole(), parses, "{prefix:?}");
+            }
+        }
+        let mut number = JsonShape::default();
+        number.push("42");
+        assert!(
+            !number.is_whole(),
+            "a scalar is never taken as whole arguments"
+        );
+    }
+
+    /// Bytes this thread allocates while `COUNTING` is set: how much work assembly does,
+    /// measured without a clock.
+    mod allocations {
+        use std::alloc::{GlobalAlloc, Layout, System};
+        use std::cell::Cell;
+
+        thread_local! {
+            static COUNTING: Cell<bool> = const { Cell::new(false) };
+            static BYTES: Cell<usize> = const { Cell::new(0) };
+        }
+
+        struct Counting;
+
+        #[global_allocator]
+        static ALLOCATOR: Counting = Counting;
+
+        fn count(bytes: usize) {
+            let _ = COUNTING.try_with(|on| {
+                if on.get() {
+                    let _ = BYTES.try_with(|total| total.set(total.get() + bytes));
+                }
+            });
+        }
+
+        // SAFETY: every call is passed on to the system allocator unchanged.
+        unsafe impl GlobalAlloc for Counting {
+            unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+                count(layout.size());
+                // SAFETY: the caller's guarantees hold for System as well.
+                unsafe { System.alloc(layout) }
+            }
+
+            unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+                count(layout.size());
+                // SAFETY: as above.
+                unsafe { System.alloc_zeroed(layout) }
+            }
+
+            unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+                count(new_size);
+                // SAFETY: as above.
+                unsafe { System.realloc(ptr, layout, new_size) }
+            }
+
+            unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+                // SAFETY: as above.
+                unsafe { System.dealloc(ptr, layout) }
+            }
+        }
+
+        /// The bytes `work` allocates on this thread.
+        pub(super) fn during(work: impl FnOnce()) -> usize {
+            BYTES.with(|total| total.set(0));
+            COUNTING.with(|on| on.set(true));
+            work();
+            COUNTING.with(|on| on.set(false));
+            BYTES.with(Cell::get)
+        }
+    }
+
+    #[test]
+    fn assembling_arguments_costs_in_proportion_to_their_length() {
+        // Arguments streamed a few bytes at a time, the way models stream them.
+        let assemble = |fragments: usize| {
+            let mut events = vec![call(Some("a"), Some(0), Some("sum"), "{\"items\": [")];
+            events.extend((0..fragments).map(|_| call(None, Some(0), None, "1, ")));
+            events.push(call(None, Some(0), None, "0]}"));
+            let events: Vec<String> = events.iter().map(Value::to_string).collect();
+            let mut calls = Vec::new();
+            let bytes = allocations::during(|| {
+                let mut asm = Assembler::default();
+                let mut out = Vec::new();
+                for event in &events {
+                    asm.event(None, event, &mut out).unwrap();
+                }
+                asm.finish(&mut out);
+                calls = out;
+            });
+            let Some(Delta::ToolCall(call)) = calls.first() else {
+                panic!("no call in {calls:?}");
+            };
+            let args: Value = serde_json::from_str(&call.arguments).unwrap();
+            assert_eq!(args["items"].as_array().map(Vec::len), Some(fragments + 1));
+            bytes
+        };
+        let (small, large) = (assemble(2_000), assemble(8_000));
+        // Four times the fragments: four times the bytes when linear, sixteen when every
+        // fragment has the whole text parsed again.
+        let ratio = large as f64 / small as f64;
+        assert!(
+            ratio < 6.0,
+            "{small} bytes, then {large}: {ratio:.1} times as many"
+        );
     }
 
     #[test]

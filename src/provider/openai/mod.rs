@@ -7,7 +7,8 @@
 //! Everything lives inside the stream, with no task of its own, so dropping the stream drops
 //! the connection at once. The HTTP client is the one the process built ([`http_client`]) and
 //! shared by every session. The API key lives only in the Authorization header value and is cut
-//! out of every message; `Debug` never shows it.
+//! out of every message; `Debug` never shows it. The endpoint is shown only without the
+//! credentials and query its `base_url` may carry, and those are cut out of messages too.
 
 mod deltas;
 mod error;
@@ -31,6 +32,7 @@ use self::error::Failure;
 use self::sse::{SseDecoder, SseEvent};
 use super::{ChatRequest, Delta, DeltaStream, Provider, ProviderError};
 use crate::config::model::Settings;
+use crate::redact::Secrets;
 
 /// The process's HTTP client: built once at start-up and handed to every session, so all of
 /// them share its connection pool. A `connect_timeout` of zero means none.
@@ -80,7 +82,7 @@ impl ApiKey {
 
     /// `text` with every occurrence of the key cut out.
     fn redact(&self, text: &str) -> String {
-        text.replace(&*self.secret, "[redacted]")
+        text.replace(&*self.secret, crate::redact::MARK)
     }
 }
 
@@ -100,8 +102,12 @@ struct Inner {
     /// The provider's name in the crew, for messages.
     name: String,
     endpoint: reqwest::Url,
+    /// The endpoint as messages show it: no credentials, no query.
+    shown_endpoint: String,
     http: reqwest::Client,
     key: Option<ApiKey>,
+    /// The password and query values of `base_url`, should anything echo them.
+    url_secrets: Secrets,
     max_retries: u32,
     first_byte_timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
@@ -112,7 +118,7 @@ impl fmt::Debug for OpenAiProvider {
         let i = &self.inner;
         f.debug_struct("OpenAiProvider")
             .field("name", &i.name)
-            .field("endpoint", &i.endpoint.as_str())
+            .field("endpoint", &i.shown_endpoint)
             .field(
                 "authorization",
                 &i.key.as_ref().map(|_| "Bearer [redacted]"),
@@ -150,20 +156,24 @@ impl OpenAiProvider {
     ) -> Result<Self, BuildError> {
         let bad = || BuildError::BadBaseUrl {
             provider: name.to_string(),
-            base_url: base_url.to_string(),
+            base_url: crate::redact::url(base_url),
         };
-        let endpoint = format!("{}/chat/completions", base_url.trim_end_matches('/'));
-        let endpoint = reqwest::Url::parse(&endpoint).map_err(|_| bad())?;
-        if !matches!(endpoint.scheme(), "http" | "https") {
+        // The path grows by `/chat/completions`; a query (`?api-version=...`) stays a query.
+        let mut endpoint = reqwest::Url::parse(base_url).map_err(|_| bad())?;
+        if !matches!(endpoint.scheme(), "http" | "https") || endpoint.cannot_be_a_base() {
             return Err(bad());
         }
+        let path = format!("{}/chat/completions", endpoint.path().trim_end_matches('/'));
+        endpoint.set_path(&path);
         let seconds = |s: u64| (s > 0).then(|| Duration::from_secs(s));
         Ok(Self {
             inner: Arc::new(Inner {
                 name: name.to_string(),
+                shown_endpoint: crate::redact::url(endpoint.as_str()),
                 endpoint,
                 http: http.clone(),
                 key,
+                url_secrets: Secrets::new(crate::redact::url_secrets(base_url)),
                 max_retries: settings.max_retries,
                 first_byte_timeout: seconds(settings.first_token_timeout_seconds),
                 idle_timeout: seconds(settings.stream_idle_timeout_seconds),
@@ -351,10 +361,11 @@ impl Call {
     }
 
     fn redact(&self, text: &str) -> String {
-        match &self.inner.key {
+        let text = match &self.inner.key {
             Some(key) => key.redact(text),
             None => text.to_string(),
-        }
+        };
+        self.inner.url_secrets.redact(text)
     }
 
     fn provider_error(&self, failure: Failure) -> ProviderError {
@@ -365,7 +376,7 @@ impl Call {
         ProviderError {
             message: self.redact(&format!(
                 "provider `{}` ({}): {}{attempts}",
-                self.inner.name, self.inner.endpoint, failure.message
+                self.inner.name, self.inner.shown_endpoint, failure.message
             )),
             status: failure.status,
             retryable: failure.retryable,

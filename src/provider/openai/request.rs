@@ -100,7 +100,7 @@ mod tests {
             step: 0,
             model: "m".into(),
             system_prompt: "You are A.".into(),
-            messages: vec![
+            messages: std::sync::Arc::new(vec![
                 ChatMessage::User {
                     content: "hi".into(),
                 },
@@ -133,7 +133,7 @@ mod tests {
                     content: "It is 2.".into(),
                     tool_calls: vec![],
                 },
-            ],
+            ]),
             tools: vec![ToolSpec {
                 name: "calc".into(),
                 description: "Adds.".into(),

@@ -1,0 +1,1002 @@
+//! The run model: the one fold over a session's events (DESIGN.md principle 2).
+//!
+//! [`Run::apply`] takes events in order, live or from a file, and keeps everything that
+//! happened: per agent its state, its timeline (what a pane shows), and a record of each turn,
+//! model call (the request rebuilt whole, reply, reasoning, usage) and tool call; the parallel
+//! groups with their members' outcomes; the route; the shared history as the engine recorded
+//! it; the counters; the outcome, with one wording. The TUI, the transcript, the sessions list,
+//! the headless exit status and resume are projections of it; none folds events of its own.
+//!
+//! Nothing here draws or knows a terminal: a front end keeps how it looks at a run (focus,
+//! scroll, wrapped lines) beside it. A run is cheap to clone (its long parts share storage),
+//! which is what lets a replay keep checkpoints to seek back to.
+
+mod agent;
+mod resume;
+mod timeline;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub use agent::{
+    AgentRun, AgentState, CALL_TEXT_LIMIT, CallState, ModelCall, Reply, ToolEnd, ToolRun,
+    TurnRecord, TurnStep,
+};
+pub use timeline::{Item, Note, Timeline, TimelineLimits, Tone, ToolStatus};
+
+use super::event::{AgentId, Event, EventKind, GroupId, HandoffReason, Outcome, TurnEnd, Usage};
+use super::history::{Author, Entry, History};
+use super::request::{Request, RequestDelta};
+use super::shared_vec::SharedVec;
+use super::step::Step;
+
+/// An agent as a crew file lists it, which is all a run needs of a crew.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentInfo {
+    pub id: AgentId,
+    pub name: String,
+    pub role: String,
+}
+
+impl AgentInfo {
+    pub fn from_crew(crew: &crate::config::model::Crew) -> Vec<Self> {
+        crew.agents
+            .iter()
+            .map(|a| AgentInfo {
+                id: AgentId(a.id.clone()),
+                name: a.name.clone(),
+                role: a.role.clone(),
+            })
+            .collect()
+    }
+}
+
+/// An agent or a parallel group: what a hand-off can come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Party {
+    Agent(AgentId),
+    Group(GroupId),
+}
+
+impl std::fmt::Display for Party {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Party::Agent(id) => f.write_str(id.as_str()),
+            Party::Group(id) => f.write_str(id.as_str()),
+        }
+    }
+}
+
+/// One step of the path the run took.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RouteStep {
+    Agent(AgentId),
+    Group { id: GroupId, size: usize },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupEnd {
+    pub completed: Vec<AgentId>,
+    pub failed: Vec<AgentId>,
+    pub timed_out: Vec<AgentId>,
+    pub joined: Vec<AgentId>,
+    pub output: Option<String>,
+    pub t_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupRun {
+    pub id: GroupId,
+    pub members: Vec<AgentId>,
+    pub started_ms: u64,
+    /// The agent whose signal started it.
+    pub starter: Option<AgentId>,
+    /// Each member's turn number in this group, once it started.
+    pub member_turns: Vec<(AgentId, u32)>,
+    pub end: Option<GroupEnd>,
+}
+
+/// The chapters of a run's story, in the order they happened (what a transcript tells).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Chapter {
+    /// A turn of its own (not in a group).
+    Turn { agent: AgentId, turn: u32 },
+    /// A parallel group, by its index in [`Run::groups`].
+    Group(usize),
+    Handoff {
+        from: Party,
+        to: AgentId,
+        reason: HandoffReason,
+        signal: Option<String>,
+        t_ms: u64,
+    },
+    Paused {
+        agent: AgentId,
+        prompt: String,
+        t_ms: u64,
+    },
+    Answered {
+        agent: AgentId,
+        input: String,
+        t_ms: u64,
+    },
+    /// The recording went on in a later process (`crewtui resume`).
+    Resumed { t_ms: u64 },
+}
+
+/// A pause waiting for the user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pause {
+    pub agent: AgentId,
+    pub prompt: String,
+}
+
+/// How the run ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finish {
+    pub outcome: Outcome,
+    pub reason: String,
+}
+
+impl Finish {
+    /// The one wording of an outcome with its reason: `completed — agent `editor` is terminal`.
+    pub fn describe(&self) -> String {
+        if self.reason.is_empty() {
+            self.outcome.label().to_string()
+        } else {
+            format!("{} — {}", self.outcome.label(), self.reason)
+        }
+    }
+}
+
+/// Where the session's routing loop stands, as far as the events tell.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Phase {
+    NotStarted,
+    /// Started; the entry agent is next.
+    Starting,
+    /// A step was decided and has not begun.
+    Next(Step),
+    /// A turn of its own is running.
+    Turn(AgentId),
+    /// A turn ended and joined the history; routing is next.
+    Routing {
+        agent: AgentId,
+        reply: String,
+    },
+    /// A parallel group (index into `groups`) is running.
+    Group(usize),
+    Paused {
+        agent: AgentId,
+        prompt: String,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct Run {
+    pub session_id: String,
+    pub crew: String,
+    pub input: String,
+    pub started: bool,
+    agents: Vec<AgentRun>,
+    index: BTreeMap<AgentId, usize>,
+    groups: Vec<GroupRun>,
+    route: SharedVec<RouteStep>,
+    running_group: Option<usize>,
+    pause: Option<Pause>,
+    finish: Option<Finish>,
+    phase: Phase,
+    history: History,
+    rounds: u32,
+    handoffs: u32,
+    story: SharedVec<Chapter>,
+    /// Session time of the newest event.
+    t_ms: u64,
+    events: u64,
+    /// The `seq` the next event gets.
+    next_seq: u64,
+    limits: TimelineLimits,
+}
+
+impl Run {
+    /// A run of a crew with these agents, before any event. Agents an event names that are not
+    /// listed (a recording of a crew that changed since) are added when first seen.
+    pub fn new(crew: &str, agents: &[AgentInfo], limits: TimelineLimits) -> Self {
+        let mut run = Self {
+            session_id: String::new(),
+            crew: crew.to_string(),
+            input: String::new(),
+            started: false,
+            agents: Vec::new(),
+            index: BTreeMap::new(),
+            groups: Vec::new(),
+            route: SharedVec::default(),
+            running_group: None,
+            pause: None,
+            finish: None,
+            phase: Phase::NotStarted,
+            history: History::default(),
+            rounds: 0,
+            handoffs: 0,
+            story: SharedVec::default(),
+            t_ms: 0,
+            events: 0,
+            next_seq: 0,
+            limits,
+        };
+        for a in agents {
+            run.add_agent(&a.id, &a.name, &a.role);
+        }
+        run
+    }
+
+    fn add_agent(&mut self, id: &AgentId, name: &str, role: &str) -> usize {
+        self.agents
+            .push(AgentRun::new(id.clone(), name, role, self.limits));
+        let i = self.agents.len() - 1;
+        self.index.insert(id.clone(), i);
+        i
+    }
+
+    pub fn agents(&self) -> &[AgentRun] {
+        &self.agents
+    }
+
+    pub fn agent_index(&self, id: &str) -> Option<usize> {
+        self.index.get(id).copied()
+    }
+
+    pub fn agent(&self, id: &str) -> Option<&AgentRun> {
+        self.agent_index(id).map(|i| &self.agents[i])
+    }
+
+    fn agent_mut(&mut self, id: &AgentId) -> &mut AgentRun {
+        let i = match self.index.get(id) {
+            Some(&i) => i,
+            None => self.add_agent(id, id.as_str(), ""),
+        };
+        &mut self.agents[i]
+    }
+
+    pub fn groups(&self) -> &[GroupRun] {
+        &self.groups
+    }
+
+    /// The parallel group running now.
+    pub fn running_group(&self) -> Option<&GroupRun> {
+        self.running_group.map(|i| &self.groups[i])
+    }
+
+    pub fn route(&self) -> impl DoubleEndedIterator<Item = &RouteStep> + '_ {
+        self.route.iter()
+    }
+
+    pub fn story(&self) -> impl Iterator<Item = &Chapter> + '_ {
+        self.story.iter()
+    }
+
+    /// The agent waiting for the user's answer, and what it asked.
+    pub fn pause(&self) -> Option<&Pause> {
+        self.pause.as_ref()
+    }
+
+    pub fn finish(&self) -> Option<&Finish> {
+        self.finish.as_ref()
+    }
+
+    pub fn outcome(&self) -> Option<Outcome> {
+        self.finish.as_ref().map(|f| f.outcome)
+    }
+
+    /// The shared history as the engine recorded it.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// Session time of the newest event.
+    pub fn t_ms(&self) -> u64 {
+        self.t_ms
+    }
+
+    /// Events applied.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// Whether the run is still going.
+    pub fn running(&self) -> bool {
+        self.started && self.finish.is_none()
+    }
+
+    /// Tokens over all agents, counting only what providers reported: the one total.
+    pub fn tokens(&self) -> Usage {
+        self.agents.iter().fold(Usage::default(), |sum, a| {
+            let u = a.usage.unwrap_or_default();
+            Usage {
+                prompt_tokens: sum.prompt_tokens.saturating_add(u.prompt_tokens),
+                completion_tokens: sum.completion_tokens.saturating_add(u.completion_tokens),
+            }
+        })
+    }
+
+    /// Whole replies, over all agents.
+    pub fn replies(&self) -> usize {
+        self.agents
+            .iter()
+            .flat_map(|a| a.calls())
+            .filter(|c| c.reply.as_ref().is_some_and(|r| r.kept))
+            .count()
+    }
+
+    /// Agents that started at least one turn.
+    pub fn agents_started(&self) -> usize {
+        self.agents.iter().filter(|a| a.turn > 0).count()
+    }
+
+    pub fn apply(&mut self, event: &Event) {
+        self.events += 1;
+        self.t_ms = self.t_ms.max(event.t_ms);
+        self.next_seq = event.seq.saturating_add(1);
+        let t = event.t_ms;
+        match &event.kind {
+            EventKind::SessionStarted {
+                session_id,
+                crew,
+                input,
+            } => {
+                self.started = true;
+                self.session_id = session_id.clone();
+                self.crew = crew.clone();
+                self.input = input.clone();
+                self.phase = Phase::Starting;
+            }
+            EventKind::SessionResumed {} => {
+                self.finish = None;
+                if let Phase::Paused { agent, prompt } = &self.phase {
+                    self.pause = Some(Pause {
+                        agent: agent.clone(),
+                        prompt: prompt.clone(),
+                    });
+                }
+                self.story.push(Chapter::Resumed { t_ms: t });
+            }
+            EventKind::AgentStarted {
+                agent,
+                turn,
+                input,
+                round,
+                entry,
+            } => {
+                let group = self
+                    .running_group
+                    .filter(|&g| self.groups[g].members.contains(agent));
+                if group.is_none() {
+                    if self.route.last() != Some(&RouteStep::Agent(agent.clone())) {
+                        self.route.push(RouteStep::Agent(agent.clone()));
+                    }
+                    self.phase = Phase::Turn(agent.clone());
+                    self.story.push(Chapter::Turn {
+                        agent: agent.clone(),
+                        turn: *turn,
+                    });
+                    if let Some(round) = round {
+                        self.rounds = *round;
+                    }
+                }
+                let group_id = group.map(|g| {
+                    self.groups[g].member_turns.push((agent.clone(), *turn));
+                    self.groups[g].id.clone()
+                });
+                let a = self.agent_mut(agent);
+                a.turn = *turn;
+                a.turn_started_ms = t;
+                a.set_state(AgentState::Thinking, t);
+                a.timeline.push(Item::Turn {
+                    turn: *turn,
+                    input: input.clone(),
+                });
+                a.turns.push(TurnRecord {
+                    turn: *turn,
+                    input: input.clone(),
+                    started_ms: t,
+                    group: group_id,
+                    steps: Vec::new(),
+                    tools: Vec::new(),
+                    end: None,
+                    entries: entry
+                        .iter()
+                        .map(|message| Entry {
+                            author: Author::User,
+                            message: message.clone(),
+                        })
+                        .collect(),
+                    joined: false,
+                });
+            }
+            EventKind::ModelRequest {
+                agent,
+                model,
+                call,
+                messages_from,
+                messages,
+                system_prompt,
+                tools,
+            } => {
+                let a = self.agent_mut(agent);
+                a.streamed_reply = false;
+                a.set_state(AgentState::Thinking, t);
+                if let Some(last) = a.last_call_mut()
+                    && last.state == CallState::Streaming
+                {
+                    last.state = CallState::Abandoned;
+                    a.timeline.push(Item::Note(Note::AskedAgain));
+                }
+                let recorded = RequestDelta {
+                    messages_from: *messages_from,
+                    messages: messages.clone(),
+                    system_prompt: system_prompt.clone(),
+                    tools: tools.clone(),
+                };
+                // A version 1 request repeats everything: keep only what was new in it, so a
+                // long recording's run stays linear in what happened.
+                let delta = match a.last_request.as_deref() {
+                    Some(previous) if *messages_from == 0 => {
+                        Request::apply(Some(previous), model, &recorded).delta_from(Some(previous))
+                    }
+                    Some(_) | None => recorded,
+                };
+                // The newest request is kept whole, changed in place: unless a replay's
+                // checkpoint shares it, this costs what is new, not the whole history.
+                match &mut a.last_request {
+                    Some(last) => Arc::make_mut(last).apply_delta(model, &delta),
+                    None => a.last_request = Some(Arc::new(Request::apply(None, model, &delta))),
+                }
+                let index = a.calls.len();
+                let turn = a.turn;
+                a.calls.push(ModelCall {
+                    number: *call,
+                    turn,
+                    model: model.clone(),
+                    started_ms: t,
+                    delta,
+                    reasoning: String::new(),
+                    partial: String::new(),
+                    reply: None,
+                    state: CallState::Streaming,
+                });
+                if let Some(open) = a.open_turn() {
+                    open.steps.push(TurnStep::Call(index));
+                }
+            }
+            EventKind::Token {
+                agent,
+                text,
+                reasoning,
+            } => {
+                self.ensure_call(agent, t);
+                let a = self.agent_mut(agent);
+                a.timeline.append_text(text, *reasoning);
+                if *reasoning {
+                    a.set_state(AgentState::Thinking, t);
+                } else {
+                    a.streamed_reply = true;
+                    a.set_state(AgentState::Streaming, t);
+                }
+                if let Some(call) = a.last_call_mut()
+                    && call.state == CallState::Streaming
+                {
+                    let kept = if *reasoning {
+                        &mut call.reasoning
+                    } else {
+                        &mut call.partial
+                    };
+                    agent::append_bounded(kept, text);
+                }
+            }
+            EventKind::Message {
+                agent,
+                content,
+                usage,
+                finish_reason,
+                truncated,
+                tool_calls,
+                text_calls,
+                entry,
+            } => {
+                self.ensure_call(agent, t);
+                let a = self.agent_mut(agent);
+                if !a.streamed_reply && !content.is_empty() {
+                    a.timeline.push(Item::Text {
+                        text: content.clone(),
+                        reasoning: false,
+                        trimmed: 0,
+                    });
+                }
+                if let Some(usage) = usage {
+                    let sum = a.usage.get_or_insert_with(Usage::default);
+                    sum.prompt_tokens = sum.prompt_tokens.saturating_add(usage.prompt_tokens);
+                    sum.completion_tokens = sum
+                        .completion_tokens
+                        .saturating_add(usage.completion_tokens);
+                }
+                if *truncated {
+                    a.timeline.push(Item::Note(Note::ReplyCut));
+                }
+                a.set_state(AgentState::Done, t);
+                if let Some(call) = a.last_call_mut() {
+                    call.partial = String::new();
+                    call.state = CallState::Replied;
+                    call.reply = Some(Reply {
+                        content: content.clone(),
+                        usage: *usage,
+                        finish_reason: finish_reason.clone(),
+                        truncated: *truncated,
+                        tool_calls: tool_calls.clone(),
+                        text_calls: *text_calls,
+                        kept: entry.is_some(),
+                        t_ms: t,
+                    });
+                }
+                if let (Some(message), Some(open)) = (entry, a.open_turn()) {
+                    open.entries.push(Entry {
+                        author: Author::Agent(agent.clone()),
+                        message: message.clone(),
+                    });
+                }
+            }
+            EventKind::ToolCall {
+                agent,
+                call_id,
+                tool,
+                arguments,
+            } => {
+                self.ensure_turn(agent, t);
+                let a = self.agent_mut(agent);
+                a.timeline.push(Item::Tool {
+                    call_id: call_id.clone(),
+                    tool: tool.clone(),
+                    arguments: arguments.to_string(),
+                    status: ToolStatus::Running,
+                });
+                a.set_state(AgentState::RunningTool, t);
+                if let Some(open) = a.open_turn() {
+                    let run = ToolRun {
+                        call_id: call_id.clone(),
+                        tool: tool.clone(),
+                        arguments: arguments.clone(),
+                        started_ms: t,
+                        end: None,
+                    };
+                    // A call the recording stopped inside runs again under the same id.
+                    match open
+                        .tools
+                        .iter()
+                        .position(|r| r.call_id == *call_id && r.end.is_none())
+                    {
+                        Some(i) => open.tools[i] = run,
+                        None => {
+                            open.tools.push(run);
+                            let i = open.tools.len() - 1;
+                            open.steps.push(TurnStep::Tool(i));
+                        }
+                    }
+                }
+            }
+            EventKind::ToolResult {
+                agent,
+                call_id,
+                tool,
+                output,
+                elapsed_ms,
+                truncated,
+                entry,
+            } => {
+                self.ensure_turn(agent, t);
+                let a = self.agent_mut(agent);
+                a.timeline.finish_tool(
+                    call_id,
+                    ToolStatus::Done {
+                        output: output.clone(),
+                        elapsed_ms: *elapsed_ms,
+                        truncated: *truncated,
+                    },
+                );
+                a.set_state(AgentState::Thinking, t);
+                let end = ToolEnd::Result {
+                    output: output.clone(),
+                    elapsed_ms: *elapsed_ms,
+                    truncated: *truncated,
+                };
+                tool_ended(a, call_id, tool, t, end, entry);
+            }
+            EventKind::ToolFailed {
+                agent,
+                call_id,
+                tool,
+                error,
+                kind,
+                entry,
+            } => {
+                self.ensure_turn(agent, t);
+                let a = self.agent_mut(agent);
+                a.failed = true;
+                let status = ToolStatus::Failed {
+                    kind: *kind,
+                    error: error.clone(),
+                };
+                if !a.timeline.finish_tool(call_id, status.clone()) {
+                    a.timeline.push(Item::Tool {
+                        call_id: call_id.clone(),
+                        tool: tool.clone(),
+                        arguments: String::new(),
+                        status,
+                    });
+                }
+                a.set_state(AgentState::Thinking, t);
+                let end = ToolEnd::Failed {
+                    kind: *kind,
+                    error: error.clone(),
+                };
+                tool_ended(a, call_id, tool, t, end, entry);
+            }
+            EventKind::TurnEnded {
+                agent,
+                turn,
+                status,
+                reply,
+                joined,
+            } => {
+                let a = self.agent_mut(agent);
+                let mut entries = Vec::new();
+                if let Some(at) = a.turns.rfind_index(|r| r.turn == *turn)
+                    && let Some(record) = a.turns.get_mut(at)
+                {
+                    record.end = Some((*status, reply.clone(), t));
+                    if *joined {
+                        record.joined = true;
+                        entries = std::mem::take(&mut record.entries);
+                    }
+                }
+                if *joined {
+                    self.history.extend(entries);
+                    self.phase = Phase::Routing {
+                        agent: agent.clone(),
+                        reply: reply.clone(),
+                    };
+                }
+            }
+            EventKind::Handoff {
+                from,
+                to,
+                reason,
+                signal,
+                handoffs,
+            } => {
+                let from = match reason {
+                    HandoffReason::ParallelNext => Party::Group(GroupId(from.clone())),
+                    HandoffReason::Signal | HandoffReason::HandoffTarget => {
+                        Party::Agent(AgentId(from.clone()))
+                    }
+                };
+                if let Party::Agent(id) = &from
+                    && self.index.contains_key(id)
+                {
+                    self.agent_mut(id).timeline.push(Item::Note(Note::HandedTo {
+                        to: to.clone(),
+                        reason: *reason,
+                        signal: signal.clone(),
+                    }));
+                }
+                self.agent_mut(to).set_state(AgentState::Waiting, t);
+                self.route.push(RouteStep::Agent(to.clone()));
+                if let Some(n) = handoffs {
+                    self.handoffs = *n;
+                }
+                let handed = match &self.phase {
+                    Phase::Routing { reply, .. } => reply.clone(),
+                    Phase::Next(Step::AfterGroup { output, .. }) => output.clone(),
+                    _ => String::new(),
+                };
+                self.phase = Phase::Next(Step::after_handoff(to.clone(), handed));
+                self.story.push(Chapter::Handoff {
+                    from,
+                    to: to.clone(),
+                    reason: *reason,
+                    signal: signal.clone(),
+                    t_ms: t,
+                });
+            }
+            EventKind::ParallelStarted {
+                group,
+                agents,
+                round,
+                handoffs,
+            } => {
+                let starter = self.route.iter().rev().find_map(|s| match s {
+                    RouteStep::Agent(id) => Some(id.clone()),
+                    RouteStep::Group { .. } => None,
+                });
+                if let Some(starter) = &starter {
+                    self.agent_mut(starter)
+                        .timeline
+                        .push(Item::Note(Note::StartedGroup {
+                            group: group.clone(),
+                            agents: agents.clone(),
+                        }));
+                }
+                self.groups.push(GroupRun {
+                    id: group.clone(),
+                    members: agents.clone(),
+                    started_ms: t,
+                    starter,
+                    member_turns: Vec::new(),
+                    end: None,
+                });
+                let g = self.groups.len() - 1;
+                self.running_group = Some(g);
+                self.route.push(RouteStep::Group {
+                    id: group.clone(),
+                    size: agents.len(),
+                });
+                for agent in agents {
+                    self.agent_mut(agent).set_state(AgentState::Waiting, t);
+                }
+                if let Some(n) = round {
+                    self.rounds = *n;
+                }
+                if let Some(n) = handoffs {
+                    self.handoffs = *n;
+                }
+                self.phase = Phase::Group(g);
+                self.story.push(Chapter::Group(g));
+            }
+            EventKind::ParallelFinished {
+                group,
+                completed,
+                failed,
+                timed_out,
+                joined,
+                output,
+            } => {
+                for agent in timed_out {
+                    self.agent_mut(agent)
+                        .timeline
+                        .push(Item::Note(Note::GroupTimedOut));
+                }
+                let g = self
+                    .running_group
+                    .filter(|&g| self.groups[g].id == *group)
+                    .or_else(|| self.groups.iter().rposition(|r| r.id == *group));
+                let joined = joined.clone().unwrap_or_default();
+                if let Some(g) = g {
+                    for member in &joined {
+                        let turn = self.groups[g]
+                            .member_turns
+                            .iter()
+                            .rev()
+                            .find(|(id, _)| id == member)
+                            .map(|(_, turn)| *turn);
+                        let Some(i) = self.agent_index(member.as_str()) else {
+                            continue;
+                        };
+                        let a = &mut self.agents[i];
+                        let Some(at) = turn.and_then(|n| a.turns.rfind_index(|r| r.turn == n))
+                        else {
+                            continue;
+                        };
+                        if let Some(record) = a.turns.get_mut(at) {
+                            record.joined = true;
+                            self.history.extend(std::mem::take(&mut record.entries));
+                        }
+                    }
+                    self.groups[g].end = Some(GroupEnd {
+                        completed: completed.clone(),
+                        failed: failed.clone(),
+                        timed_out: timed_out.clone(),
+                        joined,
+                        output: output.clone(),
+                        t_ms: t,
+                    });
+                    self.phase = Phase::Next(Step::AfterGroup {
+                        name: group.clone(),
+                        output: output.clone().unwrap_or_default(),
+                    });
+                }
+                self.running_group = None;
+            }
+            EventKind::Paused { agent, prompt } => {
+                self.pause = Some(Pause {
+                    agent: agent.clone(),
+                    prompt: prompt.clone(),
+                });
+                // A version 1 recording asked again after the end its first part stopped at.
+                self.finish = None;
+                let a = self.agent_mut(agent);
+                a.set_state(AgentState::Paused, t);
+                if a.timeline.last() != Some(&Item::Note(Note::Waiting)) {
+                    a.timeline.push(Item::Note(Note::Waiting));
+                }
+                self.phase = Phase::Paused {
+                    agent: agent.clone(),
+                    prompt: prompt.clone(),
+                };
+                self.story.push(Chapter::Paused {
+                    agent: agent.clone(),
+                    prompt: prompt.clone(),
+                    t_ms: t,
+                });
+            }
+            EventKind::Resumed { agent, input } => {
+                self.pause = None;
+                self.finish = None;
+                let a = self.agent_mut(agent);
+                a.timeline.push(Item::Note(Note::Answered {
+                    input: input.clone(),
+                }));
+                a.set_state(AgentState::Waiting, t);
+                self.phase = Phase::Next(Step::after_answer(agent.clone(), input.clone()));
+                self.story.push(Chapter::Answered {
+                    agent: agent.clone(),
+                    input: input.clone(),
+                    t_ms: t,
+                });
+            }
+            EventKind::AgentFailed {
+                agent,
+                error,
+                status,
+                retryable,
+            } => {
+                self.ensure_turn(agent, t);
+                let a = self.agent_mut(agent);
+                a.failed = true;
+                a.timeline.push(Item::Note(Note::Failed {
+                    status: *status,
+                    error: error.clone(),
+                }));
+                a.set_state(AgentState::Failed, t);
+                if let Some(call) = a.last_call_mut()
+                    && matches!(call.state, CallState::Streaming | CallState::Replied)
+                    && call.reply.as_ref().is_none_or(|r| !r.kept)
+                {
+                    call.state = CallState::Failed;
+                }
+                if let Some(open) = a.open_turn() {
+                    open.steps.push(TurnStep::Failed {
+                        error: error.clone(),
+                        status: *status,
+                        retryable: *retryable,
+                        t_ms: t,
+                    });
+                }
+            }
+            EventKind::AgentCancelled { agent } => {
+                self.ensure_turn(agent, t);
+                let a = self.agent_mut(agent);
+                a.timeline.push(Item::Note(Note::Cancelled));
+                a.set_state(AgentState::Cancelled, t);
+                if let Some(call) = a.last_call_mut()
+                    && call.state == CallState::Streaming
+                {
+                    call.state = CallState::Cancelled;
+                }
+                if let Some(open) = a.open_turn() {
+                    open.steps.push(TurnStep::Cancelled { t_ms: t });
+                }
+            }
+            EventKind::SessionFinished { outcome, reason } => {
+                self.finish = Some(Finish {
+                    outcome: *outcome,
+                    reason: reason.clone(),
+                });
+                self.pause = None;
+                self.running_group = None;
+            }
+        }
+    }
+}
+
+/// Records the end of a tool call in the agent's open turn, and the history entry it added.
+fn tool_ended(
+    a: &mut AgentRun,
+    call_id: &super::event::CallId,
+    tool: &str,
+    t: u64,
+    end: ToolEnd,
+    entry: &Option<super::event::Message>,
+) {
+    let agent = a.id.clone();
+    let Some(open) = a.open_turn() else {
+        return;
+    };
+    match open
+        .tools
+        .iter_mut()
+        .rev()
+        .find(|r| r.call_id == *call_id && r.end.is_none())
+    {
+        Some(run) => run.end = Some((t, end)),
+        // A failure before the call could start (an unknown tool, too many calls).
+        None => {
+            open.tools.push(ToolRun {
+                call_id: call_id.clone(),
+                tool: tool.to_string(),
+                arguments: serde_json::Value::Null,
+                started_ms: t,
+                end: Some((t, end)),
+            });
+            let i = open.tools.len() - 1;
+            open.steps.push(TurnStep::Tool(i));
+        }
+    }
+    if let Some(message) = entry {
+        open.entries.push(Entry {
+            author: Author::Agent(agent),
+            message: message.clone(),
+        });
+    }
+}
+
+impl Run {
+    /// Makes sure `agent` has an open turn for an event that belongs to one. A file with no
+    /// turn on record for it (damaged, or made by hand) gets one opened here, so that what
+    /// the event says is still shown.
+    fn ensure_turn(&mut self, agent: &AgentId, t_ms: u64) {
+        let a = self.agent_mut(agent);
+        if a.open_turn().is_some() {
+            return;
+        }
+        let turn = a.turn;
+        a.turns.push(TurnRecord {
+            turn,
+            input: String::new(),
+            started_ms: t_ms,
+            group: None,
+            steps: Vec::new(),
+            tools: Vec::new(),
+            end: None,
+            entries: Vec::new(),
+            joined: false,
+        });
+        self.story.push(Chapter::Turn {
+            agent: agent.clone(),
+            turn,
+        });
+    }
+
+    /// Makes sure `agent`'s newest call is streaming, for a token or reply whose request is
+    /// not on record.
+    fn ensure_call(&mut self, agent: &AgentId, t_ms: u64) {
+        self.ensure_turn(agent, t_ms);
+        let a = self.agent_mut(agent);
+        if a.calls
+            .last()
+            .is_some_and(|c| c.state == CallState::Streaming)
+        {
+            return;
+        }
+        let index = a.calls.len();
+        let turn = a.turn;
+        a.calls.push(ModelCall {
+            number: None,
+            turn,
+            model: String::new(),
+            started_ms: t_ms,
+            delta: RequestDelta::default(),
+            reasoning: String::new(),
+            partial: String::new(),
+            reply: None,
+            state: CallState::Streaming,
+        });
+        if let Some(open) = a.open_turn() {
+            open.steps.push(TurnStep::Call(index));
+        }
+    }
+
+    /// The turn's end, if the agent's turn `turn` ended.
+    pub fn turn_end(&self, agent: &str, turn: u32) -> Option<TurnEnd> {
+        self.agent(agent)
+            .and_then(|a| a.turn_record(turn))
+            .and_then(|r| r.end.as_ref().map(|(end, _, _)| *end))
+    }
+}

@@ -1,0 +1,455 @@
+//! A recording laid out for playing back: the run model at any position, found quickly.
+//!
+//! Opening a file reads it once: every event is folded into a [`Run`], and a checkpoint (a
+//! clone of the run, cheap since its long parts share storage) is kept every so many events,
+//! with the place in the file it stands for. The events themselves are not kept — a long
+//! recording would not fit in memory twice — only each event's time and what kind of moment
+//! it is, for the timeline and for jumping between moments. Seeking goes to the nearest
+//! checkpoint before the target and reads forward from the file; playing reads on from where
+//! it is. Nothing is ever run: a recording is data.
+
+use std::fs::File;
+use std::io::{self, BufReader, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use super::read::{LineKind, LineReader, parse_event};
+use super::{Entry, Header, ReadWarning, Reader, SessionError};
+use crate::engine::run::{AgentInfo, TimelineLimits};
+use crate::engine::{Event, EventKind, Run};
+
+/// At most this many checkpoints: when there would be more, every other one goes and the
+/// interval doubles, so their memory stays a small multiple of one run model.
+const MAX_CHECKPOINTS: usize = 64;
+/// The first interval between checkpoints, in events.
+const FIRST_INTERVAL: usize = 2_000;
+
+/// What kind of moment an event is, for jumping from one to the next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Moment {
+    /// Nothing to stop at (tokens, requests, starts, ...).
+    Plain,
+    ToolCall,
+    Failure,
+    Handoff,
+    Group,
+    Pause,
+}
+
+impl Moment {
+    fn of(kind: &EventKind) -> Moment {
+        match kind {
+            EventKind::ToolCall { .. } => Moment::ToolCall,
+            EventKind::ToolFailed { .. } | EventKind::AgentFailed { .. } => Moment::Failure,
+            EventKind::Handoff { .. } => Moment::Handoff,
+            EventKind::ParallelStarted { .. } => Moment::Group,
+            EventKind::Paused { .. } => Moment::Pause,
+            EventKind::SessionStarted { .. }
+            | EventKind::SessionResumed {}
+            | EventKind::AgentStarted { .. }
+            | EventKind::ModelRequest { .. }
+            | EventKind::Token { .. }
+            | EventKind::Message { .. }
+            | EventKind::ToolResult { .. }
+            | EventKind::TurnEnded { .. }
+            | EventKind::ParallelFinished { .. }
+            | EventKind::Resumed { .. }
+            | EventKind::AgentCancelled { .. }
+            | EventKind::SessionFinished { .. } => Moment::Plain,
+        }
+    }
+}
+
+/// One event's place on the timeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mark {
+    pub t_ms: u64,
+    pub moment: Moment,
+}
+
+#[derive(Clone, Debug)]
+struct Checkpoint {
+    /// Events applied.
+    position: usize,
+    /// Where the next event's line starts in the file (or its index in memory).
+    offset: u64,
+    run: Run,
+}
+
+/// Where the events come from.
+enum Source {
+    Memory(Vec<Event>),
+    File {
+        path: PathBuf,
+        /// Reads on from `Playback::position`; `None` until first needed after a seek.
+        lines: Option<LineReader<BufReader<File>>>,
+        offset: u64,
+    },
+}
+
+pub struct Playback {
+    source: Source,
+    marks: Vec<Mark>,
+    checkpoints: Vec<Checkpoint>,
+    interval: usize,
+    run: Run,
+    position: usize,
+}
+
+impl Playback {
+    /// Reads a session file once and lays it out for playing. Returns its header and the lines
+    /// that could not be read, which are skipped.
+    pub fn open(
+        path: &Path,
+        limits: TimelineLimits,
+    ) -> Result<(Playback, Header, Vec<ReadWarning>), SessionError> {
+        let mut reader = Reader::open(path)?;
+        let header = reader.header().clone();
+        let agents = AgentInfo::from_crew(&header.crew);
+        let initial = Run::new(&header.crew_name, &agents, limits);
+        if header.version < 2 {
+            // A version 1 file is upgraded whole (see `v1`); such files are short.
+            drop(reader);
+            let recording = super::read(path)?;
+            let playback = Playback::from_events(initial, recording.events);
+            return Ok((playback, header, recording.warnings));
+        }
+        let mut playback = Playback::empty(
+            Source::File {
+                path: path.to_path_buf(),
+                lines: None,
+                offset: reader.valid_len(),
+            },
+            initial,
+            reader.valid_len(),
+        );
+        let mut warnings = Vec::new();
+        let mut run = playback.run.clone();
+        while let Some(entry) = reader.next_entry()? {
+            match entry {
+                Entry::Event(event) => playback.index(&mut run, &event, reader.valid_len()),
+                Entry::Warning(warning) => warnings.push(warning),
+            }
+        }
+        Ok((playback, header, warnings))
+    }
+
+    /// A recording already in memory (tests, a live session's events).
+    pub fn from_events(initial: Run, events: Vec<Event>) -> Playback {
+        let mut playback = Playback::empty(Source::Memory(Vec::new()), initial, 0);
+        let mut run = playback.run.clone();
+        for (i, event) in events.iter().enumerate() {
+            playback.index(&mut run, event, i as u64 + 1);
+        }
+        playback.source = Source::Memory(events);
+        playback
+    }
+
+    fn empty(source: Source, initial: Run, offset: u64) -> Playback {
+        Playback {
+            source,
+            marks: Vec::new(),
+            checkpoints: vec![Checkpoint {
+                position: 0,
+                offset,
+                run: initial.clone(),
+            }],
+            interval: FIRST_INTERVAL,
+            run: initial,
+            position: 0,
+        }
+    }
+
+    /// Takes one event of the first read: its mark, and a checkpoint when one is due.
+    /// `offset` is where the line after it starts.
+    fn index(&mut self, run: &mut Run, event: &Event, offset: u64) {
+        run.apply(event);
+        self.marks.push(Mark {
+            t_ms: event.t_ms,
+            moment: Moment::of(&event.kind),
+        });
+        let position = self.marks.len();
+        if position.is_multiple_of(self.interval) {
+            self.checkpoints.push(Checkpoint {
+                position,
+                offset,
+                run: run.clone(),
+            });
+            if self.checkpoints.len() > MAX_CHECKPOINTS {
+                self.interval *= 2;
+                let interval = self.interval;
+                self.checkpoints
+                    .retain(|c| c.position.is_multiple_of(interval));
+            }
+        }
+    }
+
+    /// The run model after the first [`Playback::position`] events.
+    pub fn run(&self) -> &Run {
+        &self.run
+    }
+
+    pub fn len(&self) -> usize {
+        self.marks.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.marks.is_empty()
+    }
+
+    /// How many events have been applied.
+    pub fn position(&self) -> usize {
+        self.position
+    }
+
+    pub fn marks(&self) -> &[Mark] {
+        &self.marks
+    }
+
+    /// Session time at the current position.
+    pub fn t_ms(&self) -> u64 {
+        self.position
+            .checked_sub(1)
+            .map_or(0, |i| self.marks[i].t_ms)
+    }
+
+    pub fn total_ms(&self) -> u64 {
+        self.marks.last().map_or(0, |m| m.t_ms)
+    }
+
+    /// The time of the next event to apply.
+    pub fn next_t_ms(&self) -> Option<u64> {
+        self.marks.get(self.position).map(|m| m.t_ms)
+    }
+
+    /// Applies the next event. False at the end (or when the file can no longer be read,
+    /// which is logged).
+    pub fn forward(&mut self) -> bool {
+        if self.position >= self.marks.len() {
+            return false;
+        }
+        match self.next_event() {
+            Ok(Some(event)) => {
+                self.run.apply(&event);
+                self.position += 1;
+                true
+            }
+            Ok(None) => false,
+            Err(e) => {
+                tracing::error!("replay: reading the recording again: {e}");
+                false
+            }
+        }
+    }
+
+    fn next_event(&mut self) -> io::Result<Option<Event>> {
+        match &mut self.source {
+            Source::Memory(events) => Ok(events.get(self.position).cloned()),
+            Source::File {
+                path,
+                lines,
+                offset,
+            } => {
+                if lines.is_none() {
+                    let mut file = crate::files::open_regular(path)?;
+                    file.seek(SeekFrom::Start(*offset))?;
+                    *lines = Some(LineReader::new(BufReader::with_capacity(1 << 16, file)));
+                }
+                let Some(reader) = lines.as_mut() else {
+                    return Ok(None);
+                };
+                // The same lines the first read took as events, in the same order.
+                while let Some(line) = reader.next_line()? {
+                    if line.kind != LineKind::Whole {
+                        continue;
+                    }
+                    if let Ok(event) = parse_event(line.bytes) {
+                        return Ok(Some(event));
+                    }
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Puts the run in the state after the first `target` events.
+    pub fn seek(&mut self, target: usize) {
+        let target = target.min(self.marks.len());
+        let close_ahead = target >= self.position && target - self.position <= self.interval;
+        if !close_ahead {
+            let nearest = self
+                .checkpoints
+                .partition_point(|c| c.position <= target)
+                .saturating_sub(1);
+            let checkpoint = &self.checkpoints[nearest];
+            // Going on from here beats going back to an earlier checkpoint.
+            if !(checkpoint.position < self.position && self.position <= target) {
+                self.run = checkpoint.run.clone();
+                self.position = checkpoint.position;
+                match &mut self.source {
+                    Source::Memory(_) => {}
+                    Source::File { lines, offset, .. } => {
+                        *lines = None;
+                        *offset = checkpoint.offset;
+                    }
+                }
+            }
+        }
+        while self.position < target && self.forward() {}
+    }
+
+    /// The position just after the next (or previous) event worth stopping at: a tool call,
+    /// a failure, a hand-off, a parallel group or a pause.
+    pub fn marker(&self, forward: bool) -> Option<usize> {
+        let worth = |m: &Mark| m.moment != Moment::Plain;
+        if forward {
+            (self.position..self.marks.len())
+                .find(|&i| worth(&self.marks[i]))
+                .map(|i| i + 1)
+        } else {
+            (0..self.position.saturating_sub(1))
+                .rev()
+                .find(|&i| worth(&self.marks[i]))
+                .map(|i| i + 1)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use crate::engine::EventKind;
+
+    fn events(n: usize) -> Vec<Event> {
+        let mut list = vec![
+            Event {
+                seq: 0,
+                t_ms: 0,
+                kind: EventKind::SessionStarted {
+                    session_id: "s".into(),
+                    crew: "c".into(),
+                    input: "go".into(),
+                },
+            },
+            Event {
+                seq: 1,
+                t_ms: 0,
+                kind: EventKind::AgentStarted {
+                    agent: "a".into(),
+                    turn: 1,
+                    input: "go".into(),
+                    round: Some(1),
+                    entry: None,
+                },
+            },
+        ];
+        for i in 2..n as u64 {
+            let kind = if i % 1000 == 0 {
+                EventKind::Paused {
+                    agent: "a".into(),
+                    prompt: format!("stop {i}"),
+                }
+            } else {
+                EventKind::Token {
+                    agent: "a".into(),
+                    text: format!("t{i} "),
+                    reasoning: false,
+                }
+            };
+            list.push(Event {
+                seq: i,
+                t_ms: i,
+                kind,
+            });
+        }
+        list
+    }
+
+    fn initial() -> Run {
+        let agents = [AgentInfo {
+            id: "a".into(),
+            name: "a".into(),
+            role: String::new(),
+        }];
+        Run::new("c", &agents, TimelineLimits::default())
+    }
+
+    /// The state after folding the first `n` events from the start, as plainly as can be.
+    fn folded(events: &[Event], n: usize) -> String {
+        let mut run = initial();
+        events[..n].iter().for_each(|e| run.apply(e));
+        format!("{run:?}")
+    }
+
+    fn file_of(events: &[Event], name: &str) -> PathBuf {
+        let crew = crate::config::load_crew_str(
+            "name: c\nagents:\n  - {id: a, provider: scripted}\n",
+            Path::new("c.yaml"),
+            Path::new("."),
+        )
+        .crew
+        .expect("the crew loads");
+        let header = Header::new("s", &crew, "go", std::time::SystemTime::now());
+        let path = std::env::temp_dir().join(format!(
+            "crewtui-playback-{}-{name}.jsonl",
+            std::process::id()
+        ));
+        let mut file = std::fs::File::create(&path).unwrap();
+        serde_json::to_writer(&mut file, &header).unwrap();
+        file.write_all(b"\n").unwrap();
+        for (i, event) in events.iter().enumerate() {
+            serde_json::to_writer(&mut file, event).unwrap();
+            file.write_all(b"\n").unwrap();
+            if i == 5 {
+                file.write_all(b"a damaged line\n").unwrap();
+            }
+        }
+        path
+    }
+
+    #[test]
+    fn seeking_anywhere_gives_the_state_of_folding_from_the_start() {
+        let list = events(20_000);
+        let path = file_of(&list, "seek");
+        let (mut from_file, _, warnings) =
+            Playback::open(&path, TimelineLimits::default()).unwrap();
+        assert_eq!(warnings.len(), 1, "the damaged line is named and skipped");
+        let mut in_memory = Playback::from_events(initial(), list.clone());
+        assert_eq!(from_file.len(), list.len());
+        for target in [
+            7_000, 100, 19_999, 2_000, 2_001, 0, 5_432, 20_000, 4_000, 4_001,
+        ] {
+            let want = folded(&list, target);
+            for playback in [&mut from_file, &mut in_memory] {
+                playback.seek(target);
+                assert_eq!(playback.position(), target);
+                assert_eq!(format!("{:?}", playback.run()), want, "at {target}");
+            }
+        }
+        assert!(from_file.checkpoints.len() <= MAX_CHECKPOINTS + 1);
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
+    fn checkpoints_stay_few_however_long_the_recording() {
+        let list = events(300_000);
+        let playback = Playback::from_events(initial(), list);
+        assert!(playback.checkpoints.len() <= MAX_CHECKPOINTS + 1);
+        assert!(playback.interval > FIRST_INTERVAL, "the interval grew");
+    }
+
+    #[test]
+    fn markers_find_the_moments_worth_stopping_at() {
+        let mut playback = Playback::from_events(initial(), events(3_500));
+        assert_eq!(playback.marker(true), Some(1_001));
+        playback.seek(1_001);
+        assert_eq!(playback.marker(true), Some(2_001));
+        playback.seek(2_500);
+        assert_eq!(playback.marker(false), Some(2_001));
+        playback.seek(3_500);
+        assert_eq!(playback.marker(true), None);
+        assert_eq!(playback.marks()[1_000].moment, Moment::Pause);
+        assert_eq!(playback.marks()[999].moment, Moment::Plain);
+    }
+}
