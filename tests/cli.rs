@@ -976,20 +976,6 @@ fn command_tools_never_see_provider_keys() {
     );
 }
 
-/// The processes whose command line is `sleep SECONDS`, by pid.
-fn sleeping(seconds: &str) -> Vec<u32> {
-    let wanted = format!("sleep\0{seconds}\0");
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|entry| {
-            let entry = entry.ok()?;
-            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
-            (cmdline == wanted.as_bytes()).then_some(pid)
-        })
-        .collect()
-}
-
 #[test]
 fn what_a_command_tool_leaves_running_ends_with_its_call() {
     // Durations no other test uses, to tell these sleeps from any other.
@@ -1010,7 +996,7 @@ fn what_a_command_tool_leaves_running_ends_with_its_call() {
     );
     let run = crewtui_command(&["run", crew.to_str().unwrap(), "--headless"]).output();
     // Killed before each call returned; a killed process may take a moment to be gone.
-    let running = || -> Vec<u32> { seconds.iter().flat_map(|s| sleeping(s)).collect() };
+    let running = || -> Vec<u32> { seconds.iter().flat_map(|s| common::sleeping(s)).collect() };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let mut left = running();
     while !left.is_empty() && std::time::Instant::now() < deadline {

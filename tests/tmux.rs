@@ -1,6 +1,8 @@
 //! End to end: the real binary in a real terminal (tmux), driven by keys and read back from the
 //! screen as a person would see it.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -280,14 +282,6 @@ fn napping_crew(tag: &str, seconds: &str) -> PathBuf {
     path
 }
 
-/// Whether a process runs `sleep SECONDS`.
-fn sleeping(seconds: &str) -> bool {
-    let wanted = format!("sleep\0{seconds}\0");
-    std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
-        std::fs::read(entry.path().join("cmdline")).is_ok_and(|c| c == wanted.as_bytes())
-    })
-}
-
 /// The events of the one session recorded under `home`.
 fn recorded(home: &Path) -> Vec<serde_json::Value> {
     let dir = home.join("crewtui/sessions");
@@ -329,7 +323,7 @@ fn stop_signals_cancel_the_run_kill_its_tool_and_restore_the_terminal() {
                 let tmux = launch(&tag, &crew, 100, 30).expect("tmux");
                 tmux.wait_for("running tool");
                 assert_eq!(tmux.flags(), "1 1 0", "full screen, mouse on, no cursor");
-                assert!(sleeping(&seconds), "the tool runs");
+                assert!(!common::sleeping(&seconds).is_empty(), "the tool runs");
                 Command::new("kill")
                     .args([&format!("-{signal}"), &tmux.crewtui_pid()])
                     .status()
@@ -355,7 +349,10 @@ fn stop_signals_cancel_the_run_kill_its_tool_and_restore_the_terminal() {
                 let last = events.last().unwrap();
                 assert_eq!(last["type"], "session_finished", "SIG{signal}");
                 assert_eq!(last["outcome"], "cancelled", "SIG{signal}");
-                assert!(!sleeping(&seconds), "SIG{signal}: the tool was killed");
+                assert!(
+                    common::sleeping(&seconds).is_empty(),
+                    "SIG{signal}: the tool was killed"
+                );
             })
         })
         .collect();
@@ -421,7 +418,7 @@ fn ctrl_z_and_sigtstp_suspend_and_fg_brings_the_screen_back_live_and_in_replay()
     tmux.wait_for("running tool");
     tmux.keys(&["?"]);
     tmux.wait_for("Help");
-    assert!(sleeping(&seconds), "the run went on");
+    assert!(!common::sleeping(&seconds).is_empty(), "the run went on");
 
     // Quitting cancels the run; then its recording, replayed, suspends the same way.
     tmux.keys(&["Escape"]);
@@ -490,7 +487,7 @@ fn closing_the_pane_mid_run_is_a_cancel_not_a_panic() {
     assert_eq!(code.trim(), "1", "cancelled, not a panic (101)");
     let last = recorded(&home(tag)).pop().unwrap();
     assert_eq!(last["outcome"], "cancelled");
-    assert!(!sleeping(&seconds), "the tool was killed");
+    assert!(common::sleeping(&seconds).is_empty(), "the tool was killed");
     let log = std::fs::read_to_string(home(tag).join("crewtui/crewtui.log")).unwrap();
     assert!(!log.contains("panic"), "{log}");
 }
