@@ -104,7 +104,11 @@ impl Stop {
     /// stdout failed or was left with lines it never took.
     pub async fn finish(mut self, task: JoinHandle<Outcome>) -> anyhow::Result<()> {
         let ended = match &self.stopping {
-            None => task.await.is_ok(),
+            // A session that ended without its `session_finished` is the driver's to report.
+            None => {
+                let _ = task.await;
+                true
+            }
             Some(stopping) => matches!(
                 tokio::time::timeout_at(stopping.deadline, task).await,
                 Ok(Ok(_))
