@@ -6,6 +6,7 @@
 
 pub mod backend;
 pub mod inspector;
+pub mod keys;
 pub mod layout;
 pub mod live;
 pub mod pane;

@@ -15,10 +15,7 @@ use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crossterm::event::{
-    DisableMouseCapture, EnableMouseCapture, Event as TermEvent, KeyCode, KeyEventKind,
-    KeyModifiers,
-};
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event as TermEvent, KeyEventKind};
 use crossterm::execute;
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -31,6 +28,7 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc;
 
 use super::backend::Bridged;
+use super::keys;
 use crate::signals::StopSignals;
 
 /// Bridged: a streaming frame costs the terminal fewer bytes (see [`super::backend`]).
@@ -134,7 +132,8 @@ impl Process {
         })
     }
 
-    /// The terminal's input without Ctrl-Z, which suspends through this [`Process`] instead.
+    /// The terminal's input without the key that suspends (Ctrl-Z, see [`keys::suspends`]),
+    /// which suspends through this [`Process`] instead.
     pub fn input<S>(&self, input: S) -> impl Stream<Item = io::Result<TermEvent>> + Unpin + use<S>
     where
         S: Stream<Item = io::Result<TermEvent>> + Unpin,
@@ -143,9 +142,7 @@ impl Process {
         input.filter(move |event| {
             let suspend = matches!(
                 event,
-                Ok(TermEvent::Key(key)) if key.code == KeyCode::Char('z')
-                    && key.modifiers.contains(KeyModifiers::CONTROL)
-                    && key.kind != KeyEventKind::Release
+                Ok(TermEvent::Key(key)) if key.kind != KeyEventKind::Release && keys::suspends(key)
             );
             if suspend {
                 let _ = ctrl_z.send(());
