@@ -276,7 +276,7 @@ agents:
         if matches!(&event.kind, EventKind::Token { agent, .. } if agent == "b") && !cancel_sent {
             handle
                 .commands
-                .send(Command::CancelAgent("b".into()))
+                .send(Command::cancel_agent("b"))
                 .await
                 .unwrap();
             cancel_sent = true;
@@ -320,7 +320,11 @@ async fn cancelling_the_session_stops_everything() {
     let mut events = Vec::new();
     while let Some(event) = handle.events.recv().await {
         if matches!(event.kind, EventKind::Token { .. }) && events.len() == 3 {
-            handle.commands.send(Command::CancelSession).await.unwrap();
+            handle
+                .commands
+                .send(Command::cancel_session())
+                .await
+                .unwrap();
         }
         events.push(event);
     }
@@ -563,7 +567,7 @@ agents:
         if matches!(event.kind, EventKind::ToolCall { .. }) {
             handle
                 .commands
-                .send(Command::CancelAgent("solo".into()))
+                .send(Command::cancel_agent("solo"))
                 .await
                 .unwrap();
         }

@@ -781,7 +781,11 @@ async fn cancelling_mid_stream_drops_the_connection_at_once() {
     // The stream waits on its idle deadline, which cannot pass: the clock stays where it is.
     // Only the cancel can close the connection now.
     assert_eq!(clock.deadline_ahead().await, Duration::from_secs(1));
-    handle.commands.send(Command::CancelSession).await.unwrap();
+    handle
+        .commands
+        .send(Command::cancel_session())
+        .await
+        .unwrap();
     assert!(
         server.wait_disconnect(PATIENCE).await.is_some(),
         "the server sees the client leave"

@@ -524,8 +524,8 @@ async fn record_demo(dir: &Path) -> PathBuf {
         if let EventKind::Paused { .. } = e.kind {
             handle
                 .commands
-                .send(engine::Command::Answer(
-                    "Crew authors on Linux; launch next Tuesday.".into(),
+                .send(engine::Command::answer(
+                    "Crew authors on Linux; launch next Tuesday.",
                 ))
                 .await
                 .unwrap();

@@ -294,7 +294,7 @@ fn a_paused_agent_asks_through_the_input_box() {
         view.on_key(&run, key(KeyCode::Char(c)));
     }
     let action = view.on_key(&run, key(KeyCode::Enter));
-    assert_eq!(action, Action::Send(Command::Answer("Crew authors".into())));
+    assert_eq!(action, Action::Send(Command::answer("Crew authors")));
     assert!(view.input.is_none());
 }
 

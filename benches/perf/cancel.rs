@@ -70,7 +70,7 @@ async fn cancel_in_a_tool() -> Duration {
                 sent = Some(Instant::now());
                 handle
                     .commands
-                    .send(engine::Command::CancelAgent("solo".into()))
+                    .send(engine::Command::cancel_agent("solo"))
                     .await
                     .expect("the session takes commands");
             }
@@ -103,7 +103,7 @@ async fn cancel_mid_stream() -> (Duration, Duration) {
                 sent = Some(tokio::time::Instant::now());
                 handle
                     .commands
-                    .send(engine::Command::CancelSession)
+                    .send(engine::Command::cancel_session())
                     .await
                     .expect("the session takes commands");
             }

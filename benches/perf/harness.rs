@@ -117,6 +117,7 @@ pub(crate) fn tapped(
         session_id,
         mut events,
         commands,
+        cancel,
         task,
     } = handle;
     let (tx, rx) = mpsc::channel(EVENT_QUEUE);
@@ -160,6 +161,7 @@ pub(crate) fn tapped(
         session_id,
         events: rx,
         commands,
+        cancel,
         task,
     };
     (handle, seen)

@@ -110,6 +110,7 @@ pub(crate) fn memory_item() {
             session_id: "memory".into(),
             events: rx,
             commands,
+            cancel: tokio_util::sync::CancellationToken::new(),
             task,
         };
         let mut terminal = Terminal::new(Timed::new(TestBackend::new(200, 50))).expect("term");

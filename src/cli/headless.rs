@@ -16,6 +16,7 @@ use crewtui::session::{Clock, Printer, Recorder};
 use crewtui::signals::StopSignals;
 use crewtui::text::visible_line;
 
+use super::control::Control;
 use super::stop::{Next, Stop};
 use super::{RunArgs, output, setup};
 
@@ -56,7 +57,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let outcome = setup::block_on(async {
         // Caught before the session file exists, so no signal finds it half set up.
         let signals = StopSignals::install().context("catching signals")?;
+        let control = match &args.debug.control {
+            Some(source) => Some(Control::open(source).await?),
+            None => None,
+        };
         let mut parts = setup::session_parts(&crew)?;
+        parts.gates = args.debug.gates()?;
         let recorder = setup::open_recorder(&dir, &crew, &parts.session_id, &input)?;
         let path = recorder.path().to_path_buf();
         let printer = print_and_record(&mut parts, recorder)?;
@@ -64,6 +70,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             engine::start(crew, input, parts),
             &[],
             args.answers.into(),
+            control,
             printer,
             signals,
         )
@@ -98,13 +105,16 @@ pub fn print_and_record(
 }
 
 /// Follows a session printed through [`print_and_record`] until it ends, answering its pauses
-/// from `answers`. `prior` are the events of the recording a resumed session goes on from.
-/// Where the session stands and how it ended are read from the run model, as every front end
-/// reads them. A stop signal or a failed stdout cancels it (see [`Stop`]).
+/// from `answers` and handing it the commands `control` reads. `prior` are the events of the
+/// recording a resumed session goes on from. Where the session stands and how it ended are
+/// read from the run model, as every front end reads them. A pause or a gate that nothing can
+/// decide (no answer left, no control input) ends the run resumable, as a pause. A stop signal
+/// or a failed stdout cancels it (see [`Stop`]).
 pub async fn drive(
     mut handle: SessionHandle,
     prior: &[Event],
     mut answers: VecDeque<String>,
+    mut control: Option<Control>,
     printer: Printer,
     signals: StopSignals,
 ) -> anyhow::Result<Outcome> {
@@ -121,13 +131,32 @@ pub async fn drive(
     }
     let mut stop = Stop::new(printer, signals);
     loop {
-        let event = match stop.next(&mut handle.events).await {
+        let next = tokio::select! {
+            next = stop.next(&mut handle.events) => next,
+            command = async { control.as_mut()?.next().await }, if control.is_some() => {
+                match command {
+                    Some(command) => {
+                        if let Some(commands) = &commands {
+                            let _ = commands.send(command).await;
+                        }
+                    }
+                    None => {
+                        // The control input ended: what waits now, and whatever would wait
+                        // later, nobody can decide.
+                        control = None;
+                        if undecidable(&run, &answers, false) {
+                            commands = None;
+                        }
+                    }
+                }
+                continue;
+            }
+        };
+        let event = match next {
             Next::Event(event) => event,
             // The session's last events (cancellations, the end) still come, and are recorded.
             Next::Stop => {
-                if let Some(commands) = &commands {
-                    let _ = commands.send(Command::CancelSession).await;
-                }
+                handle.cancel.cancel();
                 continue;
             }
             Next::End => break,
@@ -138,22 +167,31 @@ pub async fn drive(
             event.kind,
             EventKind::Paused { .. } | EventKind::SessionResumed {}
         ) && run.pause().is_some();
-        if asks {
-            match answers.pop_front() {
-                Some(answer) => {
-                    if let Some(commands) = &commands {
-                        commands
-                            .send(Command::Answer(answer))
-                            .await
-                            .context("answering the pause")?;
-                    }
-                }
-                // No answer left: the session ends paused once nobody can send one.
-                None => commands = None,
+        if asks && let Some(answer) = answers.pop_front() {
+            if let Some(commands) = &commands {
+                commands
+                    .send(Command::answer(answer))
+                    .await
+                    .context("answering the pause")?;
             }
+            continue;
+        }
+        let waits = asks || matches!(event.kind, EventKind::Gate { .. });
+        if waits && undecidable(&run, &answers, control.is_some()) {
+            // The session ends resumable once nobody can send what it waits for.
+            commands = None;
         }
     }
     stop.finish(handle.task).await?;
     run.outcome()
         .context("the session ended without reporting an outcome")
+}
+
+/// Whether something the session waits for now (a pause, a gate) has nobody to decide it.
+fn undecidable(run: &Run, answers: &VecDeque<String>, control: bool) -> bool {
+    if control {
+        return false;
+    }
+    let pause = run.pause().is_some() && answers.is_empty();
+    pause || !run.open_gates().is_empty()
 }

@@ -1,5 +1,6 @@
 //! Argument parsing and dispatch to the headless runner and the validator.
 
+mod control;
 mod headless;
 mod logging;
 mod output;
@@ -69,6 +70,48 @@ struct RunArgs {
     /// Where the session is recorded (default: $XDG_DATA_HOME/crewtui/sessions)
     #[arg(long, value_name = "DIR")]
     sessions_dir: Option<PathBuf>,
+    #[command(flatten)]
+    debug: DebugArgs,
+}
+
+/// How a run stops for its author (DESIGN.md "Command line", debugging).
+#[derive(Debug, Args, Default)]
+pub struct DebugArgs {
+    /// Stop at a gate: agent:ID, model:ID, model:*, tool:NAME, tool:*, signal:SIG, failure,
+    /// tokens:N, cost:USD; repeat for several
+    #[arg(long = "break", value_name = "SPEC")]
+    pub breaks: Vec<String>,
+    /// Stop before every model call and tool call
+    #[arg(long)]
+    pub step: bool,
+    /// Tool calls: run them (auto), ask at a gate (ask), or refuse them (deny); default: the
+    /// crew's settings
+    #[arg(long, value_name = "auto|ask|deny")]
+    pub approve: Option<String>,
+    /// Headless: read commands as JSON lines from FILE (or stdin, `-`), one per gate
+    #[arg(long, value_name = "FILE|-")]
+    pub control: Option<PathBuf>,
+}
+
+impl DebugArgs {
+    /// The gates a session starts with, from the flags; a bad spec is an error naming it.
+    pub fn gates(&self) -> anyhow::Result<crewtui::engine::gate::GateSettings> {
+        let mut settings = crewtui::engine::gate::GateSettings::default();
+        for spec in &self.breaks {
+            let spec = spec.parse().map_err(|e| {
+                anyhow::anyhow!("--break {}: {e}", crewtui::text::visible_line(spec))
+            })?;
+            settings.breakpoints.push(spec);
+        }
+        settings.step = self.step;
+        if let Some(approve) = &self.approve {
+            let approve = approve
+                .parse()
+                .map_err(|e| anyhow::anyhow!("--approve: {e}"))?;
+            settings.approval_override = Some(approve);
+        }
+        Ok(settings)
+    }
 }
 
 /// `crewtui CREW ...` means `crewtui run CREW ...`: anything first that is not a subcommand

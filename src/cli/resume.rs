@@ -36,6 +36,9 @@ pub struct ResumeArgs {
     /// Colours: dark (default), light, high-contrast, or a theme file (NO_COLOR is honoured)
     #[arg(long, value_name = "NAME|PATH")]
     pub theme: Option<String>,
+    /// Breakpoints added to those the session had set, stepping, approval, control input
+    #[command(flatten)]
+    pub debug: super::DebugArgs,
 }
 
 pub fn run(args: ResumeArgs) -> anyhow::Result<ExitCode> {
@@ -50,7 +53,13 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<ExitCode> {
     let outcome = setup::block_on(async {
         // Caught before the session goes on, so no signal finds it half continued.
         let signals = StopSignals::install().context("catching signals")?;
+        let control = match (&args.debug.control, args.headless) {
+            (Some(source), true) => Some(super::control::Control::open(source).await?),
+            (Some(_), false) => anyhow::bail!("--control is for --headless runs"),
+            (None, _) => None,
+        };
         let mut parts = setup::session_parts(&crew)?;
+        parts.gates = args.debug.gates()?;
         let printer = if args.headless {
             Some(headless::print_and_record(&mut parts, recorder)?)
         } else {
@@ -65,6 +74,7 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<ExitCode> {
                 handle,
                 recording.resumable_events(),
                 args.answers.into(),
+                control,
                 printer,
                 signals,
             )

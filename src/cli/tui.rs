@@ -26,7 +26,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let outcome = setup::block_on(async {
         // Caught before the session file exists, so no signal finds it half set up.
         let signals = StopSignals::install().context("catching signals")?;
+        if args.debug.control.is_some() {
+            anyhow::bail!("--control is for --headless runs; the TUI takes its commands from keys");
+        }
         let mut parts = setup::session_parts(&crew)?;
+        parts.gates = args.debug.gates()?;
         let launch = match input {
             Some(input) => {
                 let recorder = setup::open_recorder(&dir, &crew, &parts.session_id, &input)?;

@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use std::str::FromStr;
+
 use serde::{Deserialize, Serialize};
 
 /// A whole crew, ready to run.
@@ -153,6 +155,13 @@ pub struct Settings {
     /// Absent from the crews recorded in older session files.
     #[serde(default = "Settings::default_max_tool_calls_per_turn")]
     pub max_tool_calls_per_turn: u32,
+    /// What a tool call needs before it runs, for tools `approve_tools` does not name
+    /// (`--approve` overrides both).
+    #[serde(default)]
+    pub approve: Approval,
+    /// Per tool, built-in or command tool.
+    #[serde(default)]
+    pub approve_tools: BTreeMap<String, Approval>,
     pub max_retries: u32,
     pub connect_timeout_seconds: u64,
     pub first_token_timeout_seconds: u64,
@@ -189,6 +198,8 @@ impl Default for Settings {
             tool_output_limit: 16 * 1024,
             files_root: PathBuf::from("."),
             max_tool_calls_per_turn: Self::DEFAULT_MAX_TOOL_CALLS_PER_TURN,
+            approve: Approval::Auto,
+            approve_tools: BTreeMap::new(),
             max_retries: 2,
             connect_timeout_seconds: 10,
             first_token_timeout_seconds: 60,
@@ -270,4 +281,37 @@ pub struct CommandToolConfig {
     /// recorded in older session files.
     #[serde(default)]
     pub env: Vec<String>,
+    /// What a call of it needs before it runs (`settings.approve` when absent).
+    #[serde(default)]
+    pub approve: Option<Approval>,
+}
+
+/// What a tool call needs before it runs (per tool in the crew, `settings.approve`, or
+/// `--approve`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Approval {
+    /// Run it.
+    #[default]
+    Auto,
+    /// Stop at a gate and ask.
+    Ask,
+    /// Refuse it; the refusal goes back to the model as the tool's failure.
+    Deny,
+}
+
+impl FromStr for Approval {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "auto" => Ok(Approval::Auto),
+            "ask" => Ok(Approval::Ask),
+            "deny" => Ok(Approval::Deny),
+            other => Err(format!(
+                "`{}` is not an approval: give auto, ask or deny",
+                crate::text::visible_line(other)
+            )),
+        }
+    }
 }

@@ -43,6 +43,18 @@ pub(crate) fn read_settings(
     set!(connect_timeout_seconds, u64);
     set!(first_token_timeout_seconds, u64);
     set!(stream_idle_timeout_seconds, u64);
+    if let Some(f) = map.get("approve")
+        && let Some(approval) = read_approval(&f, d)
+    {
+        s.approve = approval;
+    }
+    if let Some(f) = map.get("approve_tools") {
+        for (name, _, value) in f.named_entries(d) {
+            if let Some(approval) = read_approval(&value, d) {
+                s.approve_tools.insert(name, approval);
+            }
+        }
+    }
     let root = map.get("files_root");
     if let Some((root, path)) = root.and_then(|f| Some((f.site(), f.required_string(d)?))) {
         s.files_root = absolute(&base_dir.join(path));
@@ -53,6 +65,18 @@ pub(crate) fn read_settings(
     }
     map.finish(d);
     s
+}
+
+/// `auto`, `ask` or `deny`, or an error naming the field.
+fn read_approval(field: &Field<'_>, d: &mut Diagnostics) -> Option<super::model::Approval> {
+    let text = field.required_string(d)?;
+    match text.parse() {
+        Ok(approval) => Some(approval),
+        Err(message) => {
+            d.error(&field.site(), message);
+            None
+        }
+    }
 }
 
 /// `providers.<name>: {kind, base_url, api_key_env}`.
@@ -181,6 +205,7 @@ pub(crate) fn read_tools(
             .and_then(|f| f.map(d).map(|_| f.node().to_json()))
             .unwrap_or_else(|| serde_json::json!({"type": "object"}));
         let timeout_seconds = map.get("timeout_seconds").and_then(|f| f.u64(d));
+        let approve = map.get("approve").and_then(|f| read_approval(&f, d));
         let (env, sites): (Vec<_>, Vec<_>) = map
             .get("env")
             .map(|f| f.strings(d))
@@ -208,6 +233,7 @@ pub(crate) fn read_tools(
                 parameters,
                 timeout_seconds,
                 env,
+                approve,
             };
             env_sites.insert(name.clone(), sites);
             tools.insert(name, config);

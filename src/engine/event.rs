@@ -15,7 +15,8 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use super::ids::{AgentId, CallId, GroupId};
+pub use super::gate::GateKind;
+pub use super::ids::{AgentId, CallId, GateId, GroupId};
 use crate::provider::{ChatMessage, ToolCallRequest, ToolSpec};
 pub use crate::tools::ToolFailureKind;
 
@@ -48,6 +49,12 @@ impl Event {
             | K::AgentFailed { agent, .. }
             | K::AgentCancelled { agent } => Some(agent.as_str()),
             K::Handoff { from, .. } => Some(from),
+            K::Gate { agent, .. }
+            | K::Guidance { agent, .. }
+            | K::Hold { agent, .. }
+            | K::Rerun { agent, .. }
+            | K::Kept { agent, .. } => Some(agent.as_str()),
+            K::Decision { .. } | K::Breakpoints { .. } | K::CommandRejected { .. } => None,
             K::SessionStarted { .. }
             | K::SessionResumed {}
             | K::ParallelStarted { .. }
@@ -219,6 +226,81 @@ pub enum EventKind {
     SessionFinished {
         outcome: Outcome,
         reason: String,
+    },
+    /// An agent stopped and waits for a decision (DESIGN.md "Commands and gates").
+    Gate {
+        gate: GateId,
+        agent: AgentId,
+        kind: GateKind,
+        /// The breakpoint spec that hit, `step`, `hold` or `approval`.
+        reason: String,
+        /// What it stopped at: the tool call, the signal, the failure, the budget.
+        #[serde(default)]
+        detail: serde_json::Value,
+    },
+    /// How a gate was left, and what was changed.
+    Decision {
+        gate: GateId,
+        /// `continue`, `step`, `approve`, `deny`, `edit_call`, `edit_request`.
+        op: String,
+        /// Resuming the session was the decision.
+        #[serde(default, skip_serializing_if = "is_false")]
+        by_resume: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        /// The arguments an edited tool call ran with.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        arguments: Option<serde_json::Value>,
+        /// An edited request's system prompt and messages, as sent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        system_prompt: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        messages: Option<Vec<Message>>,
+    },
+    /// A user message an agent sees from its next model call on.
+    Guidance {
+        agent: AgentId,
+        text: String,
+        /// The entry it added to the agent's history.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        entry: Option<Message>,
+    },
+    /// The breakpoints set from now on (at the start, and whenever they change).
+    Breakpoints {
+        specs: Vec<String>,
+    },
+    /// An agent is held at its next gate, or released.
+    Hold {
+        agent: AgentId,
+        held: bool,
+    },
+    /// A command that could not be carried out, and why; the session goes on.
+    CommandRejected {
+        op: String,
+        error: String,
+    },
+    /// A turn runs again from its start: the history goes back to its first `history_len`
+    /// entries and the counters to `rounds` and `handoffs`; one variant runs as the agent
+    /// itself, more run side by side under ids `AGENT~1`, `AGENT~2`, ...
+    Rerun {
+        agent: AgentId,
+        turn: u32,
+        variants: u32,
+        history_len: usize,
+        rounds: u32,
+        handoffs: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        system_prompt: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        temperature: Option<f64>,
+    },
+    /// The variant the user kept; its entries join the history as the agent's.
+    Kept {
+        agent: AgentId,
+        variant: u32,
+        reply: String,
+        #[serde(default)]
+        entries: Vec<super::history::Entry>,
     },
 }
 

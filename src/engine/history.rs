@@ -58,6 +58,11 @@ impl History {
         self.entries.is_empty()
     }
 
+    /// Keeps the first `len` entries; returns the rest.
+    pub fn truncate(&mut self, len: usize) -> Vec<Entry> {
+        self.entries.truncate(len)
+    }
+
     /// Whether `prefix` is this history's start (it is, for the copy a turn began from).
     pub fn starts_with(&self, prefix: &History) -> bool {
         self.entries.starts_with(&prefix.entries)

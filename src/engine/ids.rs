@@ -87,3 +87,7 @@ id_type!(
     /// One tool call, as the model (or the text-form parser) numbered it.
     CallId
 );
+id_type!(
+    /// One stop at a gate: `g1`, `g2`, ... within a session.
+    GateId
+);

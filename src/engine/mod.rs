@@ -6,9 +6,13 @@
 mod command;
 mod emitter;
 mod event;
+pub mod gate;
+mod group;
 pub mod history;
 mod ids;
+mod pump;
 pub mod request;
+mod rerun;
 pub mod routing;
 pub mod run;
 mod session;
@@ -25,8 +29,8 @@ use tokio_util::sync::CancellationToken;
 pub use command::Command;
 pub use emitter::{Emitter, EventLog};
 pub use event::{
-    AgentId, CallId, CallRequest, Event, EventKind, GroupId, HandoffReason, Message, Outcome,
-    ToolDef, ToolFailureKind, TurnEnd, Usage,
+    AgentId, CallId, CallRequest, Event, EventKind, GateId, GateKind, GroupId, HandoffReason,
+    Message, Outcome, ToolDef, ToolFailureKind, TurnEnd, Usage,
 };
 pub use run::Run;
 pub use step::{ResumeError, ResumePoint, Step};
@@ -43,6 +47,9 @@ pub struct SessionHandle {
     pub session_id: String,
     pub events: mpsc::Receiver<Event>,
     pub commands: mpsc::Sender<Command>,
+    /// Cancels the whole session, also once the commands channel is given up (a headless run
+    /// with nothing left to answer still stops on a signal).
+    pub cancel: CancellationToken,
     /// Ends with the session's outcome, after `session_finished` has been sent.
     pub task: JoinHandle<Outcome>,
 }
@@ -54,6 +61,9 @@ pub struct SessionParts {
     pub tools: ToolRegistry,
     /// The session file, when the run is recorded.
     pub log: Option<Box<dyn EventLog>>,
+    /// Breakpoints, stepping and approval as the front end sets them (`--break`, `--step`,
+    /// `--approve`); the crew's per-tool approval is added to these.
+    pub gates: gate::GateSettings,
 }
 
 impl SessionParts {
@@ -65,6 +75,7 @@ impl SessionParts {
             providers: Providers::for_crew(crew, http),
             tools: ToolRegistry::for_crew(crew),
             log: None,
+            gates: gate::GateSettings::default(),
         }
     }
 }
@@ -94,6 +105,12 @@ pub fn start(crew: Crew, input: String, parts: SessionParts) -> SessionHandle {
         },
         next_seq: 0,
         t_ms: 0,
+        breakpoints: Vec::new(),
+        held: Vec::new(),
+        next_gate: 1,
+        pass_once: Vec::new(),
+        resumed_gates: Vec::new(),
+        tokens: 0,
     };
     launch(crew, parts, fresh, true)
 }
@@ -123,13 +140,50 @@ fn launch(crew: Crew, parts: SessionParts, point: ResumePoint, announce: bool) -
     let (event_tx, events) = mpsc::channel(EVENT_QUEUE);
     let (commands, command_rx) = mpsc::channel(64);
     let (answer_tx, answers) = mpsc::channel(16);
+    let (control_tx, control) = mpsc::channel(4);
     let cancel = CancellationToken::new();
-    let running = Arc::new(session::Running::default());
-    tokio::spawn(session::pump_commands(
-        command_rx,
-        answer_tx,
-        Arc::clone(&running),
+    let running = Arc::new(pump::Running::default());
+    let mut settings = parts.gates;
+    for (name, approval) in &crew.settings.approve_tools {
+        settings.approvals.entry(name.clone()).or_insert(*approval);
+    }
+    for (name, tool) in &crew.tools {
+        if let Some(approval) = tool.approve {
+            settings.approvals.entry(name.clone()).or_insert(approval);
+        }
+    }
+    if settings.approval_override.is_none() && settings.approval_default == gate::Approval::Auto {
+        settings.approval_default = crew.settings.approve;
+    }
+    settings
+        .breakpoints
+        .extend(point.breakpoints.iter().cloned());
+    settings.held.extend(point.held.iter().cloned());
+    settings.next_gate = settings.next_gate.max(point.next_gate);
+    settings.pass_once.extend(point.pass_once.iter().cloned());
+    let gates = gate::Gatekeeper::new(settings);
+    gates.add_tokens(point.tokens);
+    let emitter = Emitter::new(
+        event_tx,
         cancel.clone(),
+        parts.log,
+        point.next_seq,
+        point.t_ms,
+    );
+    // The pump holds an emitter; it must stop with the session so the event stream ends.
+    let done = CancellationToken::new();
+    tokio::spawn(pump::pump_commands(
+        command_rx,
+        done.clone(),
+        pump::Pump {
+            answers: answer_tx,
+            control: control_tx,
+            running: Arc::clone(&running),
+            gates: Arc::clone(&gates),
+            emitter: emitter.clone(),
+            session: cancel.clone(),
+            agents: crew.agents.iter().map(|a| AgentId(a.id.clone())).collect(),
+        },
     ));
     let deadline = tokio::time::Instant::now() + crew.settings.session_timeout();
     let session_id = point.session_id.clone();
@@ -137,18 +191,16 @@ fn launch(crew: Crew, parts: SessionParts, point: ResumePoint, announce: bool) -
     let session = session::Session {
         input: point.input,
         session_id: session_id.clone(),
-        emitter: Emitter::new(
-            event_tx,
-            cancel.clone(),
-            parts.log,
-            point.next_seq,
-            point.t_ms,
-        ),
+        emitter,
         providers: parts.providers,
         tools: Arc::new(parts.tools),
         running,
         answers,
-        cancel,
+        control,
+        gates,
+        cancel: cancel.clone(),
+        last_turn: None,
+        resumed_gates: point.resumed_gates,
         history: point.history,
         turns: point.turns,
         model_calls: point.model_calls,
@@ -163,6 +215,10 @@ fn launch(crew: Crew, parts: SessionParts, point: ResumePoint, announce: bool) -
         session_id,
         events,
         commands,
-        task: tokio::spawn(session.run(point_next, announce)),
+        cancel,
+        task: tokio::spawn(async move {
+            let _done = done.drop_guard();
+            session.run(point_next, announce).await
+        }),
     }
 }

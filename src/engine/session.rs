@@ -1,84 +1,30 @@
-//! A running session: the routing loop, parallel groups, pauses and limits.
+//! A running session: the routing loop, pauses, limits, the gates between steps and re-runs.
 //!
 //! The session task owns its crew clone and its history; agent turns run as their own tasks
-//! with their own copies. Commands arrive through a small pump task that only cancels tokens
-//! and forwards answers, so the routing loop can be plain sequential code.
+//! with their own copies. Commands arrive through a small pump task ([`super::pump`]) that
+//! hands them to what they address, so the routing loop can be plain sequential code: it
+//! only looks at its control channel where it waits anyway (a gate, a pause).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tokio::sync::mpsc;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::command::Command;
 use super::emitter::Emitter;
-use super::event::{AgentId, EventKind, GroupId, HandoffReason, Message, Outcome, TurnEnd};
+use super::event::{AgentId, EventKind, HandoffReason, Message, Outcome};
+use super::gate::{Decision, GateId, Gatekeeper, Halt, Place};
 use super::history::{AgentView, Author, History};
+use super::pump::{Control, Running};
 use super::request::Request;
 use super::routing::{Route, route};
-use super::step::{MemberStart, Step, TurnProgress};
+use super::step::{Step, TurnProgress};
 use super::turn::{TurnContext, TurnResult, TurnStatus, run_turn};
 use crate::config::model::{Agent, Crew};
 use crate::provider::Providers;
 use crate::tools::{ToolLimits, ToolRegistry};
-
-/// Cancellation tokens of what is running now, so commands can reach them.
-#[derive(Default)]
-pub(crate) struct Running {
-    agents: Mutex<HashMap<String, CancellationToken>>,
-    groups: Mutex<HashMap<String, CancellationToken>>,
-}
-
-impl Running {
-    fn set<K: Into<String>>(
-        map: &Mutex<HashMap<String, CancellationToken>>,
-        key: K,
-        token: Option<CancellationToken>,
-    ) {
-        // A poisoned lock only means another thread panicked mid-insert; the map is still usable.
-        let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
-        match token {
-            Some(token) => map.insert(key.into(), token),
-            None => map.remove(&key.into()),
-        };
-    }
-
-    fn cancel(map: &Mutex<HashMap<String, CancellationToken>>, key: &str) -> bool {
-        let map = map.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(key).map(CancellationToken::cancel).is_some()
-    }
-}
-
-/// Reads commands until the front end goes away: cancels what they name, forwards answers.
-pub(crate) async fn pump_commands(
-    mut commands: mpsc::Receiver<Command>,
-    answers: mpsc::Sender<String>,
-    running: Arc<Running>,
-    session: CancellationToken,
-) {
-    while let Some(command) = commands.recv().await {
-        match command {
-            Command::Answer(text) => {
-                if answers.send(text).await.is_err() {
-                    return;
-                }
-            }
-            Command::CancelAgent(id) => {
-                if !Running::cancel(&running.agents, &id) {
-                    tracing::debug!(agent = %id, "cancel for an agent that is not running");
-                }
-            }
-            Command::CancelGroup(name) => {
-                if !Running::cancel(&running.groups, &name) {
-                    tracing::debug!(group = %name, "cancel for a group that is not running");
-                }
-            }
-            Command::CancelSession => session.cancel(),
-        }
-    }
-}
 
 pub(crate) struct Session {
     pub crew: Crew,
@@ -89,6 +35,8 @@ pub(crate) struct Session {
     pub tools: Arc<ToolRegistry>,
     pub running: Arc<Running>,
     pub answers: mpsc::Receiver<String>,
+    pub control: mpsc::Receiver<Control>,
+    pub gates: Arc<Gatekeeper>,
     pub cancel: CancellationToken,
     pub history: History,
     pub turns: HashMap<AgentId, u32>,
@@ -100,32 +48,66 @@ pub(crate) struct Session {
     pub handoffs: u32,
     pub rounds: u32,
     /// Moves later by the time spent paused: waiting for a person is not the crew's time.
+    /// Time at gates is added as it passes (see [`Session::deadline`]).
     pub deadline: Instant,
+    /// The last turn of its own that began, as it began: what a re-run starts again from.
+    pub last_turn: Option<LastTurn>,
+    /// Gates the recording left open, which resuming decides: said first.
+    pub resumed_gates: Vec<GateId>,
+}
+
+/// A turn as it began, kept so that it can run again from its start.
+#[derive(Clone, Debug)]
+pub(crate) struct LastTurn {
+    pub agent: AgentId,
+    pub input: String,
+    pub user_message: Option<String>,
+    pub history: History,
+    pub rounds: u32,
+    pub handoffs: u32,
+    pub model_calls: usize,
+    pub last_request: Option<Request>,
+    pub view: Option<AgentView>,
 }
 
 /// How the routing loop ended.
-struct Finish {
-    outcome: Outcome,
-    reason: String,
+pub(crate) struct Finish {
+    pub outcome: Outcome,
+    pub reason: String,
 }
 
 impl Finish {
-    fn new(outcome: Outcome, reason: impl Into<String>) -> Self {
+    pub fn new(outcome: Outcome, reason: impl Into<String>) -> Self {
         Self {
             outcome,
             reason: reason.into(),
         }
     }
+
+    /// The session ends resumable: it was detached, or nobody is left to decide a gate.
+    pub fn detached(what: &str) -> Self {
+        Self::new(
+            Outcome::Paused,
+            format!("{what}; `crewtui resume` goes on from there"),
+        )
+    }
 }
 
 /// How a new turn is to start, or where a recorded one goes on.
-enum TurnStart {
+pub(crate) enum TurnStart {
     New {
         input: String,
         user_message: Option<String>,
         round: Option<u32>,
     },
     Continue(TurnProgress),
+}
+
+/// What a turn runs as: the agent of the crew, or a re-run's variant of it.
+pub(crate) struct Runner {
+    pub agent: Agent,
+    /// The id its events carry: the agent's, or `AGENT~N` for a variant.
+    pub id: AgentId,
 }
 
 impl Session {
@@ -142,6 +124,26 @@ impl Session {
             EventKind::SessionResumed {}
         };
         self.emitter.emit(kind).await;
+        if !self.gates.breakpoints().is_empty() {
+            self.emitter
+                .emit(EventKind::Breakpoints {
+                    specs: self.gates.breakpoints(),
+                })
+                .await;
+        }
+        for gate in std::mem::take(&mut self.resumed_gates) {
+            self.emitter
+                .emit(EventKind::Decision {
+                    gate,
+                    op: "continue".into(),
+                    by_resume: true,
+                    reason: None,
+                    arguments: None,
+                    system_prompt: None,
+                    messages: None,
+                })
+                .await;
+        }
         let finish = self.route_loop(first).await;
         self.emitter
             .emit(EventKind::SessionFinished {
@@ -152,6 +154,11 @@ impl Session {
         // Whatever still runs (nothing should) has no one to report to.
         self.cancel.cancel();
         finish.outcome
+    }
+
+    /// The session's deadline: time at gates does not count.
+    pub fn deadline(&self) -> Instant {
+        self.deadline + self.gates.waited()
     }
 
     async fn route_loop(&mut self, mut step: Step) -> Finish {
@@ -172,16 +179,10 @@ impl Session {
                     id,
                     input,
                     user_message,
-                } => {
-                    let start = TurnStart::New {
-                        input,
-                        user_message,
-                        round: Some(self.rounds),
-                    };
-                    self.agent_step(id, start).await
-                }
+                } => self.new_turn(id, input, user_message).await,
                 Step::Continue { agent, progress } => {
-                    self.agent_step(agent, TurnStart::Continue(progress)).await
+                    self.agent_step(agent, TurnStart::Continue(progress), None)
+                        .await
                 }
                 Step::Route { agent, reply } => self.route_after(agent, reply).await,
                 Step::Group { name, members } => self.group_step(&name, members).await,
@@ -189,10 +190,7 @@ impl Session {
                     agent,
                     prompt,
                     asked,
-                } => self
-                    .pause(&agent, &prompt, asked)
-                    .await
-                    .map(|answer| Step::after_answer(agent, answer)),
+                } => self.pause(agent, &prompt, asked).await,
                 Step::AfterGroup { name, output } => self.after_group(&name, output).await,
             };
             step = match next {
@@ -202,22 +200,117 @@ impl Session {
         }
     }
 
+    /// A new turn of `id`: its gate first, then the turn, kept as it began for a re-run.
+    async fn new_turn(
+        &mut self,
+        id: AgentId,
+        input: String,
+        user_message: Option<String>,
+    ) -> Result<Step, Finish> {
+        let detail = serde_json::json!({ "input": input });
+        self.gate(&id, Place::Turn, detail).await?;
+        if let Some(step) = self.rerun_requested().await {
+            return step;
+        }
+        self.last_turn = Some(LastTurn {
+            agent: id.clone(),
+            input: input.clone(),
+            user_message: user_message.clone(),
+            history: self.history.clone(),
+            rounds: self.rounds,
+            handoffs: self.handoffs,
+            model_calls: self.model_calls.get(&id).copied().unwrap_or(0),
+            last_request: self.last_requests.get(&id).cloned(),
+            view: self.views.get(&id).cloned(),
+        });
+        let start = TurnStart::New {
+            input,
+            user_message,
+            round: Some(self.rounds),
+        };
+        self.agent_step(id, start, None).await
+    }
+
+    /// Stops at a gate between steps, if one is set here. Detaching, or nobody left to decide,
+    /// ends the session resumable.
+    async fn gate(
+        &mut self,
+        agent: &AgentId,
+        place: Place<'_>,
+        detail: serde_json::Value,
+    ) -> Result<(), Finish> {
+        let Some(why) = self.gates.check(agent, place) else {
+            return Ok(());
+        };
+        let token = self.cancel.child_token();
+        Running::set(&self.running.agents, agent.as_str(), Some(token.clone()));
+        let decision = self
+            .gates
+            .stop(
+                &self.emitter,
+                agent,
+                Halt {
+                    place,
+                    why,
+                    detail,
+                    call_id: None,
+                },
+                &token,
+            )
+            .await;
+        Running::set(&self.running.agents, agent.as_str(), None);
+        if token.is_cancelled() {
+            return Err(self.cancelled_finish(&format!("agent `{agent}`")));
+        }
+        match decision {
+            Decision::Detach => Err(Finish::detached(&format!(
+                "agent `{agent}` waits at a gate"
+            ))),
+            Decision::Continue
+            | Decision::Step
+            | Decision::Approve
+            | Decision::Deny { .. }
+            | Decision::EditCall { .. }
+            | Decision::EditRequest { .. } => Ok(()),
+        }
+    }
+
     /// Runs one agent turn (or the rest of one), joins what it added to the history, and
-    /// decides where to go next.
-    async fn agent_step(&mut self, id: AgentId, start: TurnStart) -> Result<Step, Finish> {
-        let agent = self.agent(&id)?;
+    /// decides where to go next. `runner` is who runs it when it is not the crew's agent
+    /// (a re-run with another system prompt).
+    pub(crate) async fn agent_step(
+        &mut self,
+        id: AgentId,
+        start: TurnStart,
+        runner: Option<Runner>,
+    ) -> Result<Step, Finish> {
+        let runner = match runner {
+            Some(runner) => runner,
+            None => Runner {
+                agent: self.agent(&id)?,
+                id: id.clone(),
+            },
+        };
         let token = self.cancel.child_token();
         Running::set(&self.running.agents, id.as_str(), Some(token.clone()));
-        let mut task = self.spawn_turn(agent, start, self.history.clone(), token);
-        let result = tokio::select! {
-            joined = &mut task => joined,
-            () = tokio::time::sleep_until(self.deadline) => {
-                self.cancel.cancel();
-                task.await
+        let mut task = self.spawn_turn(runner, start, self.history.clone(), token);
+        let result = loop {
+            tokio::select! {
+                joined = &mut task => break joined,
+                () = tokio::time::sleep_until(self.deadline()) => {
+                    if Instant::now() >= self.deadline() {
+                        self.cancel.cancel();
+                        break task.await;
+                    }
+                }
             }
         };
         Running::set(&self.running.agents, id.as_str(), None);
         let result = self.absorb(result, &id)?;
+        if result.status == TurnStatus::Detached {
+            // Not over: the recording shows where it stopped, and a resume goes on from there.
+            return Err(Finish::detached(&format!("agent `{id}` was left mid-turn")));
+        }
         self.history.extend(result.entries);
         self.emitter
             .emit(EventKind::TurnEnded {
@@ -231,6 +324,9 @@ impl Session {
         match result.status {
             TurnStatus::Completed => {}
             TurnStatus::Failed(error) => {
+                if let Some(step) = self.rerun_requested().await {
+                    return step;
+                }
                 return Err(Finish::new(
                     Outcome::Failed,
                     format!("agent `{id}` failed: {error}"),
@@ -238,13 +334,32 @@ impl Session {
             }
             TurnStatus::Limit(reason) => return Err(Finish::new(Outcome::Limit, reason)),
             TurnStatus::Cancelled => return Err(self.cancelled_finish(&format!("agent `{id}`"))),
+            TurnStatus::Detached => unreachable!("returned above"),
         }
         self.route_after(id, result.reply).await
     }
 
     /// Where the run goes after `id`'s turn ended with `reply`.
-    async fn route_after(&mut self, id: AgentId, reply: String) -> Result<Step, Finish> {
-        match route(&self.crew, id.as_str(), &reply) {
+    pub(crate) async fn route_after(&mut self, id: AgentId, reply: String) -> Result<Step, Finish> {
+        let route = route(&self.crew, id.as_str(), &reply);
+        let signal = match &route {
+            Route::Handoff {
+                reason: HandoffReason::Signal,
+                signal: Some(signal),
+                to,
+            } => Some((signal.clone(), to.to_string())),
+            Route::Parallel { group, signal } => Some((signal.clone(), group.to_string())),
+            Route::Handoff { .. } | Route::Pause | Route::Terminal | Route::NoRoute => None,
+        };
+        if let Some((signal, target)) = signal {
+            let detail = serde_json::json!({ "signal": signal, "target": target });
+            self.gate(&id, Place::Signal { signal: &signal }, detail)
+                .await?;
+            if let Some(step) = self.rerun_requested().await {
+                return step;
+            }
+        }
+        match route {
             Route::Handoff { to, reason, signal } => {
                 self.count_handoff()?;
                 self.emitter
@@ -281,7 +396,7 @@ impl Session {
         }
     }
 
-    fn count_handoff(&mut self) -> Result<(), Finish> {
+    pub(crate) fn count_handoff(&mut self) -> Result<(), Finish> {
         if self.handoffs >= self.crew.settings.max_handoffs {
             return Err(Finish::new(
                 Outcome::Limit,
@@ -293,8 +408,8 @@ impl Session {
     }
 
     /// The finish for a turn that stopped because something cancelled it.
-    fn cancelled_finish(&self, what: &str) -> Finish {
-        if Instant::now() >= self.deadline {
+    pub(crate) fn cancelled_finish(&self, what: &str) -> Finish {
+        if Instant::now() >= self.deadline() {
             Finish::new(
                 Outcome::Limit,
                 format!(
@@ -310,7 +425,7 @@ impl Session {
     }
 
     /// Turns a joined task into its result; a turn task that panicked ends the run as failed.
-    fn absorb(
+    pub(crate) fn absorb(
         &mut self,
         joined: Result<TurnResult, tokio::task::JoinError>,
         id: &AgentId,
@@ -332,21 +447,22 @@ impl Session {
 
     /// The crew's agent by id. The loader checked every id routing can name, so a miss means a
     /// crew that changed under a resumed session.
-    fn agent(&self, id: &AgentId) -> Result<Agent, Finish> {
+    pub(crate) fn agent(&self, id: &AgentId) -> Result<Agent, Finish> {
         self.crew
             .agent(id.as_str())
             .cloned()
             .ok_or_else(|| Finish::new(Outcome::Failed, format!("the crew has no agent `{id}`")))
     }
 
-    fn spawn_turn(
+    pub(crate) fn spawn_turn(
         &mut self,
-        agent: Agent,
+        runner: Runner,
         start: TurnStart,
         history: History,
         cancel: CancellationToken,
     ) -> JoinHandle<TurnResult> {
-        let id = AgentId(agent.id.clone());
+        let Runner { agent, id } = runner;
+        let base = AgentId(agent.id.clone());
         let (turn, input, user_message, round, progress) = match start {
             TurnStart::New {
                 input,
@@ -374,7 +490,7 @@ impl Session {
                 .crew
                 .routing
                 .signals
-                .get(id.as_str())
+                .get(base.as_str())
                 .cloned()
                 .unwrap_or_default(),
             provider: self.providers.get(&agent.provider),
@@ -393,14 +509,17 @@ impl Session {
             tools: Arc::clone(&self.tools),
             tool_limits: ToolLimits::from_settings(settings),
             emitter: self.emitter.clone(),
+            gates: Arc::clone(&self.gates),
             cancel,
+            speaks_as: base,
             id,
         };
         tokio::spawn(run_turn(cx))
     }
 
-    /// Waits for the user's answer to a pause; `asked`: the pause is already on record.
-    async fn pause(&mut self, id: &AgentId, prompt: &str, asked: bool) -> Result<String, Finish> {
+    /// Waits for the user's answer to a pause (`asked`: the pause is already on record). A
+    /// re-run of the agent that asked may come instead.
+    async fn pause(&mut self, id: AgentId, prompt: &str, asked: bool) -> Result<Step, Finish> {
         if !asked {
             self.emitter
                 .emit(EventKind::Paused {
@@ -412,279 +531,52 @@ impl Session {
         let token = self.cancel.child_token();
         Running::set(&self.running.agents, id.as_str(), Some(token.clone()));
         let paused_at = Instant::now();
-        let answer = tokio::select! {
-            answer = self.answers.recv() => answer,
-            () = token.cancelled() => None,
+        enum Woke {
+            Answer(Option<String>),
+            Control(Option<Control>),
+            Cancelled,
+            Detached,
+        }
+        let woke = tokio::select! {
+            answer = self.answers.recv() => Woke::Answer(answer),
+            control = self.control.recv() => Woke::Control(control),
+            () = token.cancelled() => Woke::Cancelled,
+            () = self.gates.detached().cancelled() => Woke::Detached,
         };
         Running::set(&self.running.agents, id.as_str(), None);
         self.deadline += paused_at.elapsed();
-        match answer {
-            Some(input) => {
+        match woke {
+            Woke::Answer(Some(input)) => {
                 self.emitter
                     .emit(EventKind::Resumed {
                         agent: id.clone(),
                         input: input.clone(),
                     })
                     .await;
-                Ok(input)
+                Ok(Step::after_answer(id, input))
             }
-            None if token.is_cancelled() => Err(self.cancelled_finish(&format!("agent `{id}`"))),
-            None => Err(Finish::new(
+            Woke::Control(Some(control)) => match self.handle_control(control).await {
+                Some(step) => step,
+                // Not something the pause can take: it goes on waiting.
+                None => Ok(Step::AwaitAnswer {
+                    agent: id,
+                    prompt: prompt.to_string(),
+                    asked: true,
+                }),
+            },
+            Woke::Cancelled => Err(self.cancelled_finish(&format!("agent `{id}`"))),
+            Woke::Detached => Err(Finish::detached(&format!(
+                "agent `{id}` waits for an answer"
+            ))),
+            Woke::Answer(None) | Woke::Control(None) => Err(Finish::new(
                 Outcome::Paused,
                 format!("agent `{id}` is waiting for input"),
             )),
         }
     }
 
-    /// Runs a parallel group: every member at once, each on its own copy of the history. A
-    /// resumed group (`members`) reuses what its members had finished and runs only the rest.
-    async fn group_step(
-        &mut self,
-        name: &GroupId,
-        members: Option<Vec<MemberStart>>,
-    ) -> Result<Step, Finish> {
-        let Some(group) = self
-            .crew
-            .routing
-            .parallel_groups
-            .get(name.as_str())
-            .cloned()
-        else {
-            return Err(Finish::new(
-                Outcome::Failed,
-                format!("parallel group `{name}` does not exist"),
-            ));
-        };
-        let ids: Vec<AgentId> = group.agents.iter().map(AgentId::from).collect();
-        let starts = match members {
-            Some(members) if members.len() == ids.len() => members,
-            // A crew whose group changed since the recording: its members start afresh.
-            Some(_) | None => {
-                self.emitter
-                    .emit(EventKind::ParallelStarted {
-                        group: name.clone(),
-                        agents: ids.clone(),
-                        round: Some(self.rounds),
-                        handoffs: Some(self.handoffs),
-                    })
-                    .await;
-                ids.iter().map(|_| MemberStart::Fresh).collect()
-            }
-        };
-        let group_token = self.cancel.child_token();
-        Running::set(
-            &self.running.groups,
-            name.as_str(),
-            Some(group_token.clone()),
-        );
-        let input = self.last_reply();
-        let mut results: Vec<Option<TurnResult>> = ids.iter().map(|_| None).collect();
-        let mut ends: Vec<Option<TurnEnd>> = ids.iter().map(|_| None).collect();
-        let mut to_run = Vec::new();
-        for (index, start) in starts.into_iter().enumerate() {
-            match start {
-                MemberStart::Done {
-                    status,
-                    reply,
-                    entries,
-                } => {
-                    results[index] = Some(TurnResult {
-                        status: match status {
-                            TurnEnd::Completed => TurnStatus::Completed,
-                            TurnEnd::Failed => TurnStatus::Failed(String::new()),
-                            TurnEnd::Limit => TurnStatus::Limit(String::new()),
-                            TurnEnd::Cancelled | TurnEnd::TimedOut | TurnEnd::NotNeeded => {
-                                TurnStatus::Cancelled
-                            }
-                        },
-                        reply,
-                        entries,
-                        model_calls: 0,
-                        last_request: None,
-                        view: AgentView::default(),
-                    });
-                    ends[index] = Some(status);
-                }
-                MemberStart::Fresh => to_run.push((index, None)),
-                MemberStart::Continue(progress) => to_run.push((index, Some(progress))),
-            }
-        }
-        // One reply is enough (`wait_for_all: false`) and the recording already has it.
-        let answered = |ends: &[Option<TurnEnd>]| {
-            !group.wait_for_all && ends.contains(&Some(TurnEnd::Completed))
-        };
-        let mut tasks = JoinSet::new();
-        let mut tokens: Vec<Option<CancellationToken>> = ids.iter().map(|_| None).collect();
-        if !answered(&ends) {
-            for (index, progress) in to_run {
-                let agent = self.agent(&ids[index])?;
-                let token = group_token.child_token();
-                Running::set(
-                    &self.running.agents,
-                    ids[index].as_str(),
-                    Some(token.clone()),
-                );
-                tokens[index] = Some(token.clone());
-                let start = match progress {
-                    Some(progress) => TurnStart::Continue(progress),
-                    None => TurnStart::New {
-                        input: input.clone(),
-                        user_message: None,
-                        round: None,
-                    },
-                };
-                let task = self.spawn_turn(agent, start, self.history.clone(), token);
-                tasks.spawn(async move { (index, task.await) });
-            }
-        }
-        let group_deadline = std::cmp::min(
-            self.deadline,
-            Instant::now() + std::time::Duration::from_secs(group.timeout_seconds),
-        );
-        let mut timed_out: Vec<AgentId> = Vec::new();
-        let mut not_needed: Vec<AgentId> = Vec::new();
-        let mut deadline_hit = false;
-        loop {
-            let joined = tokio::select! {
-                joined = tasks.join_next() => joined,
-                () = tokio::time::sleep_until(group_deadline), if !deadline_hit => {
-                    deadline_hit = true;
-                    for (index, token) in tokens.iter().enumerate() {
-                        if let Some(token) = token && results[index].is_none() {
-                            timed_out.push(ids[index].clone());
-                            token.cancel();
-                        }
-                    }
-                    continue;
-                }
-            };
-            let Some(joined) = joined else { break };
-            let (index, result) = match joined {
-                Ok(pair) => pair,
-                Err(e) => {
-                    tracing::error!("parallel member task failed to join: {e}");
-                    continue;
-                }
-            };
-            let id = ids[index].clone();
-            let result = self.absorb(result, &id)?;
-            let end = match result.status.end() {
-                TurnEnd::Cancelled if timed_out.contains(&id) => TurnEnd::TimedOut,
-                TurnEnd::Cancelled if not_needed.contains(&id) => TurnEnd::NotNeeded,
-                end => end,
-            };
-            self.emitter
-                .emit(EventKind::TurnEnded {
-                    agent: id.clone(),
-                    turn: self.turns.get(&id).copied().unwrap_or_default(),
-                    status: end,
-                    reply: result.reply.clone(),
-                    joined: false,
-                })
-                .await;
-            results[index] = Some(result);
-            ends[index] = Some(end);
-            if end == TurnEnd::Completed && !group.wait_for_all && !deadline_hit {
-                // The first reply is enough; the others are stopped, which is no failure of theirs.
-                for (i, token) in tokens.iter().enumerate() {
-                    if let Some(token) = token
-                        && results[i].is_none()
-                        && !token.is_cancelled()
-                    {
-                        not_needed.push(ids[i].clone());
-                        token.cancel();
-                    }
-                }
-            }
-        }
-        for id in &ids {
-            Running::set(&self.running.agents, id.as_str(), None);
-        }
-        Running::set(&self.running.groups, name.as_str(), None);
-
-        let mut completed = Vec::new();
-        let mut failed = Vec::new();
-        let mut timed_out = Vec::new();
-        let mut labelled = Vec::new();
-        for ((id, result), end) in ids.iter().zip(results).zip(ends) {
-            let (Some(result), Some(end)) = (result, end) else {
-                // Never started: the recording already had the reply the group waited for.
-                continue;
-            };
-            match end {
-                TurnEnd::Completed => {
-                    labelled.push(format!("[{id}] {}", result.reply));
-                    completed.push(id.clone());
-                    self.history.extend(result.entries);
-                }
-                TurnEnd::TimedOut => timed_out.push(id.clone()),
-                TurnEnd::NotNeeded => {}
-                TurnEnd::Cancelled | TurnEnd::Failed | TurnEnd::Limit => failed.push(id.clone()),
-            }
-        }
-        let output = labelled.join("\n\n");
-        self.emitter
-            .emit(EventKind::ParallelFinished {
-                group: name.clone(),
-                completed: completed.clone(),
-                failed,
-                timed_out,
-                joined: Some(completed.clone()),
-                output: Some(output.clone()),
-            })
-            .await;
-        if self.cancel.is_cancelled() {
-            return Err(self.cancelled_finish(&format!("parallel group `{name}`")));
-        }
-        if completed.is_empty() && group_token.is_cancelled() {
-            return Err(Finish::new(
-                Outcome::Cancelled,
-                format!("parallel group `{name}` was cancelled"),
-            ));
-        }
-        if completed.is_empty() {
-            return Err(Finish::new(
-                Outcome::Failed,
-                format!("no agent of parallel group `{name}` completed"),
-            ));
-        }
-        Ok(Step::AfterGroup {
-            name: name.clone(),
-            output,
-        })
-    }
-
-    /// Routes on from a finished group: to its next agent with the members' labelled replies,
-    /// or to the end of the run.
-    async fn after_group(&mut self, name: &GroupId, output: String) -> Result<Step, Finish> {
-        let next = self
-            .crew
-            .routing
-            .parallel_groups
-            .get(name.as_str())
-            .and_then(|g| g.next_agent.clone());
-        let Some(next) = next else {
-            return Err(Finish::new(
-                Outcome::Completed,
-                format!("parallel group `{name}` finished"),
-            ));
-        };
-        self.count_handoff()?;
-        let next = AgentId(next);
-        self.emitter
-            .emit(EventKind::Handoff {
-                from: name.to_string(),
-                to: next.clone(),
-                reason: HandoffReason::ParallelNext,
-                signal: None,
-                handoffs: Some(self.handoffs),
-            })
-            .await;
-        Ok(Step::after_handoff(next, output))
-    }
-
     /// The text of the most recent reply, which a parallel group's members respond to.
-    fn last_reply(&self) -> String {
+    pub(crate) fn last_reply(&self) -> String {
         self.history
             .entries()
             .rev()
@@ -694,5 +586,77 @@ impl Session {
                 Message::Assistant { .. } | Message::User { .. } | Message::Tool { .. } => None,
             })
             .unwrap_or_default()
+    }
+
+    /// A re-run asked for while the session was stopped, taken now: the session is between
+    /// steps, right after the turn it would run again.
+    async fn rerun_requested(&mut self) -> Option<Result<Step, Finish>> {
+        while let Ok(control) = self.control.try_recv() {
+            if let Some(step) = self.handle_control(control).await {
+                return Some(step);
+            }
+        }
+        None
+    }
+
+    /// Carries out a control command between steps; `None` when it does not apply now (which
+    /// is said in a `command_rejected` event).
+    async fn handle_control(&mut self, control: Control) -> Option<Result<Step, Finish>> {
+        let error = match &control {
+            Control::Rerun {
+                agent,
+                variants,
+                system_prompt,
+                temperature,
+            } => match self.last_turn.clone() {
+                Some(last) if last.agent == *agent => {
+                    // Boxed: a re-run's turn can itself be re-run.
+                    let rerun = self.rerun(last, *variants, system_prompt.clone(), *temperature);
+                    return Some(Box::pin(rerun).await);
+                }
+                _ => format!(
+                    "agent `{agent}` has no turn that just ended: a turn runs again from a gate, \
+                     a pause or a failure right after it"
+                ),
+            },
+            Control::Keep { agent, .. } => format!("agent `{agent}` has no variants waiting"),
+        };
+        let op = match control {
+            Control::Rerun { .. } => "rerun",
+            Control::Keep { .. } => "keep",
+        };
+        self.emitter
+            .emit(EventKind::CommandRejected {
+                op: op.to_string(),
+                error,
+            })
+            .await;
+        None
+    }
+
+    /// Puts the session back where `last` began, for the turn to run again.
+    pub(crate) fn rewind(&mut self, last: &LastTurn) {
+        self.history = last.history.clone();
+        self.rounds = last.rounds;
+        self.handoffs = last.handoffs;
+        self.model_calls
+            .insert(last.agent.clone(), last.model_calls);
+        match &last.last_request {
+            Some(request) => {
+                self.last_requests
+                    .insert(last.agent.clone(), request.clone());
+            }
+            None => {
+                self.last_requests.remove(&last.agent);
+            }
+        }
+        match &last.view {
+            Some(view) => {
+                self.views.insert(last.agent.clone(), view.clone());
+            }
+            None => {
+                self.views.remove(&last.agent);
+            }
+        }
     }
 }

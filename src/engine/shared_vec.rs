@@ -148,6 +148,22 @@ impl<T> SharedVec<T> {
     }
 }
 
+impl<T: Clone> SharedVec<T> {
+    /// Keeps the first `len` items kept; returns the rest, in order.
+    pub fn truncate(&mut self, len: usize) -> Vec<T> {
+        if len >= self.len() {
+            return Vec::new();
+        }
+        let all: Vec<T> = self.iter().cloned().collect();
+        let (kept, rest) = all.split_at(len);
+        let first = self.first_index();
+        *self = SharedVec::default();
+        self.base = first;
+        self.extend(kept.iter().cloned());
+        rest.to_vec()
+    }
+}
+
 impl<T: PartialEq> SharedVec<T> {
     /// Whether `prefix` holds the same items as the start of `self`. Chunks the two share are
     /// not looked into, so a copy's prefix is recognised in the time it takes to compare

@@ -133,6 +133,17 @@ pub struct ResumePoint {
     pub next: Step,
     pub next_seq: u64,
     pub t_ms: u64,
+    /// The breakpoints and held agents the recording had set when it stopped.
+    pub breakpoints: Vec<super::gate::BreakSpec>,
+    pub held: Vec<AgentId>,
+    /// The number the next gate gets.
+    pub next_gate: u64,
+    /// Gates the recording stopped at that resuming decides: gone through once.
+    pub pass_once: Vec<(AgentId, super::gate::GateKind)>,
+    /// Those gates, for the decision the resumed session records.
+    pub resumed_gates: Vec<super::gate::GateId>,
+    /// The run's tokens so far, for budgets.
+    pub tokens: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

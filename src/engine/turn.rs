@@ -13,18 +13,23 @@ use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 use super::emitter::Emitter;
-use super::event::{AgentId, CallRequest, EventKind, Message, ToolDef, TurnEnd};
+use super::event::{AgentId, CallId, CallRequest, EventKind, Message, ToolDef, TurnEnd};
+use super::gate::{Approval, Decision, Gatekeeper, Halt, Place};
 use super::history::{AgentView, Author, Entry, History};
 use super::request::Request;
 use super::step::{TurnNext, TurnProgress};
 use crate::config::model::{Agent, Signal};
-use crate::provider::{ChatRequest, Delta, Provider, ProviderError, ToolCallRequest};
-use crate::tools::{ToolLimits, ToolOutcome, ToolRegistry, parse_text_calls};
+use crate::provider::{ChatMessage, ChatRequest, Delta, Provider, ProviderError, ToolCallRequest};
+use crate::tools::{ToolFailureKind, ToolLimits, ToolOutcome, ToolRegistry, parse_text_calls};
 
 /// Everything a turn task owns. Built by the session for each turn.
 pub struct TurnContext {
     pub agent: Agent,
+    /// The id the turn's events carry: the agent's, or a re-run variant's (`AGENT~2`).
     pub id: AgentId,
+    /// Whose turn it is in the history: its entries' author, whose view it gets, whose script
+    /// a scripted model reads. The agent's id, for a variant too.
+    pub speaks_as: AgentId,
     /// The signals this agent may emit, which its system prompt lists for the model.
     pub signals: Vec<Signal>,
     /// 1 for the agent's first turn in the session.
@@ -51,6 +56,7 @@ pub struct TurnContext {
     pub tools: Arc<ToolRegistry>,
     pub tool_limits: ToolLimits,
     pub emitter: Emitter,
+    pub gates: Arc<Gatekeeper>,
     pub cancel: CancellationToken,
 }
 
@@ -62,6 +68,8 @@ pub enum TurnStatus {
     Cancelled,
     /// The turn kept calling tools past the model-call limit.
     Limit(String),
+    /// Left at a gate or mid-way (detach): not over, and a resume goes on from where it was.
+    Detached,
 }
 
 impl TurnStatus {
@@ -72,6 +80,8 @@ impl TurnStatus {
             TurnStatus::Failed(_) => TurnEnd::Failed,
             TurnStatus::Cancelled => TurnEnd::Cancelled,
             TurnStatus::Limit(_) => TurnEnd::Limit,
+            // Never recorded: a detached turn has not ended.
+            TurnStatus::Detached => TurnEnd::Cancelled,
         }
     }
 }
@@ -153,10 +163,12 @@ pub async fn run_turn(mut cx: TurnContext) -> TurnResult {
         }
     }
     let status = loop {
-        if let Some((calls, text_form)) = pending.take()
-            && !run_tool_calls(&mut cx, &calls, text_form, &mut tool_calls_run).await
-        {
-            break TurnStatus::Cancelled;
+        if let Some((calls, text_form)) = pending.take() {
+            match run_tool_calls(&mut cx, &calls, text_form, &mut tool_calls_run).await {
+                Ran::All => {}
+                Ran::Cancelled => break TurnStatus::Cancelled,
+                Ran::Detached => break TurnStatus::Detached,
+            }
         }
         if model_calls as u32 >= cx.max_model_calls {
             break TurnStatus::Limit(format!(
@@ -179,14 +191,84 @@ pub async fn run_turn(mut cx: TurnContext) -> TurnResult {
             }
         };
         let specs = cx.tools.specs(&cx.agent.tools);
-        cx.view.update(&cx.history, &agent_id);
-        let request = Request {
+        cx.view.update(&cx.history, &cx.speaks_as);
+        let mut request = Request {
             model: cx.agent.model.clone(),
             system_prompt: system_prompt(&cx.agent, &cx.signals),
             messages: Arc::clone(cx.view.messages()),
             tools: specs.iter().map(ToolDef::from).collect(),
         };
+        let mut chat_messages = Arc::clone(cx.view.chat());
+        let mut edited = false;
         let step = cx.steps_before + new_calls;
+        if let Some(why) = cx.gates.check(&cx.speaks_as, Place::ModelCall) {
+            let detail = serde_json::json!({
+                "call": step,
+                "model": request.model,
+                "system_prompt": request.system_prompt,
+                "messages": request.messages.as_slice(),
+            });
+            match cx
+                .gates
+                .stop(
+                    &cx.emitter,
+                    &agent_id,
+                    Halt {
+                        place: Place::ModelCall,
+                        why,
+                        detail,
+                        call_id: None,
+                    },
+                    &cx.cancel,
+                )
+                .await
+            {
+                Decision::Detach if cx.cancel.is_cancelled() => break TurnStatus::Cancelled,
+                Decision::Detach => break TurnStatus::Detached,
+                Decision::EditRequest {
+                    system_prompt,
+                    messages,
+                } => {
+                    // Sent as edited, and recorded as sent; the history stays as it was.
+                    if let Some(prompt) = system_prompt {
+                        request.system_prompt = prompt;
+                    }
+                    if let Some(messages) = messages {
+                        chat_messages = Arc::new(messages.iter().map(ChatMessage::from).collect());
+                        request.messages = Arc::new(messages);
+                        edited = true;
+                    }
+                }
+                Decision::Continue
+                | Decision::Step
+                | Decision::Approve
+                | Decision::Deny { .. }
+                | Decision::EditCall { .. } => {}
+            }
+        }
+        // Guidance given until now — at this gate too — is in this call.
+        let guidance = cx.gates.take_guidance(&cx.speaks_as);
+        if !guidance.is_empty() {
+            for text in guidance {
+                // Guidance is the agent's own: it sees it, the others do not.
+                let entry = Message::User {
+                    content: text.clone(),
+                };
+                cx.emitter
+                    .emit(EventKind::Guidance {
+                        agent: agent_id.clone(),
+                        text,
+                        entry: Some(entry.clone()),
+                    })
+                    .await;
+                cx.history.push(Author::Agent(cx.speaks_as.clone()), entry);
+            }
+            if !edited {
+                cx.view.update(&cx.history, &cx.speaks_as);
+                request.messages = Arc::clone(cx.view.messages());
+                chat_messages = Arc::clone(cx.view.chat());
+            }
+        }
         let delta = request.delta_from(cx.last_request.as_ref());
         cx.emitter
             .emit(EventKind::ModelRequest {
@@ -200,11 +282,11 @@ pub async fn run_turn(mut cx: TurnContext) -> TurnResult {
             })
             .await;
         let chat = ChatRequest {
-            agent: agent_id.to_string(),
+            agent: cx.speaks_as.to_string(),
             step,
             model: request.model.clone(),
             system_prompt: request.system_prompt.clone(),
-            messages: Arc::clone(cx.view.chat()),
+            messages: chat_messages,
             tools: specs.clone(),
             temperature: cx.agent.temperature,
             max_tokens: cx.agent.max_tokens,
@@ -223,9 +305,14 @@ pub async fn run_turn(mut cx: TurnContext) -> TurnResult {
                         retryable: error.retryable,
                     })
                     .await;
+                let detail = serde_json::json!({ "error": error.message });
+                if failure_gate(&cx, detail).await == Some(Decision::Detach) {
+                    break TurnStatus::Detached;
+                }
                 break TurnStatus::Failed(error.message);
             }
             CallEnd::Cancelled => break TurnStatus::Cancelled,
+            CallEnd::Detached => break TurnStatus::Detached,
         };
         // Models without native tool calls write go-agentic's `Tool(args)` lines instead.
         let text_form = answer.tool_calls.is_empty() && !specs.is_empty();
@@ -253,7 +340,37 @@ pub async fn run_turn(mut cx: TurnContext) -> TurnResult {
                 entry: Some(entry.clone()),
             })
             .await;
-        cx.history.push(Author::Agent(agent_id.clone()), entry);
+        cx.history.push(Author::Agent(cx.speaks_as.clone()), entry);
+        if let Some(usage) = answer.usage {
+            let tokens = cx
+                .gates
+                .add_tokens(usage.prompt_tokens + usage.completion_tokens);
+            let place = Place::Budget {
+                tokens,
+                cost_micros: None,
+            };
+            if let Some(why) = cx.gates.check(&cx.speaks_as, place) {
+                let detail = serde_json::json!({ "tokens": tokens });
+                if cx
+                    .gates
+                    .stop(
+                        &cx.emitter,
+                        &agent_id,
+                        Halt {
+                            place,
+                            why,
+                            detail,
+                            call_id: None,
+                        },
+                        &cx.cancel,
+                    )
+                    .await
+                    == Decision::Detach
+                {
+                    break TurnStatus::Detached;
+                }
+            }
+        }
         if answer.tool_calls.is_empty() {
             break TurnStatus::Completed;
         }
@@ -325,6 +442,8 @@ async fn model_call(cx: &TurnContext, provider: &dyn Provider, request: ChatRequ
         let item = tokio::select! {
             biased;
             () = cx.cancel.cancelled() => return CallEnd::Cancelled,
+            // Detaching leaves the call unfinished: a resume asks again.
+            () = cx.gates.detached().cancelled() => return CallEnd::Detached,
             item = stream.next() => item,
         };
         match item {
@@ -392,46 +511,120 @@ enum CallEnd {
     Done(Answer),
     Failed(ProviderError),
     Cancelled,
+    Detached,
+}
+
+/// How a reply's tool calls went.
+enum Ran {
+    All,
+    Cancelled,
+    Detached,
+}
+
+/// Stops at a failure, if `failure` breakpoints are set; `None` when it did not stop.
+async fn failure_gate(cx: &TurnContext, detail: serde_json::Value) -> Option<Decision> {
+    let why = cx.gates.check(&cx.speaks_as, Place::Failure)?;
+    Some(
+        cx.gates
+            .stop(
+                &cx.emitter,
+                &cx.id,
+                Halt {
+                    place: Place::Failure,
+                    why,
+                    detail,
+                    call_id: None,
+                },
+                &cx.cancel,
+            )
+            .await,
+    )
 }
 
 /// Runs the calls in order and records their results; `run` counts the calls of the turn, and
-/// those past the limit fail unrun. False when the turn was cancelled.
+/// those past the limit fail unrun. A call may stop at its gate first (a breakpoint, a step,
+/// or approval), where it can be approved, refused or edited.
 async fn run_tool_calls(
     cx: &mut TurnContext,
     calls: &[ToolCallRequest],
     text_form: bool,
     run: &mut u32,
-) -> bool {
+) -> Ran {
     let agent = cx.id.clone();
     for call in calls {
-        let arguments = serde_json::from_str(&call.arguments)
-            .unwrap_or_else(|_| serde_json::Value::String(call.arguments.clone()));
+        let mut call = call.clone();
+        let arguments = |call: &ToolCallRequest| {
+            serde_json::from_str(&call.arguments)
+                .unwrap_or_else(|_| serde_json::Value::String(call.arguments.clone()))
+        };
+        let place = Place::ToolCall { tool: &call.name };
+        let mut refused = match cx.gates.approval(&call.name) {
+            Approval::Deny => Some("the crew does not allow this tool to run".to_string()),
+            Approval::Auto | Approval::Ask => None,
+        };
+        if refused.is_none()
+            && let Some(why) = cx.gates.check(&cx.speaks_as, place)
+        {
+            let detail = serde_json::json!({
+                "tool": call.name,
+                "call_id": call.id,
+                "arguments": arguments(&call),
+            });
+            let halt = Halt {
+                place,
+                why,
+                detail,
+                call_id: Some(CallId::from(call.id.as_str())),
+            };
+            match cx.gates.stop(&cx.emitter, &agent, halt, &cx.cancel).await {
+                Decision::Detach if cx.cancel.is_cancelled() => return Ran::Cancelled,
+                Decision::Detach => return Ran::Detached,
+                Decision::Deny { reason } => refused = Some(reason),
+                Decision::EditCall { arguments } => {
+                    call.arguments = match arguments {
+                        serde_json::Value::String(raw) => raw,
+                        other => other.to_string(),
+                    };
+                }
+                Decision::Continue
+                | Decision::Step
+                | Decision::Approve
+                | Decision::EditRequest { .. } => {}
+            }
+        }
         cx.emitter
             .emit(EventKind::ToolCall {
                 agent: agent.clone(),
                 call_id: call.id.as_str().into(),
                 tool: call.name.clone(),
-                arguments,
+                arguments: arguments(&call),
             })
             .await;
-        let outcome = if *run >= cx.tool_limits.max_calls_per_turn {
+        let outcome = if let Some(reason) = &refused {
+            ToolOutcome::Failed {
+                kind: ToolFailureKind::Error,
+                error: format!("not run: denied ({reason})"),
+                elapsed_ms: 0,
+            }
+        } else if *run >= cx.tool_limits.max_calls_per_turn {
             cx.tool_limits.refused()
         } else {
             *run += 1;
-            cx.tools
-                .call(
-                    &cx.agent.tools,
-                    call,
-                    &cx.tool_limits,
-                    cx.cancel.child_token(),
-                )
-                .await
+            let token = cx.cancel.child_token();
+            tokio::select! {
+                outcome = cx.tools.call(&cx.agent.tools, &call, &cx.tool_limits, token.clone()) => outcome,
+                () = cx.gates.detached().cancelled() => {
+                    // Stopped unfinished: a resume runs the call again.
+                    token.cancel();
+                    return Ran::Detached;
+                }
+            }
         };
         // The model sees a failure as the tool's result and can carry on.
         let content = match &outcome {
             ToolOutcome::Completed { output, .. } => output.clone(),
             ToolOutcome::Failed { error, .. } => format!("error: {error}"),
-            ToolOutcome::Cancelled => return false,
+            ToolOutcome::Cancelled => return Ran::Cancelled,
         };
         let entry = if text_form {
             Message::User {
@@ -444,6 +637,7 @@ async fn run_tool_calls(
                 content,
             }
         };
+        let failed = matches!(outcome, ToolOutcome::Failed { .. }) && refused.is_none();
         let kind = match outcome {
             ToolOutcome::Completed {
                 output,
@@ -466,10 +660,19 @@ async fn run_tool_calls(
                 kind,
                 entry: Some(entry.clone()),
             },
-            ToolOutcome::Cancelled => return false,
+            ToolOutcome::Cancelled => return Ran::Cancelled,
+        };
+        let detail = match &kind {
+            EventKind::ToolFailed { tool, error, .. } => {
+                serde_json::json!({ "tool": tool, "call_id": call.id, "error": error })
+            }
+            _ => serde_json::Value::Null,
         };
         cx.emitter.emit(kind).await;
-        cx.history.push(Author::Agent(agent.clone()), entry);
+        cx.history.push(Author::Agent(cx.speaks_as.clone()), entry);
+        if failed && failure_gate(cx, detail).await == Some(Decision::Detach) {
+            return Ran::Detached;
+        }
     }
-    true
+    Ran::All
 }

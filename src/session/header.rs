@@ -140,6 +140,7 @@ fn without_secrets(crew: &Crew) -> Crew {
             parameters: _,
             timeout_seconds: _,
             env: _,
+            approve: _,
         } = tool;
     }
     let mut clean = crew.clone();

@@ -33,6 +33,8 @@ pub enum Moment {
     Handoff,
     Group,
     Pause,
+    /// A gate, a decision, guidance, a re-run: where a person stepped in.
+    Intervention,
 }
 
 impl Moment {
@@ -43,6 +45,14 @@ impl Moment {
             EventKind::Handoff { .. } => Moment::Handoff,
             EventKind::ParallelStarted { .. } => Moment::Group,
             EventKind::Paused { .. } => Moment::Pause,
+            EventKind::Gate { .. }
+            | EventKind::Decision { .. }
+            | EventKind::Guidance { .. }
+            | EventKind::Rerun { .. }
+            | EventKind::Kept { .. } => Moment::Intervention,
+            EventKind::Breakpoints { .. }
+            | EventKind::Hold { .. }
+            | EventKind::CommandRejected { .. } => Moment::Plain,
             EventKind::SessionStarted { .. }
             | EventKind::SessionResumed {}
             | EventKind::AgentStarted { .. }

@@ -262,7 +262,17 @@ pub fn urgency(kind: &EventKind) -> Urgency {
         | EventKind::AgentCancelled { .. }
         | EventKind::TurnEnded { .. }
         | EventKind::ParallelFinished { .. } => Urgency::Boundary,
-        EventKind::Paused { .. } | EventKind::SessionFinished { .. } => Urgency::Durable,
+        EventKind::Decision { .. }
+        | EventKind::Guidance { .. }
+        | EventKind::Breakpoints { .. }
+        | EventKind::Hold { .. }
+        | EventKind::CommandRejected { .. }
+        | EventKind::Rerun { .. }
+        | EventKind::Kept { .. } => Urgency::Boundary,
+        // A gate is a wait, like a pause: the process may stay there, or be left.
+        EventKind::Paused { .. } | EventKind::Gate { .. } | EventKind::SessionFinished { .. } => {
+            Urgency::Durable
+        }
     }
 }
 #[cfg(test)]

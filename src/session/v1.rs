@@ -268,10 +268,19 @@ pub fn upgrade(events: Vec<Event>) -> Vec<Event> {
                 close(&mut open, &mut out);
                 finished_paused = *outcome == Outcome::Paused;
             }
+            // Version 1 had none of these; its tokens and tool calls need nothing added.
             EventKind::SessionResumed {}
             | EventKind::Token { .. }
             | EventKind::ToolCall { .. }
-            | EventKind::TurnEnded { .. } => {}
+            | EventKind::TurnEnded { .. }
+            | EventKind::Gate { .. }
+            | EventKind::Decision { .. }
+            | EventKind::Guidance { .. }
+            | EventKind::Breakpoints { .. }
+            | EventKind::Hold { .. }
+            | EventKind::CommandRejected { .. }
+            | EventKind::Rerun { .. }
+            | EventKind::Kept { .. } => {}
         }
         if finished_paused
             && !matches!(

@@ -71,6 +71,7 @@ pub(crate) fn command(
         parameters: serde_json::json!({"type": "object", "properties": {}}),
         timeout_seconds,
         env: Vec::new(),
+        approve: None,
     }
 }
 

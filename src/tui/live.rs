@@ -194,7 +194,7 @@ where
     if let Some(handle) = session.take()
         && run.running()
     {
-        let _ = handle.commands.send(Command::CancelSession).await;
+        let _ = handle.commands.send(Command::cancel_session()).await;
         // Nobody reads the events now; they are still recorded, and the session's last ones
         // must not wait for a reader.
         drop(handle.events);

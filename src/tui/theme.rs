@@ -262,14 +262,16 @@ impl Theme {
             AgentState::Thinking => self.state_thinking,
             AgentState::Streaming => self.state_streaming,
             AgentState::RunningTool => self.state_tool,
-            AgentState::Paused => self.state_paused,
+            AgentState::Paused | AgentState::Stopped => self.state_paused,
             AgentState::Done => self.state_done,
             AgentState::Failed => self.state_failed,
             AgentState::Cancelled => self.state_cancelled,
         };
         let style = self.fg(color);
         match state {
-            AgentState::Failed | AgentState::Paused => style.add_modifier(Modifier::BOLD),
+            AgentState::Failed | AgentState::Paused | AgentState::Stopped => {
+                style.add_modifier(Modifier::BOLD)
+            }
             _ => style,
         }
     }

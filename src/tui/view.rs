@@ -11,7 +11,7 @@ use crate::engine::run::AgentState;
 use crate::engine::{Command, Run};
 
 /// What a key asks the loop to do beyond changing the view.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     None,
     /// Send a command to the running session.
@@ -317,7 +317,7 @@ impl View {
                     let id = a.id.to_string();
                     if a.state.is_active() || a.state == AgentState::Waiting {
                         self.notice = Some(format!("Cancelling {id}."));
-                        return Action::Send(Command::CancelAgent(id));
+                        return Action::Send(Command::cancel_agent(id));
                     }
                     self.notice = Some(format!("{id} is not running."));
                 }
@@ -326,7 +326,7 @@ impl View {
                 if run.running() && !self.ctrl_c {
                     self.ctrl_c = true;
                     self.notice = Some("Cancelling the run. Ctrl-C again or q quits.".into());
-                    return Action::Send(Command::CancelSession);
+                    return Action::Send(Command::cancel_session());
                 }
                 return Action::Quit;
             }
@@ -351,7 +351,7 @@ impl View {
                 self.notice = None;
                 return match purpose {
                     InputPurpose::FirstInput => Action::Start(text),
-                    InputPurpose::Answer(_) => Action::Send(Command::Answer(text)),
+                    InputPurpose::Answer(_) => Action::Send(Command::answer(text)),
                 };
             }
             KeyAction::NewLine => {

@@ -66,7 +66,7 @@ pub async fn run_on(mut handle: SessionHandle, prior: &[Event], answers: &[&str]
                     let tx = commands
                         .as_ref()
                         .expect("commands open while answers remain");
-                    tx.send(Command::Answer(a.to_string()))
+                    tx.send(Command::answer(a.to_string()))
                         .await
                         .expect("send answer");
                 }

@@ -24,6 +24,8 @@ pub enum AgentState {
     Streaming,
     RunningTool,
     Paused,
+    /// Waits at a gate for a decision.
+    Stopped,
     Done,
     Failed,
     Cancelled,
@@ -38,6 +40,7 @@ impl AgentState {
             AgentState::Streaming => "streaming",
             AgentState::RunningTool => "running tool",
             AgentState::Paused => "paused",
+            AgentState::Stopped => "stopped",
             AgentState::Done => "done",
             AgentState::Failed => "failed",
             AgentState::Cancelled => "cancelled",
@@ -52,6 +55,7 @@ impl AgentState {
                 | AgentState::Streaming
                 | AgentState::RunningTool
                 | AgentState::Paused
+                | AgentState::Stopped
         )
     }
 }

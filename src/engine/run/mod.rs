@@ -24,7 +24,9 @@ pub use agent::{
 };
 pub use timeline::{Item, Note, Timeline, TimelineLimits, Tone, ToolStatus};
 
-use super::event::{AgentId, Event, EventKind, GroupId, HandoffReason, Outcome, TurnEnd, Usage};
+use super::event::{
+    AgentId, Event, EventKind, GateId, GateKind, GroupId, HandoffReason, Outcome, TurnEnd, Usage,
+};
 use super::history::{Author, Entry, History};
 use super::request::{Request, RequestDelta};
 use super::shared_vec::SharedVec;
@@ -196,6 +198,40 @@ pub struct Run {
     /// The `seq` the next event gets.
     next_seq: u64,
     limits: TimelineLimits,
+    /// Gates waiting for a decision, oldest first.
+    open_gates: Vec<OpenGate>,
+    /// The highest gate number seen.
+    last_gate: u64,
+    /// The breakpoints set, as their specs.
+    breakpoints: Vec<String>,
+    held: std::collections::BTreeSet<AgentId>,
+    /// A re-run in progress, and how to undo it if the recording stops before it ends.
+    rerun: Option<RerunState>,
+    /// The last command the session could not carry out, and why.
+    rejected: Option<(String, String)>,
+}
+
+/// A gate waiting for a decision.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpenGate {
+    pub gate: GateId,
+    pub agent: AgentId,
+    pub kind: GateKind,
+    pub reason: String,
+    pub detail: serde_json::Value,
+    pub t_ms: u64,
+}
+
+/// A turn running again.
+#[derive(Clone, Debug)]
+pub(crate) struct RerunState {
+    pub agent: AgentId,
+    pub variants: u32,
+    /// What a resume goes back to when the recording stops before a variant is kept.
+    pub removed: Vec<Entry>,
+    pub phase: Phase,
+    pub rounds: u32,
+    pub handoffs: u32,
 }
 
 impl Run {
@@ -223,6 +259,12 @@ impl Run {
             events: 0,
             next_seq: 0,
             limits,
+            open_gates: Vec::new(),
+            last_gate: 0,
+            breakpoints: Vec::new(),
+            held: Default::default(),
+            rerun: None,
+            rejected: None,
         };
         for a in agents {
             run.add_agent(&a.id, &a.name, &a.role);
@@ -286,6 +328,38 @@ impl Run {
 
     pub fn outcome(&self) -> Option<Outcome> {
         self.finish.as_ref().map(|f| f.outcome)
+    }
+
+    /// Gates waiting for a decision, oldest first.
+    pub fn open_gates(&self) -> &[OpenGate] {
+        &self.open_gates
+    }
+
+    /// The gate `agent` waits at, if any.
+    pub fn gate_of(&self, agent: &str) -> Option<&OpenGate> {
+        self.open_gates.iter().find(|g| g.agent == agent)
+    }
+
+    /// The breakpoints set, as their specs.
+    pub fn breakpoints(&self) -> &[String] {
+        &self.breakpoints
+    }
+
+    pub fn is_held(&self, agent: &str) -> bool {
+        self.held.contains(agent)
+    }
+
+    /// The agent whose turn runs again as several variants, and how many.
+    pub fn variants(&self) -> Option<(&AgentId, u32)> {
+        self.rerun
+            .as_ref()
+            .filter(|r| r.variants > 1)
+            .map(|r| (&r.agent, r.variants))
+    }
+
+    /// The last command the session could not carry out, and why.
+    pub fn rejected(&self) -> Option<&(String, String)> {
+        self.rejected.as_ref()
     }
 
     /// The shared history as the engine recorded it.
@@ -352,6 +426,8 @@ impl Run {
             }
             EventKind::SessionResumed {} => {
                 self.finish = None;
+                // Resuming decided the gates the recording stopped at; approval asks anew.
+                self.open_gates.clear();
                 if let Phase::Paused { agent, prompt } = &self.phase {
                     self.pause = Some(Pause {
                         agent: agent.clone(),
@@ -370,7 +446,22 @@ impl Run {
                 let group = self
                     .running_group
                     .filter(|&g| self.groups[g].members.contains(agent));
-                if group.is_none() {
+                let variant = self.rerun.as_ref().is_some_and(|r| {
+                    r.variants > 1
+                        && agent
+                            .as_str()
+                            .strip_prefix(r.agent.as_str())
+                            .is_some_and(|rest| rest.starts_with('~'))
+                });
+                if self
+                    .rerun
+                    .as_ref()
+                    .is_some_and(|r| r.variants == 1 && r.agent == *agent)
+                {
+                    // The re-run itself begins: a turn like any other from here.
+                    self.rerun = None;
+                }
+                if group.is_none() && !variant {
                     if self.route.last() != Some(&RouteStep::Agent(agent.clone())) {
                         self.route.push(RouteStep::Agent(agent.clone()));
                     }
@@ -884,6 +975,135 @@ impl Run {
                     open.steps.push(TurnStep::Cancelled { t_ms: t });
                 }
             }
+            EventKind::Gate {
+                gate,
+                agent,
+                kind,
+                reason,
+                detail,
+            } => {
+                if let Some(n) = gate.as_str().strip_prefix('g').and_then(|n| n.parse().ok()) {
+                    self.last_gate = self.last_gate.max(n);
+                }
+                let at = gate_place(*kind, detail);
+                let a = self.agent_mut(agent);
+                a.set_state(AgentState::Stopped, t);
+                a.timeline.push(Item::Note(Note::Gate {
+                    gate: gate.clone(),
+                    at,
+                    reason: reason.clone(),
+                }));
+                self.open_gates.push(OpenGate {
+                    gate: gate.clone(),
+                    agent: agent.clone(),
+                    kind: *kind,
+                    reason: reason.clone(),
+                    detail: detail.clone(),
+                    t_ms: t,
+                });
+            }
+            EventKind::Decision {
+                gate,
+                op,
+                by_resume,
+                reason,
+                arguments,
+                system_prompt,
+                messages,
+            } => {
+                let Some(i) = self.open_gates.iter().position(|g| g.gate == *gate) else {
+                    return;
+                };
+                let open = self.open_gates.remove(i);
+                let detail = match (reason, arguments, system_prompt, messages) {
+                    (Some(reason), _, _, _) => reason.clone(),
+                    (_, Some(arguments), _, _) => format!("ran with {arguments}"),
+                    (_, _, Some(_), _) | (_, _, _, Some(_)) => "sent edited".to_string(),
+                    (None, None, None, None) if *by_resume => "by resuming".to_string(),
+                    (None, None, None, None) => String::new(),
+                };
+                let a = self.agent_mut(&open.agent);
+                a.timeline.push(Item::Note(Note::Decided {
+                    op: op.clone(),
+                    detail,
+                }));
+                let state = match open.kind {
+                    GateKind::ToolCall => AgentState::RunningTool,
+                    GateKind::Turn => AgentState::Waiting,
+                    GateKind::ModelCall
+                    | GateKind::Signal
+                    | GateKind::Failure
+                    | GateKind::Budget => AgentState::Thinking,
+                };
+                a.set_state(state, t);
+            }
+            EventKind::Guidance { agent, text, entry } => {
+                let a = self.agent_mut(agent);
+                a.timeline
+                    .push(Item::Note(Note::Guidance { text: text.clone() }));
+                if let (Some(message), Some(open)) = (entry, a.open_turn()) {
+                    open.entries.push(Entry {
+                        author: Author::Agent(agent.clone()),
+                        message: message.clone(),
+                    });
+                }
+            }
+            EventKind::Breakpoints { specs } => self.breakpoints = specs.clone(),
+            EventKind::Hold { agent, held } => {
+                if *held {
+                    self.held.insert(agent.clone());
+                } else {
+                    self.held.remove(agent);
+                }
+            }
+            EventKind::CommandRejected { op, error } => {
+                self.rejected = Some((op.clone(), error.clone()));
+            }
+            EventKind::Rerun {
+                agent,
+                variants,
+                history_len,
+                rounds,
+                handoffs,
+                ..
+            } => {
+                let removed = self.history.truncate(*history_len);
+                self.rerun = Some(RerunState {
+                    agent: agent.clone(),
+                    variants: *variants,
+                    removed,
+                    phase: self.phase.clone(),
+                    rounds: self.rounds,
+                    handoffs: self.handoffs,
+                });
+                self.rounds = *rounds;
+                self.handoffs = *handoffs;
+                self.agent_mut(agent).timeline.push(Item::Note(Note::Rerun {
+                    variants: *variants,
+                }));
+            }
+            EventKind::Kept {
+                agent,
+                variant,
+                reply,
+                entries,
+            } => {
+                self.history.extend(entries.iter().cloned());
+                self.rerun = None;
+                let a = self.agent_mut(agent);
+                a.timeline
+                    .push(Item::Note(Note::Kept { variant: *variant }));
+                a.timeline.push(Item::Text {
+                    text: reply.clone(),
+                    reasoning: false,
+                    trimmed: 0,
+                });
+                a.set_state(AgentState::Done, t);
+                self.phase = Phase::Routing {
+                    agent: agent.clone(),
+                    reply: reply.clone(),
+                };
+            }
             EventKind::SessionFinished { outcome, reason } => {
                 self.finish = Some(Finish {
                     outcome: *outcome,
@@ -893,6 +1113,22 @@ impl Run {
                 self.running_group = None;
             }
         }
+    }
+}
+
+/// Where a gate stopped, in words, from its kind and detail.
+fn gate_place(kind: GateKind, detail: &serde_json::Value) -> String {
+    let text = |key: &str| detail.get(key).and_then(|v| v.as_str()).unwrap_or_default();
+    match kind {
+        GateKind::Turn => "before its turn".to_string(),
+        GateKind::ModelCall => "before a model call".to_string(),
+        GateKind::ToolCall => format!("before calling {}", text("tool")),
+        GateKind::Signal => format!("at signal {} → {}", text("signal"), text("target")),
+        GateKind::Failure => "at a failure".to_string(),
+        GateKind::Budget => format!(
+            "at a budget ({} tokens)",
+            detail.get("tokens").and_then(|v| v.as_u64()).unwrap_or(0)
+        ),
     }
 }
 

@@ -34,7 +34,22 @@ impl Run {
         if self.next_seq > u64::MAX - HEADROOM || self.t_ms > u64::MAX - HEADROOM {
             return Err(ResumeError::Exhausted);
         }
-        let next = match &self.phase {
+        // A recording stopped while re-run variants ran goes on as if the re-run had not been
+        // asked: the turn it would have replaced stands.
+        let (phase, history, rounds, handoffs) = match &self.rerun {
+            Some(rerun) if rerun.variants > 1 => {
+                let mut history = self.history.clone();
+                history.extend(rerun.removed.iter().cloned());
+                (rerun.phase.clone(), history, rerun.rounds, rerun.handoffs)
+            }
+            Some(_) | None => (
+                self.phase.clone(),
+                self.history.clone(),
+                self.rounds,
+                self.handoffs,
+            ),
+        };
+        let next = match &phase {
             Phase::NotStarted => return Err(ResumeError::NotStarted),
             Phase::Starting => Step::Agent {
                 id: AgentId(crew.entry_point.clone()),
@@ -112,18 +127,38 @@ impl Run {
                 last_requests.insert(a.id.clone(), request.clone());
             }
         }
+        // Resuming is the decision to go on from a gate; a tool call waiting for approval is
+        // asked again, since resuming says nothing about whether it may run.
+        let resumed: Vec<&super::OpenGate> = self
+            .open_gates
+            .iter()
+            .filter(|g| g.reason != "approval")
+            .collect();
         Ok(ResumePoint {
             session_id: self.session_id.clone(),
             input: self.input.clone(),
-            history: self.history.clone(),
+            history,
             turns,
             model_calls,
             last_requests,
-            handoffs: self.handoffs,
-            rounds: self.rounds,
+            handoffs,
+            rounds,
             next,
             next_seq: self.next_seq,
             t_ms: self.t_ms,
+            breakpoints: self
+                .breakpoints
+                .iter()
+                .filter_map(|spec| spec.parse().ok())
+                .collect(),
+            held: self.held.iter().cloned().collect(),
+            next_gate: self.last_gate + 1,
+            pass_once: resumed.iter().map(|g| (g.agent.clone(), g.kind)).collect(),
+            resumed_gates: resumed.iter().map(|g| g.gate.clone()).collect(),
+            tokens: {
+                let t = self.tokens();
+                t.prompt_tokens + t.completion_tokens
+            },
         })
     }
 }

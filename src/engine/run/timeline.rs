@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 
-use crate::engine::event::{AgentId, CallId, GroupId, HandoffReason, ToolFailureKind};
+use crate::engine::event::{AgentId, CallId, GateId, GroupId, HandoffReason, ToolFailureKind};
 use crate::engine::shared_vec::SharedVec;
 use crate::text::visible;
 
@@ -78,6 +78,28 @@ pub enum Note {
     ReplyCut,
     /// The recording stopped inside this model call; the resumed session asked again.
     AskedAgain,
+    /// Stopped at a gate: where (`at`, in words) and why (the breakpoint spec, `step`, ...).
+    Gate {
+        gate: GateId,
+        at: String,
+        reason: String,
+    },
+    /// How a gate was left.
+    Decided {
+        op: String,
+        detail: String,
+    },
+    Guidance {
+        text: String,
+    },
+    /// The turn runs again from its start.
+    Rerun {
+        variants: u32,
+    },
+    /// Variant `variant` of a re-run was kept.
+    Kept {
+        variant: u32,
+    },
 }
 
 /// How a note is meant to strike the eye; a front end picks the colours.
@@ -111,6 +133,13 @@ impl Note {
             Note::AskedAgain => {
                 "↻ the recording stopped inside this reply; asked again".to_string()
             }
+            Note::Gate { gate, at, reason } => format!("◆ stopped {at} ({reason}) [{gate}]"),
+            Note::Decided { op, detail } if detail.is_empty() => format!("▶ {op}"),
+            Note::Decided { op, detail } => format!("▶ {op}: {detail}"),
+            Note::Guidance { text } => format!("✎ guidance: {text}"),
+            Note::Rerun { variants: 1 } => "↻ the turn runs again".to_string(),
+            Note::Rerun { variants } => format!("↻ the turn runs again as {variants} variants"),
+            Note::Kept { variant } => format!("✓ kept variant {variant}"),
         }
     }
 
@@ -119,9 +148,13 @@ impl Note {
             Note::HandedTo { .. }
             | Note::StartedGroup { .. }
             | Note::Waiting
-            | Note::Answered { .. } => Tone::Notice,
+            | Note::Answered { .. }
+            | Note::Gate { .. }
+            | Note::Guidance { .. }
+            | Note::Rerun { .. }
+            | Note::Kept { .. } => Tone::Notice,
             Note::GroupTimedOut | Note::Failed { .. } => Tone::Error,
-            Note::Cancelled | Note::ReplyCut | Note::AskedAgain => Tone::Dim,
+            Note::Cancelled | Note::ReplyCut | Note::AskedAgain | Note::Decided { .. } => Tone::Dim,
         }
     }
 }
@@ -439,11 +472,25 @@ fn visible_note(note: Note) -> Note {
                 .map(|a| AgentId(visible(a.as_str())))
                 .collect(),
         },
+        Note::Gate { gate, at, reason } => Note::Gate {
+            gate,
+            at: visible(&at),
+            reason: visible(&reason),
+        },
+        Note::Decided { op, detail } => Note::Decided {
+            op,
+            detail: visible(&detail),
+        },
+        Note::Guidance { text } => Note::Guidance {
+            text: visible(&text),
+        },
         note @ (Note::GroupTimedOut
         | Note::Waiting
         | Note::Cancelled
         | Note::ReplyCut
-        | Note::AskedAgain) => note,
+        | Note::AskedAgain
+        | Note::Rerun { .. }
+        | Note::Kept { .. }) => note,
     }
 }
 
