@@ -270,6 +270,10 @@ impl Session {
                 prompt: reply,
                 asked: false,
             }),
+            Route::SignalEnd { signal } => Err(Finish::new(
+                Outcome::Completed,
+                format!("signal {signal} of agent `{id}` ends the run"),
+            )),
             Route::Terminal => Err(Finish::new(
                 Outcome::Completed,
                 format!("agent `{id}` is terminal"),
@@ -378,6 +382,7 @@ impl Session {
                 .cloned()
                 .unwrap_or_default(),
             provider: self.providers.get(&agent.provider),
+            backup: self.providers.backup_for(&agent),
             agent,
             turn,
             input,

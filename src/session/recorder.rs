@@ -217,6 +217,7 @@ pub fn urgency(kind: &EventKind) -> Urgency {
         | EventKind::ToolResult { .. }
         | EventKind::ToolFailed { .. }
         | EventKind::AgentFailed { .. }
+        | EventKind::FellBack { .. }
         | EventKind::AgentCancelled { .. }
         | EventKind::TurnEnded { .. }
         | EventKind::ParallelFinished { .. } => Urgency::Boundary,

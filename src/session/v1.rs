@@ -268,8 +268,10 @@ pub fn upgrade(events: Vec<Event>) -> Vec<Event> {
                 close(&mut open, &mut out);
                 finished_paused = *outcome == Outcome::Paused;
             }
+            // Version 1 had no backups; a hand-made file's fell_back needs nothing upgraded.
             EventKind::SessionResumed {}
             | EventKind::Token { .. }
+            | EventKind::FellBack { .. }
             | EventKind::ToolCall { .. }
             | EventKind::TurnEnded { .. } => {}
         }

@@ -78,6 +78,12 @@ pub enum Note {
     ReplyCut,
     /// The recording stopped inside this model call; the resumed session asked again.
     AskedAgain,
+    /// The call to `from` failed before any output; `to`, the agent's backup, answers it.
+    FellBack {
+        from: String,
+        to: String,
+        error: String,
+    },
 }
 
 /// How a note is meant to strike the eye; a front end picks the colours.
@@ -111,6 +117,9 @@ impl Note {
             Note::AskedAgain => {
                 "↻ the recording stopped inside this reply; asked again".to_string()
             }
+            Note::FellBack { from, to, error } => {
+                format!("↪ {from} failed ({error}); fell back to {to}")
+            }
         }
     }
 
@@ -119,7 +128,8 @@ impl Note {
             Note::HandedTo { .. }
             | Note::StartedGroup { .. }
             | Note::Waiting
-            | Note::Answered { .. } => Tone::Notice,
+            | Note::Answered { .. }
+            | Note::FellBack { .. } => Tone::Notice,
             Note::GroupTimedOut | Note::Failed { .. } => Tone::Error,
             Note::Cancelled | Note::ReplyCut | Note::AskedAgain => Tone::Dim,
         }
@@ -437,6 +447,11 @@ fn visible_note(note: Note) -> Note {
                 .iter()
                 .map(|a| AgentId(visible(a.as_str())))
                 .collect(),
+        },
+        Note::FellBack { from, to, error } => Note::FellBack {
+            from: visible(&from),
+            to: visible(&to),
+            error: visible(&error),
         },
         note @ (Note::GroupTimedOut
         | Note::Waiting
