@@ -3,6 +3,7 @@
 //! ids, host-program tools, a signal without a target and go-agentic's own settings) run
 //! headless end to end, on the scripted provider or against the loopback fake server.
 
+mod common;
 #[path = "common/fake_openai.rs"]
 mod fake_openai;
 
@@ -576,4 +577,59 @@ agents:
         "the recording used the first result"
     );
     assert_eq!(resumed.last().unwrap()["outcome"], "completed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_primary_that_cannot_be_used_falls_back_and_one_that_streamed_does_not() {
+    // No key in the variable the primary needs: the backup answers, saying why.
+    let crew = common::crew(
+        "settings: {scripted_tokens_per_second: 0}\n\
+         providers:\n  cloud: {kind: openai, api_key_env: CREWTUI_GO_AGENTIC_UNSET_KEY}\n\
+         agents:\n  - id: solo\n    primary: {model: gpt-4o, provider: cloud}\n    \
+         backup: {model: canned, provider: scripted}\n    script: [{reply: from the backup}]\n",
+    );
+    let events = values(&common::run_to_end(common::start(crew, "hi"), &[]).await);
+    let fell = of_type(&events, "fell_back");
+    assert_eq!(fell.len(), 1);
+    assert!(
+        fell[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("CREWTUI_GO_AGENTIC_UNSET_KEY"),
+        "{}",
+        fell[0]
+    );
+    let replies: Vec<&Value> = of_type(&events, "message")
+        .iter()
+        .map(|m| &m["content"])
+        .collect();
+    assert_eq!(replies, [&json!("from the backup")]);
+    assert_eq!(events.last().unwrap()["outcome"], "completed");
+
+    // Output streamed before the failure: the call is not sent again, to the backup or at all.
+    let server = FakeServer::start(vec![
+        Reply::events(&[
+            &json!({"choices": [{"index": 0, "delta": {"content": "Half an "}}]}).to_string(),
+        ])
+        .end(fake_openai::End::Reset),
+    ])
+    .await;
+    let crew = common::crew(&format!(
+        "settings: {{max_retries: 0, scripted_tokens_per_second: 0}}\n\
+         providers:\n  fake: {{kind: openai, base_url: \"{}\"}}\n\
+         agents:\n  - id: solo\n    primary: {{model: m, provider: fake}}\n    \
+         backup: {{model: canned, provider: scripted}}\n    script: [{{reply: never}}]\n",
+        server.base_url()
+    ));
+    let events = values(&common::run_to_end(common::start(crew, "hi"), &[]).await);
+    assert!(of_type(&events, "fell_back").is_empty());
+    assert_eq!(server.requests().len(), 1);
+    let failed = of_type(&events, "agent_failed");
+    assert_eq!(failed.len(), 1);
+    assert!(
+        !failed[0]["error"].as_str().unwrap().contains("backup"),
+        "{}",
+        failed[0]
+    );
+    assert_eq!(events.last().unwrap()["outcome"], "failed");
 }
