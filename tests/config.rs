@@ -112,6 +112,7 @@ const CASES: &[(&str, &[Expected])] = &[
         (W, "invalid/bad_bindings/crew.tools.yaml", 6, 3, "tools.Ghost", "ignored: no agent of the crew lists tool `Ghost`"),
         (E, "invalid/bad_bindings/crew.tools.yaml", 8, 3, "tools.calculator", "`calculator` is a built-in tool; a binding cannot replace it"),
         (E, "invalid/bad_bindings/crew.tools.yaml", 11, 5, "tools.ListUsers", "expected one of `command`, `results` and `result`, found command and result"),
+        (E, "invalid/bad_bindings/crew.tools.yaml", 15, 11, "tools.Leak.env[0]", "command tool `Leak` cannot be given OPENAI_API_KEY"),
         (W, "invalid/bad_bindings/crew.yaml", 4, 13, "agents[0].tools[0]", "unknown tool `GetCPUUsage`"),
         (W, "invalid/bad_bindings/crew.yaml", 4, 26, "agents[0].tools[1]", "unknown tool `PingHost`"),
         (W, "invalid/bad_bindings/crew.yaml", 4, 36, "agents[0].tools[2]", "unknown tool `ListUsers`"),

@@ -71,6 +71,22 @@ fn crewtui(home: &Path, args: &[&str]) -> tokio::process::Command {
     command
 }
 
+/// The binary running `crew` headless on `input`, recording in `home/sessions`.
+fn headless(home: &Path, crew: &Path, input: &str) -> tokio::process::Command {
+    let sessions = home.join("sessions");
+    let (crew, sessions) = (crew.to_str().unwrap(), sessions.to_str().unwrap());
+    let args = [
+        "run",
+        crew,
+        "--headless",
+        "--input",
+        input,
+        "--sessions-dir",
+        sessions,
+    ];
+    crewtui(home, &args)
+}
+
 async fn output(command: &mut tokio::process::Command) -> Output {
     command.output().await.expect("crewtui runs")
 }
@@ -119,19 +135,7 @@ async fn a_go_agentic_crew_runs_with_its_tools_bound_one_left_unbound_and_a_sign
     let home = scratch("helpdesk");
     let sessions = home.join("sessions");
     let crew = fixture("helpdesk");
-    let out = output(&mut crewtui(
-        &home,
-        &[
-            "run",
-            crew.to_str().unwrap(),
-            "--headless",
-            "--input",
-            "My desk machine is slow",
-            "--sessions-dir",
-            sessions.to_str().unwrap(),
-        ],
-    ))
-    .await;
+    let out = output(&mut headless(&home, &crew, "My desk machine is slow")).await;
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(0), "{err}\n{}", stdout(&out));
     let events = values(&events(&out));
@@ -275,20 +279,7 @@ async fn validate_lists_the_unbound_tools_and_its_skeleton_binds_every_one() {
     assert!(!report.contains("unknown tool"), "{report}");
 
     // The crew runs on the stand-ins, each call answered, none failing.
-    let sessions = home.join("sessions");
-    let out = output(&mut crewtui(
-        &home,
-        &[
-            "run",
-            crew_arg,
-            "--headless",
-            "--input",
-            "slow",
-            "--sessions-dir",
-            sessions.to_str().unwrap(),
-        ],
-    ))
-    .await;
+    let out = output(&mut headless(&home, &crew, "slow")).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let events = values(&events(&out));
     assert!(of_type(&events, "tool_failed").is_empty());
@@ -340,19 +331,7 @@ fn answer(text: &str, prompt: u64, completion: u64) -> Reply {
 const KEY: &str = "sk-go-agentic-test-key-0042";
 
 fn run_fallback(home: &Path, crew: &Path, server: &FakeServer) -> tokio::process::Command {
-    let sessions = home.join("sessions");
-    let mut command = crewtui(
-        home,
-        &[
-            "run",
-            crew.to_str().unwrap(),
-            "--headless",
-            "--input",
-            "Write about SSE.",
-            "--sessions-dir",
-            sessions.to_str().unwrap(),
-        ],
-    );
+    let mut command = headless(home, crew, "Write about SSE.");
     command
         .env("OPENAI_BASE_URL", server.base_url())
         .env("OPENAI_API_KEY", KEY);
@@ -527,19 +506,7 @@ agents:
     )
     .unwrap();
     let sessions = home.join("sessions");
-    let out = output(&mut crewtui(
-        &home,
-        &[
-            "run",
-            crew.to_str().unwrap(),
-            "--headless",
-            "--input",
-            "roll",
-            "--sessions-dir",
-            sessions.to_str().unwrap(),
-        ],
-    ))
-    .await;
+    let out = output(&mut headless(&home, &crew, "roll")).await;
     assert_eq!(out.status.code(), Some(2), "paused: {}", stderr(&out));
     let first = values(&events(&out));
     let results: Vec<&Value> = of_type(&first, "tool_result")

@@ -117,9 +117,9 @@ pub fn load_crew_with_tools(path: &Path, tools: Option<&Path>) -> CrewReport {
 /// let report = crewtui::config::load_crew_str(yaml, Path::new("pair.yaml"), Path::new("."));
 /// assert!(report.crew.is_none());
 /// let error = report.errors().next().unwrap().to_string();
-/// assert!(error.starts_with("pair.yaml:3:47: error: agents[0].handoff_targets[0]: unknown agent `c`"), "{error}");
+/// assert!(error.starts_with("pair.yaml:3:51: error: agents[0].handoff_targets[0]: unknown agent `c`"), "{error}");
 /// // A tool crewtui does not have is a warning: calling it fails until it is bound.
-/// let warning = report.warnings().next().unwrap().to_string();
+/// let warning = report.warnings().find(|w| w.field == "agents[1].tools[0]").unwrap().to_string();
 /// assert!(warning.starts_with("pair.yaml:4:41: warning: agents[1].tools[0]: unknown tool `abacus`"), "{warning}");
 ///
 /// let report = crewtui::config::load_crew_str(&yaml.replace("[c]", "[b]"), Path::new("pair.yaml"), Path::new("."));

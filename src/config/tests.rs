@@ -491,3 +491,24 @@ fn primary_and_backup_name_providers_and_a_provider_url_makes_one() {
     assert_eq!(b.backup.as_ref().unwrap().provider, "ollama@gpu:11434");
     assert_eq!(c.providers.len(), 2);
 }
+
+#[test]
+fn an_agent_naming_no_model_gets_the_crew_default_with_a_warning() {
+    let report = load(
+        "settings: {default_model: qwen2.5}\nagents:\n  - {id: a, provider: ollama}\n  \
+         - {id: b, primary: {provider: openai}}\n  - {id: c, provider: scripted}\n",
+    );
+    let c = report.crew.as_ref().expect("warnings only");
+    let models: Vec<&str> = c.agents.iter().map(|a| a.model.as_str()).collect();
+    assert_eq!(models, ["qwen2.5", "qwen2.5", ""]);
+    let warned: Vec<String> = report
+        .warnings()
+        .filter(|d| d.message.contains("settings.default_model `qwen2.5`"))
+        .map(|d| d.field.clone())
+        .collect();
+    assert_eq!(warned, ["agents[0].model", "agents[1].primary.model"]);
+    assert_eq!(
+        crew("agents: [{id: a}]\n").agents[0].model,
+        Settings::DEFAULT_MODEL
+    );
+}

@@ -341,6 +341,21 @@ fn string_arg<'v>(args: &'v serde_json::Value, key: &str) -> Result<&'v str, Str
     }
 }
 
+/// A tool's spec as a crew or bindings file describes it; a schema that is not an object (which
+/// no model would take) becomes an object of anything.
+fn declared_spec(name: &str, description: &str, parameters: &serde_json::Value) -> ToolSpec {
+    let parameters = if parameters.is_object() {
+        parameters.clone()
+    } else {
+        serde_json::json!({"type": "object", "properties": {}})
+    };
+    ToolSpec {
+        name: name.to_string(),
+        description: description.to_string(),
+        parameters,
+    }
+}
+
 /// A JSON schema for an arguments object whose properties are all strings.
 fn string_params(props: &[(&str, &str)], required: &[&str]) -> serde_json::Value {
     let properties: serde_json::Map<String, serde_json::Value> = props

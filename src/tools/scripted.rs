@@ -21,17 +21,8 @@ pub(super) struct ScriptedTool {
 
 impl ScriptedTool {
     pub(super) fn new(name: &str, config: &ScriptedToolConfig) -> Self {
-        let parameters = if config.parameters.is_object() {
-            config.parameters.clone()
-        } else {
-            serde_json::json!({"type": "object", "properties": {}})
-        };
         Self {
-            spec: ToolSpec {
-                name: name.to_string(),
-                description: config.description.clone(),
-                parameters,
-            },
+            spec: super::declared_spec(name, &config.description, &config.parameters),
             results: config.results.clone(),
             used: AtomicUsize::new(0),
         }
