@@ -22,6 +22,15 @@ pub fn visible(text: &str) -> String {
     }
 }
 
+/// Appends `text` to `out` as [`visible`] shows it, without a copy in between when there is
+/// nothing to change (streamed tokens, nearly always).
+pub fn push_visible(out: &mut String, text: &str) {
+    match make_visible(text, true) {
+        Cow::Borrowed(clean) if !clean.contains('\t') => out.push_str(clean),
+        shown => out.push_str(&shown.replace('\t', "    ")),
+    }
+}
+
 /// `text` with every control character made visible, newlines and tabs too: for what must stay
 /// on one line (a name in a table, a field in a diagnostic).
 pub fn visible_line(text: &str) -> Cow<'_, str> {

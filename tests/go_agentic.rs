@@ -87,8 +87,16 @@ fn headless(home: &Path, crew: &Path, input: &str) -> tokio::process::Command {
     crewtui(home, &args)
 }
 
+/// How long a run of the binary may take before the test gives up on it: generous, for a
+/// loaded machine; runs here take well under a second.
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
+
 async fn output(command: &mut tokio::process::Command) -> Output {
-    command.output().await.expect("crewtui runs")
+    let run = command.kill_on_drop(true).output();
+    tokio::time::timeout(PATIENCE, run)
+        .await
+        .expect("crewtui ends in time")
+        .expect("crewtui runs")
 }
 
 fn stdout(out: &Output) -> String {

@@ -471,3 +471,35 @@ fn no_color_leaves_no_colour_on_screen() {
         );
     }
 }
+
+#[test]
+fn esc_leaves_the_answer_box_and_the_other_keys_work_until_a_answers() {
+    let (agents, events) = paused();
+    let run = fold(&agents, &events);
+    let mut view = View::new(run.agents().len());
+    draw(&run, &mut view, 100, 20, 5000);
+    assert!(view.input.is_some(), "the pause opens the box");
+    // Typed, `?` and `q` are text.
+    view.on_key(&run, key(KeyCode::Char('?')));
+    assert_eq!(view.overlay, Overlay::None);
+    view.on_key(&run, key(KeyCode::Esc));
+    assert!(view.input.is_none(), "Esc leaves the box");
+    let screen = draw(&run, &mut view, 100, 20, 5000).backend().to_string();
+    assert!(
+        screen.contains("a answer"),
+        "the footer says how to come back:\n{screen}"
+    );
+    // Now the keys are the screen's again: help, focus.
+    view.notice = None;
+    view.on_key(&run, key(KeyCode::Char('?')));
+    assert_eq!(view.overlay, Overlay::Help);
+    view.on_key(&run, key(KeyCode::Esc));
+    view.on_key(&run, key(KeyCode::Tab));
+    assert_eq!(view.focus, 1);
+    // The box stays closed while the pause waits, until `a` opens it on the asking agent.
+    draw(&run, &mut view, 100, 20, 5000);
+    assert!(view.input.is_none());
+    view.on_key(&run, key(KeyCode::Char('a')));
+    assert!(view.input.is_some());
+    assert_eq!(view.focus, 0);
+}

@@ -256,7 +256,8 @@ pub(crate) fn replay_once(path: &Path) -> ReplayTimes {
     replay_draw(&mut terminal, &mut replayer, &mut view, &theme);
     let seek_back = t.elapsed();
     // What a user who jumps at once meets: a fresh playback (the file opened again, untimed)
-    // that has folded nothing past its checkpoints yet.
+    // that has folded nothing past its checkpoints yet. One playback at a time, as in use.
+    drop(replayer);
     let (mut fresh, _, _) =
         Playback::open(path, TimelineLimits::default()).expect("the session reads");
     let t = Instant::now();

@@ -1,12 +1,15 @@
 //! `crewtui replay FILE`: a recorded session again, in the TUI or as a markdown transcript.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Args;
 use crewtui::engine::run::TimelineLimits;
 use crewtui::session::Playback;
+use crewtui::signals::StopSignals;
+
+use super::output;
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
@@ -44,18 +47,11 @@ pub fn headless(args: &ReplayArgs) -> ExitCode {
             transcript
         }
         Err(error) => {
-            eprintln!("crewtui: {error}");
+            output::warn(format_args!("crewtui: {error}"));
             return ExitCode::FAILURE;
         }
     };
-    match std::io::stdout().lock().write_all(transcript.as_bytes()) {
-        // A reader that stopped early (`| head`) took all it wanted.
-        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
-            eprintln!("crewtui: writing to stdout: {error}");
-            ExitCode::FAILURE
-        }
-        Ok(()) | Err(_) => ExitCode::SUCCESS,
-    }
+    output::status(output::print(&transcript), ExitCode::SUCCESS)
 }
 
 /// The recording in the full-screen TUI, under a timeline.
@@ -70,7 +66,12 @@ pub fn run_tui(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         Some(s) if s.is_infinite() => None,
         Some(s) => Some(s),
     };
-    super::setup::runtime()?.block_on(crewtui::tui::run_replay(replayer, &theme, speed))?;
+    super::setup::block_on(async {
+        let signals = StopSignals::install().context("catching signals")?;
+        crewtui::tui::run_replay(replayer, &theme, speed, signals)
+            .await
+            .context("running the terminal UI")
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 

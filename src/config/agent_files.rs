@@ -2,8 +2,9 @@
 //! written inside it, as go-agentic's loader knows them. A file without an `id` is known by its
 //! name (`writer.yaml` is agent `writer`), as crewtui always allowed.
 //!
-//! A file that cannot be read or parsed is reported as it is found; two files with one id are
-//! reported by the agent that needs them. The directory is bounded in files and bytes.
+//! A file that cannot be read or parsed (a FIFO or a device by such a name included) is
+//! reported as it is found; two files with one id are reported by the agent that needs them.
+//! The directory is bounded in files and bytes.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -79,10 +80,10 @@ impl AgentFiles {
         let mut names: Vec<String> = entries
             .filter_map(Result::ok)
             .filter_map(|entry| entry.file_name().into_string().ok())
+            // Anything by such a name is read, and reading says if it is not a regular file.
             .filter(|name| {
                 !name.starts_with('.') && (name.ends_with(".yaml") || name.ends_with(".yml"))
             })
-            .filter(|name| dir.join(name).is_file())
             .collect();
         names.sort_unstable();
         if names.len() > MAX_FILES {

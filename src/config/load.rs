@@ -8,7 +8,6 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::Read;
 use std::path::Path;
 
 use serde_saphyr::Spanned;
@@ -26,6 +25,7 @@ use super::sections::{
 use super::{bindings, go_agentic, models};
 
 /// Bigger files are refused rather than read: no crew needs them, and everything is bounded.
+/// Anything but a regular file (a FIFO, a device) is refused before it is opened.
 const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// A crew as read, before cross-references are checked.
@@ -65,10 +65,11 @@ pub(crate) fn load_path(path: &Path, tools: Option<&Path>, d: &mut Diagnostics) 
             "config/crew.yaml",
             "config/crew.yml",
         ];
+        // Whatever is there by that name is taken: reading it says if it is not a file.
         let Some(file) = candidates
             .map(|name| path.join(name))
             .into_iter()
-            .find(|file| file.is_file())
+            .find(|file| file.exists())
         else {
             let message = "no crew.yaml in this directory (nor in its config/)".to_string();
             d.file_error(path, 0, 0, message);
@@ -96,7 +97,7 @@ pub(crate) fn load_path(path: &Path, tools: Option<&Path>, d: &mut Diagnostics) 
     let beside = bindings::beside(&file);
     let bindings_file = tools
         .map(Path::to_path_buf)
-        .or(beside.filter(|p| p.is_file()));
+        .or(beside.filter(|p| p.exists()));
     match &bindings_file {
         Some(bindings_file) => bindings::apply(bindings_file, &mut loaded, &mut files, d),
         None => loaded.sites.bindings = bindings::beside(&file),
@@ -131,19 +132,13 @@ fn name_of(dir: &Path) -> String {
 }
 
 pub(super) fn read_text(file: &Path, d: &mut Diagnostics) -> Option<String> {
-    let size = fs::metadata(file).map(|m| m.len()).unwrap_or(0);
-    if size > MAX_FILE_BYTES {
-        let message = format!("file is larger than {} MiB", MAX_FILE_BYTES >> 20);
-        d.file_error(file, 0, 0, message);
-        return None;
-    }
-    // Bounded even where the size is unknown (a device, a pipe).
-    let mut bytes = Vec::new();
-    let read = fs::File::open(file).and_then(|f| f.take(MAX_FILE_BYTES).read_to_end(&mut bytes));
-    if let Err(err) = read {
-        d.file_error(file, 0, 0, format!("cannot read: {err}"));
-        return None;
-    }
+    let bytes = match crate::files::read_bounded(file, MAX_FILE_BYTES) {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            d.file_error(file, 0, 0, format!("cannot read: {err}"));
+            return None;
+        }
+    };
     match String::from_utf8(bytes) {
         Ok(text) => Some(text),
         Err(err) => {

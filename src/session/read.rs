@@ -50,7 +50,12 @@ impl fmt::Display for ReadWarning {
 /// Reads a whole session file. Fails only when the file cannot be read or is not a session;
 /// damage after the header becomes [`Recording::warnings`].
 pub fn read(path: &Path) -> Result<Recording, SessionError> {
-    let mut reader = Reader::open(path)?;
+    read_from(Reader::open(path)?)
+}
+
+/// The rest of a recording whose header `reader` has read.
+pub(super) fn read_from(mut reader: Reader) -> Result<Recording, SessionError> {
+    let path = reader.path.clone();
     let mut events = Vec::new();
     let mut warnings = Vec::new();
     while let Some(entry) = reader.next_entry()? {
@@ -63,7 +68,7 @@ pub fn read(path: &Path) -> Result<Recording, SessionError> {
         events = super::v1::upgrade(events);
     }
     Ok(Recording {
-        path: path.to_path_buf(),
+        path,
         valid_len: reader.valid_len(),
         header: reader.header,
         events,
@@ -89,9 +94,15 @@ pub struct Reader {
 }
 
 impl Reader {
-    /// Opens `path` and reads its header line.
+    /// Opens `path` and reads its header line. Anything but a regular file is refused before
+    /// it is opened: a FIFO would block, a device never end.
     pub fn open(path: &Path) -> Result<Self, SessionError> {
-        let file = File::open(path).map_err(|e| SessionError::io(path, e))?;
+        let file = crate::files::open_regular(path).map_err(|e| SessionError::io(path, e))?;
+        Self::from_file(path, file)
+    }
+
+    /// Reads the header line of `file`, opened from `path`, from where the file stands.
+    pub(super) fn from_file(path: &Path, file: File) -> Result<Self, SessionError> {
         let mut lines = LineReader::new(BufReader::with_capacity(1 << 16, file));
         let header = read_header(path, &mut lines)?;
         Ok(Self {
@@ -146,45 +157,81 @@ impl Reader {
 }
 
 /// One event line. Token lines, nearly all of a long recording, are read by a shortcut past
-/// the generic event type (whose flattened, tagged shape makes serde buffer every field);
-/// anything the shortcut does not take whole is read the general way.
+/// the generic event type (whose flattened, tagged shape makes serde buffer every field):
+/// exactly the shape the recorder writes them in, field by field. Any line the shortcut does
+/// not take whole is read the general way, so the shortcut only ever saves time.
 pub(crate) fn parse_event(line: &[u8]) -> Result<Event, serde_json::Error> {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct TokenLine {
-        seq: u64,
-        t_ms: u64,
-        #[serde(rename = "type")]
-        _kind: serde::de::IgnoredAny,
-        agent: crate::engine::AgentId,
-        text: String,
-        #[serde(default)]
-        reasoning: bool,
-    }
-    if let Some((_, b"token")) = quick_peek(line)
-        && let Ok(t) = serde_json::from_slice::<TokenLine>(line)
-    {
-        return Ok(Event {
-            seq: t.seq,
-            t_ms: t.t_ms,
-            kind: crate::engine::EventKind::Token {
-                agent: t.agent,
-                text: t.text,
-                reasoning: t.reasoning,
-            },
-        });
+    if let Some(event) = token_line(line) {
+        return Ok(event);
     }
     serde_json::from_slice::<Event>(line)
+}
+
+/// `{"seq":N,"t_ms":N,"type":"token","agent":"ID","text":"...","reasoning":true}`, the way
+/// the recorder writes a token (`reasoning` only when true), or `None`.
+fn token_line(line: &[u8]) -> Option<Event> {
+    let rest = line.strip_prefix(b"{\"seq\":")?;
+    let (seq, rest) = number(rest)?;
+    let rest = rest.strip_prefix(b",\"t_ms\":")?;
+    let (t_ms, rest) = number(rest)?;
+    let rest = rest.strip_prefix(b",\"type\":\"token\",\"agent\":")?;
+    let (agent, rest) = string(rest)?;
+    let rest = rest.strip_prefix(b",\"text\":")?;
+    let (text, rest) = string(rest)?;
+    let (reasoning, rest) = match rest.strip_prefix(b",\"reasoning\":true") {
+        Some(rest) => (true, rest),
+        None => (false, rest),
+    };
+    if rest != b"}" {
+        return None;
+    }
+    Some(Event {
+        seq,
+        t_ms,
+        kind: crate::engine::EventKind::Token {
+            agent: crate::engine::AgentId(agent),
+            text,
+            reasoning,
+        },
+    })
+}
+
+/// A decimal number at the start of `text`, and what follows it.
+fn number(text: &[u8]) -> Option<(u64, &[u8])> {
+    let end = text.iter().position(|b| !b.is_ascii_digit())?;
+    let digits = std::str::from_utf8(&text[..end]).ok()?;
+    Some((digits.parse().ok()?, &text[end..]))
+}
+
+/// A JSON string at the start of `text` (quotes included), and what follows it. One with
+/// escapes in it is handed to serde_json, which knows them all.
+fn string(text: &[u8]) -> Option<(String, &[u8])> {
+    let body = text.strip_prefix(b"\"")?;
+    let end = body.iter().position(|&b| b == b'"' || b == b'\\')?;
+    if body[end] == b'"' {
+        let s = std::str::from_utf8(&body[..end]).ok()?;
+        if s.bytes().any(|b| b < 0x20) {
+            return None;
+        }
+        return Some((s.to_string(), &body[end + 1..]));
+    }
+    // Escapes: find the closing quote, skipping escaped characters.
+    let mut i = end;
+    while i < body.len() {
+        match body[i] {
+            b'\\' => i += 2,
+            b'"' => break,
+            _ => i += 1,
+        }
+    }
+    let quoted = text.get(..i + 2)?;
+    let s: String = serde_json::from_slice(quoted).ok()?;
+    Some((s, &text[i + 2..]))
 }
 
 /// `t_ms` and `type` of a line that starts the way the recorder writes every event,
 /// `{"seq":N,"t_ms":N,"type":"NAME"`, read without parsing the rest.
 pub(crate) fn quick_peek(line: &[u8]) -> Option<(u64, &[u8])> {
-    fn number(text: &[u8]) -> Option<(u64, &[u8])> {
-        let end = text.iter().position(|b| !b.is_ascii_digit())?;
-        let digits = std::str::from_utf8(&text[..end]).ok()?;
-        Some((digits.parse().ok()?, &text[end..]))
-    }
     let (_, rest) = number(line.strip_prefix(b"{\"seq\":")?)?;
     let (t_ms, rest) = number(rest.strip_prefix(b",\"t_ms\":")?)?;
     let rest = rest.strip_prefix(b",\"type\":\"")?;
@@ -398,10 +445,20 @@ mod tests {
         for line in [
             &br#"{"seq":3,"t_ms":9,"type":"token","agent":"a","text":"hi \"there\"\n"}"#[..],
             br#"{"seq":3,"t_ms":9,"type":"token","agent":"a","text":"x","reasoning":true}"#,
+            br#"{"seq":3,"t_ms":9,"type":"token","agent":"a\\b","text":"\u00e9\\"}"#,
+            r#"{"seq":3,"t_ms":9,"type":"token","agent":"a","text":"plain é ✓"}"#.as_bytes(),
+            br#"{"seq":3,"t_ms":9,"type":"token","agent":"a","text":"","reasoning":false}"#,
         ] {
             let general: Event = serde_json::from_slice(line).unwrap();
             assert_eq!(parse_event(line).unwrap(), general);
         }
+        // A raw control character is not JSON: the shortcut must not take it.
+        assert!(
+            parse_event(
+                b"{\"seq\":3,\"t_ms\":9,\"type\":\"token\",\"agent\":\"a\",\"text\":\"\x01\"}"
+            )
+            .is_err()
+        );
         // A token line with something the shortcut does not know is still read whole.
         let odd = br#"{"seq":3,"t_ms":9,"type":"token","agent":"a","text":"x","extra":1}"#;
         assert_eq!(

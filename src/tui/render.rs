@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
 use super::inspector;
+use super::keys::{self, KeyMode};
 use super::layout::{self, Body};
 use super::pane::LineStyle;
 use super::theme::{AgentState, Theme};
@@ -62,10 +63,13 @@ pub fn draw(frame: &mut Frame, run: &Run, view: &mut View, theme: &Theme, now_ms
     if let Mode::Replay(t) = &view.mode {
         draw_timeline(frame, timeline, t, theme);
     }
-    draw_footer(frame, footer, view, theme);
+    let situation = keys::Situation {
+        paused: run.pause().is_some(),
+    };
+    draw_footer(frame, footer, view, situation, theme);
     match view.overlay {
         Overlay::None => {}
-        Overlay::Help => draw_help(frame, area, theme),
+        Overlay::Help => draw_help(frame, area, view.key_mode(), theme),
         Overlay::Inspector(top) => {
             let top = inspector::draw(frame, area, run, view.focus, top, theme);
             view.overlay = Overlay::Inspector(top);
@@ -411,21 +415,19 @@ fn draw_input(frame: &mut Frame, area: Rect, run: &Run, view: &mut View, theme: 
     frame.render_widget(&input.area, area);
 }
 
-fn draw_footer(frame: &mut Frame, area: Rect, view: &View, theme: &Theme) {
-    let hints = match view.mode {
-        Mode::Live if view.input.is_some() => {
-            " type your answer · Enter sends · Alt-Enter new line · Tab focus · PgUp/PgDn scroll · ^C cancel run, twice to quit"
-        }
-        Mode::Live => {
-            " Tab focus · Enter zoom · PgUp/PgDn scroll · e expand · c cancel agent · ^C cancel run · i inspect · ? help · q quit"
-        }
-        Mode::Replay(_) => {
-            " space play/pause · →/← step · +/− speed · 1-9 jump · n/p next/prev · Home/End · Tab focus · i inspect · ? help · q quit"
-        }
-    };
+fn draw_footer(
+    frame: &mut Frame,
+    area: Rect,
+    view: &View,
+    situation: keys::Situation,
+    theme: &Theme,
+) {
     let line = match &view.notice {
         Some(notice) => Line::styled(format!(" {notice}"), theme.warning()),
-        None => Line::styled(hints, theme.dim()),
+        None => Line::styled(
+            keys::hints(view.key_mode(), area.width as usize, situation),
+            theme.dim(),
+        ),
     };
     frame.render_widget(line, area);
 }
@@ -469,32 +471,24 @@ fn draw_timeline(frame: &mut Frame, area: Rect, t: &Timeline, theme: &Theme) {
     );
 }
 
-pub const KEYS: &[(&str, &str)] = &[
-    ("Tab / Shift-Tab, ←/→", "focus the next / previous agent"),
-    ("↑ / ↓", "focus the agent above / below"),
-    ("Enter", "zoom the focused pane to the full screen and back"),
-    ("PgUp / PgDn, wheel", "scroll a pane"),
-    ("Home / End", "oldest line / follow the newest again"),
-    ("e", "expand or fold long tool results"),
-    ("c or Esc", "cancel the focused agent (the others go on)"),
-    ("Ctrl-C", "cancel the whole run; again to quit"),
-    ("i", "inspect what the focused agent sent to its model"),
-    ("?", "this help"),
-    ("q", "quit (asks first while the run is going)"),
-];
-
-fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme) {
-    let widest = KEYS
+fn draw_help(frame: &mut Frame, area: Rect, mode: KeyMode, theme: &Theme) {
+    let keys: Vec<(&str, &str)> = keys::help(mode).collect();
+    let widest = keys
         .iter()
         .map(|(_, what)| 22 + what.chars().count())
         .max()
         .unwrap_or(40);
-    let rect = layout::centered_size(area, widest as u16 + 2, KEYS.len() as u16 + 6);
-    let mut lines = vec![Line::styled("Keys", theme.header()), Line::raw("")];
-    for (key, what) in KEYS {
+    let rect = layout::centered_size(area, widest as u16 + 2, keys.len() as u16 + 6);
+    let title = match mode {
+        KeyMode::Live => "Keys",
+        KeyMode::Input => "Keys while you type",
+        KeyMode::Replay => "Keys of the replay",
+    };
+    let mut lines = vec![Line::styled(title, theme.header()), Line::raw("")];
+    for (key, what) in keys {
         lines.push(Line::from(vec![
             Span::styled(format!("{key:<22}"), theme.title(false)),
-            Span::styled(*what, theme.text()),
+            Span::styled(what, theme.text()),
         ]));
     }
     lines.push(Line::raw(""));

@@ -7,14 +7,16 @@
 use std::io;
 use std::time::Duration;
 
-use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyEventKind};
 use futures_util::{Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 use tokio::time::Instant;
 
+use super::keys::{self, KeyAction, KeyMode};
 use super::live::{FRAME, Stats};
 use super::render;
+use super::terminal::{self, Outside};
 use super::theme::Theme;
 use super::view::{Action, Mode, Overlay, Timeline, View};
 use crate::session::Playback;
@@ -81,10 +83,12 @@ fn slower(speed: Option<f64>) -> Option<f64> {
     }
 }
 
-/// Plays `replayer` on `terminal` until the user quits. `speed` `None` is as fast as possible.
-pub async fn run<B, S>(
+/// Plays `replayer` on `terminal` until the user quits, or `outside` says stop. `speed` `None`
+/// is as fast as possible.
+pub async fn run<B, S, O>(
     terminal: &mut Terminal<B>,
     mut input_events: S,
+    mut outside: O,
     mut replayer: Playback,
     theme: &Theme,
     speed: Option<f64>,
@@ -93,6 +97,7 @@ where
     B: Backend,
     B::Error: Into<io::Error>,
     S: Stream<Item = io::Result<TermEvent>> + Unpin,
+    O: Stream<Item = Outside> + Unpin,
 {
     let mut view = View::new(replayer.run().agents().len());
     let mut clock = Clock {
@@ -159,6 +164,15 @@ where
                 }
                 dirty = true;
             }
+            Some(outside) = outside.next() => match outside {
+                Outside::Stop => break,
+                Outside::Continued => {
+                    terminal::repaint(terminal).map_err(Into::into)?;
+                    // Playback goes on from where it stood, not by the time it was stopped.
+                    clock.rebase(replayer.t_ms());
+                    dirty = true;
+                }
+            },
             () = tokio::time::sleep_until(last_draw + FRAME), if dirty => {}
         }
     }
@@ -170,9 +184,6 @@ fn on_key(key: KeyEvent, replayer: &mut Playback, clock: &mut Clock, view: &mut 
     if key.kind == KeyEventKind::Release {
         return false;
     }
-    if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-        return true;
-    }
     if view.overlay != Overlay::None {
         return view.on_key(replayer.run(), key) == Action::Quit;
     }
@@ -180,56 +191,53 @@ fn on_key(key: KeyEvent, replayer: &mut Playback, clock: &mut Clock, view: &mut 
         replayer.seek(target);
         clock.rebase(replayer.t_ms());
     };
-    match key.code {
-        KeyCode::Char('q') => return true,
-        KeyCode::Char(' ') => {
+    let Some(action) = keys::action(KeyMode::Replay, &key) else {
+        return false;
+    };
+    match action {
+        KeyAction::Quit => return true,
+        KeyAction::PlayPause => {
             if replayer.position() == replayer.len() {
                 seek(replayer, clock, 0);
             }
             clock.playing = !clock.playing;
             clock.rebase(replayer.t_ms());
         }
-        KeyCode::Right => {
+        KeyAction::StepForward => {
             clock.playing = false;
             let next = replayer.position() + 1;
             seek(replayer, clock, next);
         }
-        KeyCode::Left => {
+        KeyAction::StepBack => {
             clock.playing = false;
             let back = replayer.position().saturating_sub(1);
             seek(replayer, clock, back);
         }
-        KeyCode::Char('+' | '=') => {
+        KeyAction::Faster => {
             clock.rebase(replayer.t_ms());
             clock.speed = faster(clock.speed);
         }
-        KeyCode::Char('-' | '_') => {
+        KeyAction::Slower => {
             clock.rebase(replayer.t_ms());
             clock.speed = slower(clock.speed);
         }
-        KeyCode::Home => seek(replayer, clock, 0),
-        KeyCode::End => seek(replayer, clock, replayer.len()),
-        KeyCode::Char(d @ '1'..='9') => {
-            let tenths = d as usize - '0' as usize;
-            let target = replayer.len() * tenths / 10;
-            seek(replayer, clock, target);
+        KeyAction::Start => seek(replayer, clock, 0),
+        KeyAction::End => seek(replayer, clock, replayer.len()),
+        KeyAction::Jump => {
+            if let KeyCode::Char(d @ '1'..='9') = key.code {
+                let tenths = d as usize - '0' as usize;
+                let target = replayer.len() * tenths / 10;
+                seek(replayer, clock, target);
+            }
         }
-        KeyCode::Char('n') => {
-            if let Some(target) = replayer.marker(true) {
+        KeyAction::NextMoment | KeyAction::PreviousMoment => {
+            if let Some(target) = replayer.marker(action == KeyAction::NextMoment) {
                 clock.playing = false;
                 seek(replayer, clock, target);
             }
         }
-        KeyCode::Char('p') => {
-            if let Some(target) = replayer.marker(false) {
-                clock.playing = false;
-                seek(replayer, clock, target);
-            }
-        }
-        // Cancelling means nothing in a recording.
-        KeyCode::Char('c') | KeyCode::Esc => {}
-        _ => {
-            view.on_key(replayer.run(), key);
+        other => {
+            view.perform(replayer.run(), other);
         }
     }
     false

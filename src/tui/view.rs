@@ -1,10 +1,11 @@
 //! What the user is looking at and doing: focus, zoom, scroll, overlays, the input box, and
 //! the keys that change them. Keys become [`Action`]s; the loop carries them out.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 use ratatui_textarea::TextArea;
 
+use super::keys::{self, KeyAction, KeyMode};
 use super::pane::PaneView;
 use crate::engine::run::AgentState;
 use crate::engine::{Command, Run};
@@ -82,6 +83,8 @@ pub struct View {
     pub input: Option<InputBox>,
     /// Ctrl-C was pressed once: the run is being cancelled and a second press quits.
     pub ctrl_c: bool,
+    /// The user left the answer box of the pause waiting now: it stays closed until `a`.
+    pub left_input: bool,
     /// A one-line message for the footer.
     pub notice: Option<String>,
     /// Where each pane was drawn last, for the mouse and for page sizes.
@@ -102,6 +105,7 @@ impl View {
             panes: vec![PaneView::default(); panes],
             input: None,
             ctrl_c: false,
+            left_input: false,
             notice: None,
             drawn: Vec::new(),
             columns: 1,
@@ -132,8 +136,11 @@ impl View {
             }
             return;
         }
+        if run.pause().is_none() {
+            self.left_input = false;
+        }
         match (run.pause(), &self.input) {
-            (Some(pause), None) => {
+            (Some(pause), None) if !self.left_input => {
                 if let Some(i) = run.agent_index(pause.agent.as_str()) {
                     self.focus = i;
                 }
@@ -209,18 +216,18 @@ impl View {
         }
     }
 
+    /// Which key table applies now.
+    pub fn key_mode(&self) -> KeyMode {
+        match (&self.mode, &self.input) {
+            (Mode::Replay(_), _) => KeyMode::Replay,
+            (Mode::Live, Some(_)) => KeyMode::Input,
+            (Mode::Live, None) => KeyMode::Live,
+        }
+    }
+
     pub fn on_key(&mut self, run: &Run, key: KeyEvent) -> Action {
         if key.kind == KeyEventKind::Release {
             return Action::None;
-        }
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        if ctrl && key.code == KeyCode::Char('c') {
-            if run.running() && !self.ctrl_c {
-                self.ctrl_c = true;
-                self.notice = Some("Cancelling the run. Ctrl-C again or q quits.".into());
-                return Action::Send(Command::CancelSession);
-            }
-            return Action::Quit;
         }
         match self.overlay {
             Overlay::ConfirmQuit => {
@@ -234,7 +241,7 @@ impl View {
             Overlay::Help => {
                 if matches!(
                     key.code,
-                    KeyCode::Esc | KeyCode::Char('?' | 'q') | KeyCode::Enter
+                    KeyCode::Esc | KeyCode::Char('?' | 'q') | KeyCode::Enter | KeyCode::F(1)
                 ) {
                     self.overlay = Overlay::None;
                 }
@@ -256,74 +263,124 @@ impl View {
             }
             Overlay::None => {}
         }
-        if let Some(input) = &mut self.input {
-            match key.code {
-                KeyCode::Enter if key.modifiers.is_empty() => {
-                    let text = input.area.lines().join("\n").trim().to_string();
-                    if text.is_empty() {
-                        self.notice = Some("Type something first.".into());
-                        return Action::None;
-                    }
-                    let purpose = input.purpose.clone();
-                    self.input = None;
-                    self.notice = None;
-                    return match purpose {
-                        InputPurpose::FirstInput => Action::Start(text),
-                        InputPurpose::Answer(_) => Action::Send(Command::Answer(text)),
-                    };
-                }
-                KeyCode::Enter => {
-                    input.area.insert_newline();
-                    return Action::None;
-                }
-                // Navigation keys keep working while the box is open.
-                KeyCode::Tab
-                | KeyCode::BackTab
-                | KeyCode::PageUp
-                | KeyCode::PageDown
-                | KeyCode::F(1) => {}
-                KeyCode::Esc if input.purpose == InputPurpose::FirstInput => return Action::Quit,
-                _ => {
+        let mode = self.key_mode();
+        match keys::action(mode, &key) {
+            Some(action) => self.perform(run, action),
+            None => {
+                // In the input box, every other key is typing.
+                if let Some(input) = &mut self.input {
                     input.area.input(key);
-                    return Action::None;
                 }
+                Action::None
             }
         }
+    }
+
+    /// Carries out what a key asks for, as far as looking is concerned; the rest becomes an
+    /// [`Action`] for the loop. Replay's own keys are the replay loop's, which never passes
+    /// them here.
+    pub fn perform(&mut self, run: &Run, action: KeyAction) -> Action {
         let n = run.agents().len().max(1);
-        let focused = run
-            .agents()
-            .get(self.focus)
-            .map(|a| (a.id.to_string(), a.state));
-        match key.code {
-            KeyCode::Tab | KeyCode::Right => self.focus = (self.focus + 1) % n,
-            KeyCode::BackTab | KeyCode::Left => self.focus = (self.focus + n - 1) % n,
-            KeyCode::Down => self.focus = (self.focus + self.columns).min(n - 1),
-            KeyCode::Up => self.focus = self.focus.saturating_sub(self.columns),
-            KeyCode::Enter => self.zoomed = !self.zoomed,
-            KeyCode::PageUp => self.scroll_by(run, self.focus, -(self.page() as isize)),
-            KeyCode::PageDown => self.scroll_by(run, self.focus, self.page() as isize),
-            KeyCode::Home => self.scroll_by(run, self.focus, isize::MIN / 2),
-            KeyCode::End => self.scroll[self.focus] = Scroll::Follow,
-            KeyCode::Char('e') => self.expanded[self.focus] = !self.expanded[self.focus],
-            KeyCode::Char('i') => self.overlay = Overlay::Inspector(0),
-            KeyCode::Char('?') | KeyCode::F(1) => self.overlay = Overlay::Help,
-            KeyCode::Char('c') | KeyCode::Esc => {
-                if let Some((id, state)) = focused {
-                    if state.is_active() || state == AgentState::Waiting {
+        match action {
+            KeyAction::FocusNext => self.focus = (self.focus + 1) % n,
+            KeyAction::FocusPrevious => self.focus = (self.focus + n - 1) % n,
+            KeyAction::FocusDown => self.focus = (self.focus + self.columns).min(n - 1),
+            KeyAction::FocusUp => self.focus = self.focus.saturating_sub(self.columns),
+            KeyAction::Zoom => self.zoomed = !self.zoomed,
+            KeyAction::PageUp => self.scroll_by(run, self.focus, -(self.page() as isize)),
+            KeyAction::PageDown => self.scroll_by(run, self.focus, self.page() as isize),
+            KeyAction::Oldest => self.scroll_by(run, self.focus, isize::MIN / 2),
+            KeyAction::Follow => {
+                if let Some(scroll) = self.scroll.get_mut(self.focus) {
+                    *scroll = Scroll::Follow;
+                }
+            }
+            KeyAction::Expand => {
+                if let Some(e) = self.expanded.get_mut(self.focus) {
+                    *e = !*e;
+                }
+            }
+            KeyAction::Inspect => self.overlay = Overlay::Inspector(0),
+            KeyAction::Help => self.overlay = Overlay::Help,
+            KeyAction::Answer => match run.pause() {
+                Some(pause) => {
+                    self.left_input = false;
+                    if let Some(i) = run.agent_index(pause.agent.as_str()) {
+                        self.focus = i;
+                    }
+                    self.open_input(InputPurpose::Answer(pause.agent.to_string()), "");
+                }
+                None => self.notice = Some("No agent is waiting for an answer.".into()),
+            },
+            KeyAction::CancelAgent => {
+                if let Some(a) = run.agents().get(self.focus) {
+                    let id = a.id.to_string();
+                    if a.state.is_active() || a.state == AgentState::Waiting {
                         self.notice = Some(format!("Cancelling {id}."));
                         return Action::Send(Command::CancelAgent(id));
                     }
                     self.notice = Some(format!("{id} is not running."));
                 }
             }
-            KeyCode::Char('q') => {
+            KeyAction::CancelRun => {
+                if run.running() && !self.ctrl_c {
+                    self.ctrl_c = true;
+                    self.notice = Some("Cancelling the run. Ctrl-C again or q quits.".into());
+                    return Action::Send(Command::CancelSession);
+                }
+                return Action::Quit;
+            }
+            KeyAction::Quit => {
                 if run.running() && !self.ctrl_c {
                     self.overlay = Overlay::ConfirmQuit;
                 } else {
                     return Action::Quit;
                 }
             }
-            _ => {}
+            KeyAction::Send => {
+                let Some(input) = &mut self.input else {
+                    return Action::None;
+                };
+                let text = input.area.lines().join("\n").trim().to_string();
+                if text.is_empty() {
+                    self.notice = Some("Type something first.".into());
+                    return Action::None;
+                }
+                let purpose = input.purpose.clone();
+                self.input = None;
+                self.notice = None;
+                return match purpose {
+                    InputPurpose::FirstInput => Action::Start(text),
+                    InputPurpose::Answer(_) => Action::Send(Command::Answer(text)),
+                };
+            }
+            KeyAction::NewLine => {
+                if let Some(input) = &mut self.input {
+                    input.area.insert_newline();
+                }
+            }
+            KeyAction::LeaveInput => match self.input.as_ref().map(|i| &i.purpose) {
+                Some(InputPurpose::FirstInput) => return Action::Quit,
+                Some(InputPurpose::Answer(_)) => {
+                    self.input = None;
+                    self.left_input = true;
+                    self.notice = Some("The agent still waits: a answers.".into());
+                }
+                None => {}
+            },
+            KeyAction::PlayPause
+            | KeyAction::StepForward
+            | KeyAction::StepBack
+            | KeyAction::Faster
+            | KeyAction::Slower
+            | KeyAction::Start
+            | KeyAction::End
+            | KeyAction::Jump
+            | KeyAction::NextMoment
+            | KeyAction::PreviousMoment => {}
+            // The real terminal takes Ctrl-Z before the view; elsewhere there is no shell to
+            // give a screen back to.
+            KeyAction::Suspend => {}
         }
         Action::None
     }

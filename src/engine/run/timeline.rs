@@ -320,10 +320,11 @@ impl Timeline {
         }) = self.items.last_mut()
             && *r == reasoning
         {
-            let text = visible(text);
-            last.push_str(&text);
-            self.bytes += text.len();
-            self.lines += text.matches('\n').count();
+            let before = last.len();
+            crate::text::push_visible(last, text);
+            let added = &last[before..];
+            self.bytes += added.len();
+            self.lines += added.matches('\n').count();
             self.touched(end - 1);
             self.trim();
             return;
