@@ -608,3 +608,28 @@ async fn a_primary_that_cannot_be_used_falls_back_and_one_that_streamed_does_not
     );
     assert_eq!(events.last().unwrap()["outcome"], "failed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifo_among_the_agent_files_or_as_the_bindings_is_refused_at_once() {
+    let home = scratch("fifos");
+    let crew = home.join("crew");
+    copy_fixture("helpdesk", &crew, &[], &["crew.tools.yaml"]);
+    for fifo in ["agents/notes.yaml", "crew.tools.yaml"] {
+        let status = std::process::Command::new("mkfifo")
+            .arg(crew.join(fifo))
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    // Nothing writes to the FIFOs: a read of either would wait for ever.
+    let out = output(&mut crewtui(&home, &["validate", crew.to_str().unwrap()])).await;
+    assert_eq!(out.status.code(), Some(1));
+    let report = stdout(&out);
+    for fifo in ["agents/notes.yaml", "crew.tools.yaml"] {
+        let line = format!(
+            "{}:0:0: error: cannot read: a FIFO (named pipe), not a regular file",
+            crew.join(fifo).display()
+        );
+        assert!(report.contains(&line), "{report}");
+    }
+}
