@@ -43,8 +43,12 @@ pub(crate) enum Missing {
     NoDirectory(String),
     /// A file named after the id could not be read; that was reported already.
     Unreadable,
-    /// Nothing holds the id; `named` is a file named after it that holds another id.
-    Nowhere { named: Option<(String, String)> },
+    /// Nothing read holds the id; `named` is a file named after it that holds another id, and
+    /// `unreadable` how many files could not be read (one of them may be it).
+    Nowhere {
+        named: Option<(String, String)>,
+        unreadable: usize,
+    },
 }
 
 pub(crate) struct AgentFiles {
@@ -145,7 +149,10 @@ impl AgentFiles {
             let holds = written_id(&f.root.value).unwrap_or_default();
             (f.name.clone(), holds)
         });
-        Missing::Nowhere { named }
+        Missing::Nowhere {
+            named,
+            unreadable: self.unreadable.len(),
+        }
     }
 }
 

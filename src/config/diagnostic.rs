@@ -216,6 +216,7 @@ impl Diagnostics {
         self.push(Severity::Warning, at, message.into());
     }
 
+    /// A diagnostic whose severity the caller chose.
     pub fn report(&mut self, severity: Severity, at: &Site, message: String) {
         self.push(severity, at, message);
     }

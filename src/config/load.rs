@@ -324,15 +324,19 @@ fn read_agent_file(
                 }
                 // Its own error says why.
                 Missing::Unreadable => return None,
-                Missing::Nowhere { named: None } => {
-                    format!("agent `{id}` not found: no file in agents/ has `id: {id}`")
+                Missing::Nowhere { named, unreadable } => {
+                    let mut message =
+                        format!("agent `{id}` not found: no file in agents/ has `id: {id}`");
+                    if let Some((name, holds)) = named {
+                        message.push_str(&format!(" (agents/{name} has `id: {holds}`)"));
+                    }
+                    if unreadable > 0 {
+                        message.push_str(&format!(
+                            "; {unreadable} file(s) there could not be read, see above"
+                        ));
+                    }
+                    message
                 }
-                Missing::Nowhere {
-                    named: Some((name, holds)),
-                } => format!(
-                    "agent `{id}` not found: no file in agents/ has `id: {id}` \
-                     (agents/{name} has `id: {holds}`)"
-                ),
             };
             d.error(&site, message);
             return None;
