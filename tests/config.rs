@@ -12,6 +12,7 @@ use crewtui::config::{CrewReport, Severity, load_crew};
 
 const E: Severity = Severity::Error;
 const W: Severity = Severity::Warning;
+const I: Severity = Severity::Info;
 
 /// Severity, file (under the fixtures directory), line, column, field, part of the message.
 type Expected = (Severity, &'static str, u32, u32, &'static str, &'static str);
@@ -58,10 +59,6 @@ const CASES: &[(&str, &[Expected])] = &[
         (E, "invalid/missing_id.yaml", 2, 5, "agents[0].id", "missing required key `id`"),
         (E, "invalid/missing_id.yaml", 6, 23, "agents[1].handoff_targets[0]", "must not be empty"),
     ]),
-    ("invalid/missing_model.yaml", &[
-        (E, "invalid/missing_model.yaml", 6, 5, "agents[0].model", "missing required key `model` (provider `local`"),
-        (E, "invalid/missing_model.yaml", 9, 5, "agents[1].model", "missing required key `model` (provider `openai`"),
-    ]),
     ("invalid/empty_crew.yaml", &[(E, "invalid/empty_crew.yaml", 2, 9, "agents", "the crew has no agents")]),
     ("invalid/empty_file.yaml", &[(E, "invalid/empty_file.yaml", 1, 1, "agents", "the crew has no agents")]),
     // Unknown ids wherever an id is referenced, and duplicates.
@@ -76,7 +73,6 @@ const CASES: &[(&str, &[Expected])] = &[
     ("invalid/empty_group.yaml", &[(E, "invalid/empty_group.yaml", 7, 15, "routing.parallel_groups.team.agents", "at least one agent")]),
     ("invalid/group_named_like_agent.yaml", &[(E, "invalid/group_named_like_agent.yaml", 9, 5, "routing.parallel_groups.b", "has the name of an agent")]),
     // Tools and providers.
-    ("invalid/unknown_tool.yaml", &[(E, "invalid/unknown_tool.yaml", 7, 25, "agents[0].tools[1]", "unknown tool `web_search`; known: calculator, current_time, fault, list_dir, read_file, word_count")]),
     ("invalid/script_tool_not_granted.yaml", &[(E, "invalid/script_tool_not_granted.yaml", 9, 19, "agents[0].script[0].tool_calls[1].tool", "tool `read_file`, which agent `a` is not granted")]),
     ("invalid/builtin_shadow.yaml", &[(E, "invalid/builtin_shadow.yaml", 2, 3, "tools.calculator", "`calculator` is a built-in tool")]),
     ("invalid/missing_program.yaml", &[
@@ -84,30 +80,65 @@ const CASES: &[(&str, &[Expected])] = &[
         (E, "invalid/missing_program.yaml", 5, 14, "tools.second.command", "program `./bin/missing.sh` not found"),
         (E, "invalid/missing_program.yaml", 7, 5, "tools.third.command", "missing required key `command`"),
     ]),
-    ("invalid/unknown_provider.yaml", &[(E, "invalid/unknown_provider.yaml", 3, 15, "agents[0].provider", "unknown provider `anthropic`; known: openai, scripted")]),
+    ("invalid/unknown_provider.yaml", &[(E, "invalid/unknown_provider.yaml", 3, 15, "agents[0].provider", "unknown provider `anthropic`; known: ollama, openai, scripted")]),
     ("invalid/unknown_provider_kind.yaml", &[(E, "invalid/unknown_provider_kind.yaml", 3, 11, "providers.mine.kind", "unknown provider kind `grpc`")]),
     ("invalid/api_key.yaml", &[(E, "invalid/api_key.yaml", 4, 5, "providers.openai.api_key", "use `api_key_env`")]),
     // The directory layout: problems are reported in the file they are in.
     ("invalid/dir_missing_agent", &[
-        (E, "invalid/dir_missing_agent/crew.yaml", 3, 5, "agents[1]", "agent file agents/helper.yaml not found"),
+        (E, "invalid/dir_missing_agent/crew.yaml", 3, 5, "agents[1]", "agent `helper` not found: no file in agents/ has `id: helper`"),
         (E, "invalid/dir_missing_agent/crew.yaml", 4, 5, "agents[2]", "duplicate agent id `lead`"),
     ]),
+    // Agent files are found by the id inside them, not by their names.
     ("invalid/dir_bad_agent", &[
-        (E, "invalid/dir_bad_agent/agents/lead.yaml", 1, 5, "agents[0].id", "id `boss` does not match the file name `lead.yaml`"),
         (E, "invalid/dir_bad_agent/agents/writer.yaml", 2, 8, "", "unclosed bracket"),
-        (E, "invalid/dir_bad_agent/crew.yaml", 4, 5, "agents[2]", "agent id `../escape` cannot name a file"),
+        (E, "invalid/dir_bad_agent/crew.yaml", 2, 5, "agents[0]", "agent `lead` not found: no file in agents/ has `id: lead` (agents/lead.yaml has `id: boss`)"),
+        (E, "invalid/dir_bad_agent/crew.yaml", 4, 5, "agents[2]", "agent `../escape` not found"),
+    ]),
+    ("invalid/dir_duplicate_id", &[
+        (E, "invalid/dir_duplicate_id/crew.yaml", 3, 5, "agents[0]", "agent `writer` is defined by more than one file: agents/writer-old.yaml and agents/writer.yaml"),
+    ]),
+    // go-agentic's primary and backup models.
+    ("invalid/backup.yaml", &[
+        (W, "invalid/backup.yaml", 3, 12, "agents[0].model", "ignored: `primary` names the agent's model"),
+        (E, "invalid/backup.yaml", 5, 13, "agents[0].backup.model", "missing required key `model`: the model to fall back to"),
+        (W, "invalid/backup.yaml", 9, 19, "agents[1].provider_url", "ignored: provider `scripted` calls no server"),
+        (E, "invalid/backup.yaml", 10, 34, "agents[1].backup.provider", "unknown provider `mistral`; known: ollama, openai, scripted"),
+        (E, "invalid/backup.yaml", 13, 64, "agents[2].primary.provider_url", "`ftp://gpu:11434` is not an http:// or https:// URL"),
+    ]),
+    // A tool bindings file beside the crew, reported in that file.
+    ("invalid/bad_bindings", &[
+        (E, "invalid/bad_bindings/crew.tools.yaml", 3, 14, "tools.GetCPUUsage.command", "program `./bin/no-such-cpu-tool.sh` not found"),
+        (E, "invalid/bad_bindings/crew.tools.yaml", 5, 14, "tools.PingHost.results", "needs at least one result"),
+        (W, "invalid/bad_bindings/crew.tools.yaml", 6, 3, "tools.Ghost", "ignored: no agent of the crew lists tool `Ghost`"),
+        (E, "invalid/bad_bindings/crew.tools.yaml", 8, 3, "tools.calculator", "`calculator` is a built-in tool; a binding cannot replace it"),
+        (E, "invalid/bad_bindings/crew.tools.yaml", 11, 5, "tools.ListUsers", "expected one of `command`, `results` and `result`, found command and result"),
+        (E, "invalid/bad_bindings/crew.tools.yaml", 15, 11, "tools.Leak.env[0]", "command tool `Leak` cannot be given OPENAI_API_KEY"),
+        (W, "invalid/bad_bindings/crew.yaml", 4, 13, "agents[0].tools[0]", "unknown tool `GetCPUUsage`"),
+        (W, "invalid/bad_bindings/crew.yaml", 4, 26, "agents[0].tools[1]", "unknown tool `PingHost`"),
+        (W, "invalid/bad_bindings/crew.yaml", 4, 36, "agents[0].tools[2]", "unknown tool `ListUsers`"),
     ]),
     // Warnings: the crew still loads.
+    ("warnings/empty_targets.yaml", &[
+        (W, "warnings/empty_targets.yaml", 7, 36, "routing.signals.a[0].target", "signal `[STOP]` has no target: a reply of `a` that carries it ends the run (completed)"),
+        (W, "warnings/empty_targets.yaml", 9, 35, "routing.signals.b[0].target", "signal `[END]` has no target"),
+        (W, "warnings/empty_targets.yaml", 10, 9, "routing.signals.b[1].target", "signal `[QUIT]` has no target"),
+    ]),
     ("valid/goagentic", &[
         (W, "valid/goagentic/agents/executor.yaml", 6, 1, "agents[1].allow_delegation", "unknown key `allow_delegation`"),
-        (W, "valid/goagentic/crew.yaml", 9, 3, "settings.language", "unknown key `language`"),
-        (W, "valid/goagentic/crew.yaml", 19, 7, "routing.agent_behaviors.orchestrator.auto_route", "unknown key `auto_route`"),
+        (I, "valid/goagentic/crew.yaml", 1, 1, "version", "go-agentic key `version`, no effect in crewtui"),
+        (I, "valid/goagentic/crew.yaml", 9, 3, "settings.language", "go-agentic key `language`, no effect"),
+        (I, "valid/goagentic/crew.yaml", 19, 7, "routing.agent_behaviors.orchestrator.auto_route", "go-agentic key `auto_route`, no effect"),
     ]),
+    ("warnings/default_model.yaml", &[
+        (W, "warnings/default_model.yaml", 6, 5, "agents[0].model", "no model given: using settings.default_model `gpt-4o`"),
+        (W, "warnings/default_model.yaml", 9, 5, "agents[1].model", "no model given: using settings.default_model `gpt-4o`"),
+    ]),
+    ("warnings/unknown_tool.yaml", &[(W, "warnings/unknown_tool.yaml", 7, 25, "agents[0].tools[1]", "unknown tool `web_search`: calls to it fail as not found until a tool bindings file binds it (`crewtui validate --bindings-skeleton` writes one); known: calculator, current_time, fault, list_dir, read_file, word_count")]),
     ("warnings/unreachable.yaml", &[(W, "warnings/unreachable.yaml", 5, 9, "agents[1].id", "agent `lonely` is unreachable")]),
     ("warnings/cycle.yaml", &[(W, "warnings/cycle.yaml", 4, 23, "agents[0].handoff_targets[0]", "routing cycle `ping → pong → ping` has no way out")]),
     ("warnings/cycle_group.yaml", &[(W, "warnings/cycle_group.yaml", 14, 17, "routing.signals.lead[0].target", "routing cycle `lead → team → lead` has no way out")]),
     ("warnings/no_cycle.yaml", &[]),
-    ("valid/full.yaml", &[]),
+    ("valid/full.yaml", &[(I, "valid/full.yaml", 4, 1, "version", "go-agentic key `version`, no effect in crewtui")]),
 ];
 
 #[test]

@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use crewtui::config::load_crew;
+use crewtui::config::load_crew_with_tools;
 use crewtui::config::model::Crew;
 use crewtui::engine::run::TimelineLimits;
 use crewtui::engine::{self, Command, Event, EventKind, Outcome, Run, SessionHandle, SessionParts};
@@ -20,9 +20,10 @@ use super::control::Control;
 use super::stop::{Next, Stop};
 use super::{RunArgs, output, setup};
 
-/// Loads the crew, reporting its diagnostics on stderr; errors end the run.
-pub fn load(path: &std::path::Path) -> anyhow::Result<Crew> {
-    let report = load_crew(path);
+/// Loads the crew with the tool bindings of `tools` (else those beside it), reporting its
+/// diagnostics on stderr; errors end the run.
+pub fn load(path: &std::path::Path, tools: Option<&std::path::Path>) -> anyhow::Result<Crew> {
+    let report = load_crew_with_tools(path, tools);
     for diagnostic in &report.diagnostics {
         output::warn(diagnostic);
     }
@@ -51,7 +52,7 @@ pub fn first_input(crew: &Crew, input: Option<String>) -> anyhow::Result<String>
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let crew = load(&args.crew)?;
+    let crew = load(&args.crew, args.tools.as_deref())?;
     let input = first_input(&crew, args.input)?;
     let dir = setup::sessions_dir(args.sessions_dir)?;
     let outcome = setup::block_on(async {

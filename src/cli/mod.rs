@@ -38,6 +38,12 @@ enum Commands {
     Validate {
         /// A crew YAML file, or a directory holding crew.yaml and agents/
         crew: PathBuf,
+        /// Tool bindings (default: NAME.tools.yaml beside the crew file, if there is one)
+        #[arg(long, value_name = "FILE")]
+        tools: Option<PathBuf>,
+        /// Print a bindings file for the tools nothing provides on stdout (the rest on stderr)
+        #[arg(long)]
+        bindings_skeleton: bool,
     },
     /// Watch a recorded session again, or print it as a markdown transcript
     Replay(replay::ReplayArgs),
@@ -55,6 +61,10 @@ enum Commands {
 struct RunArgs {
     /// A crew YAML file, or a directory holding crew.yaml and agents/
     crew: PathBuf,
+    /// Tool bindings for tools the crew lists that crewtui does not have (default:
+    /// NAME.tools.yaml beside the crew file, if there is one)
+    #[arg(long, value_name = "FILE")]
+    tools: Option<PathBuf>,
     /// The first input for the entry agent (default: the crew's `input`)
     #[arg(long)]
     input: Option<String>,
@@ -136,7 +146,11 @@ pub fn main() -> ExitCode {
     };
     let _log_guard = logging::init();
     let result = match cli.command {
-        Commands::Validate { crew } => Ok(validate::run(&crew)),
+        Commands::Validate {
+            crew,
+            tools,
+            bindings_skeleton,
+        } => Ok(validate::run(&crew, tools.as_deref(), bindings_skeleton)),
         Commands::Run(args) if args.headless => headless::run(args),
         Commands::Run(args) => tui::run(args),
         Commands::Replay(args) if args.headless => Ok(replay::headless(&args)),

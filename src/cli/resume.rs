@@ -33,6 +33,9 @@ pub struct ResumeArgs {
     /// The crew to go on with (default: the crew file the session was recorded from)
     #[arg(long, value_name = "PATH")]
     pub crew: Option<PathBuf>,
+    /// Tool bindings for the crew (default: NAME.tools.yaml beside the crew file, if any)
+    #[arg(long, value_name = "FILE")]
+    pub tools: Option<PathBuf>,
     /// Colours: dark (default), light, high-contrast, or a theme file (NO_COLOR is honoured)
     #[arg(long, value_name = "NAME|PATH")]
     pub theme: Option<String>,
@@ -48,7 +51,12 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<ExitCode> {
     // crew cannot be loaded, its session ended — leaves the file as it was.
     let (recorder, recording) = Recorder::append(&args.file)?;
     setup::report_read_warnings(&args.file, &recording.warnings);
-    let crew = load_crew(&args.file, args.crew.as_deref(), &recording.header)?;
+    let crew = load_crew(
+        &args.file,
+        args.crew.as_deref(),
+        args.tools.as_deref(),
+        &recording.header,
+    )?;
     report_changes(&recording.header, &crew);
     let outcome = setup::block_on(async {
         // Caught before the session goes on, so no signal finds it half continued.
@@ -106,11 +114,17 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<ExitCode> {
 /// Differences shown at most; the rest are counted.
 const MAX_CHANGES_SHOWN: usize = 12;
 
-/// The crew from `--crew`, else from the crew file the header names.
-fn load_crew(file: &Path, crew: Option<&Path>, header: &Header) -> anyhow::Result<Crew> {
+/// The crew from `--crew`, else from the crew file the header names, with the tool bindings
+/// of `tools`, else those beside it.
+fn load_crew(
+    file: &Path,
+    crew: Option<&Path>,
+    tools: Option<&Path>,
+    header: &Header,
+) -> anyhow::Result<Crew> {
     let session = file.display();
     if let Some(path) = crew {
-        return headless::load(path);
+        return headless::load(path, tools);
     }
     let Some(path) = &header.crew_path else {
         bail!(
@@ -118,7 +132,7 @@ fn load_crew(file: &Path, crew: Option<&Path>, header: &Header) -> anyhow::Resul
              recorded without one); pass --crew PATH"
         );
     };
-    headless::load(path).with_context(|| {
+    headless::load(path, tools).with_context(|| {
         format!(
             "{session}: the session's crew file {} cannot be loaded; pass --crew PATH to go on \
              with another",

@@ -15,7 +15,7 @@ use super::headless::load;
 use super::{output, setup};
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let crew = load(&args.crew)?;
+    let crew = load(&args.crew, args.tools.as_deref())?;
     let theme = setup::theme(args.theme.as_deref())?;
     let dir = setup::sessions_dir(args.sessions_dir)?;
     // Without --input the crew's own input is used; with neither, the TUI asks for one.

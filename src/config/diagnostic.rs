@@ -3,9 +3,10 @@
 //!
 //! A hostile or generated crew can have a problem per line: the collector keeps at most
 //! [`MAX_PER_KIND`] diagnostics of each kind and counts the rest ([`Omitted`]), so what is
-//! reported grows with the kinds of problem, not with their number.
+//! reported grows with the kinds of problem, not with their number. A go-agentic key that
+//! means nothing here is said once per key name, with how many more places have it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -26,6 +27,8 @@ const NAMED_ENTRIES: [&str; 5] = [
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
+    /// Worth knowing, nothing to fix: a go-agentic key crewtui reads and does nothing with.
+    Info,
     Warning,
     Error,
 }
@@ -47,6 +50,7 @@ pub struct Diagnostic {
 impl Severity {
     fn word(self) -> &'static str {
         match self {
+            Severity::Info => "info",
             Severity::Warning => "warning",
             Severity::Error => "error",
         }
@@ -190,6 +194,9 @@ pub(crate) struct Diagnostics {
     found: HashMap<(Severity, String), Seen>,
     /// Kinds past the cap, in the order they got there.
     omitted: Vec<Omitted>,
+    /// go-agentic keys without effect, by section and key name: the first place and how
+    /// many more.
+    no_effect: BTreeMap<(&'static str, String), (Site, usize)>,
 }
 
 /// How many diagnostics of a kind were found, kept or not, and where in
@@ -207,6 +214,20 @@ impl Diagnostics {
 
     pub fn warning(&mut self, at: &Site, message: impl Into<String>) {
         self.push(Severity::Warning, at, message.into());
+    }
+
+    /// A diagnostic whose severity the caller chose.
+    pub fn report(&mut self, severity: Severity, at: &Site, message: String) {
+        self.push(severity, at, message);
+    }
+
+    /// A go-agentic key crewtui accepts and gives no meaning: one info line per key name (in
+    /// `section`, such as `settings`), at its first place, however many agent files repeat it.
+    pub fn no_effect(&mut self, at: &Site, section: &'static str, key: &str) {
+        self.no_effect
+            .entry((section, key.to_string()))
+            .and_modify(|(_, more)| *more += 1)
+            .or_insert_with(|| (at.clone(), 0));
     }
 
     /// An error about a whole file (unreadable, not UTF-8, not YAML): no field.
@@ -238,6 +259,22 @@ impl Diagnostics {
     /// The diagnostics kept, sorted by file, line and column (the sort is stable, so problems
     /// found at one place keep the order they were found in), and what was left out.
     pub fn into_sorted(mut self) -> (Vec<Diagnostic>, Vec<Omitted>) {
+        for ((_, key), (at, more)) in std::mem::take(&mut self.no_effect) {
+            let elsewhere = match more {
+                0 => String::new(),
+                1 => " (and in 1 more place)".to_string(),
+                n => format!(" (and in {n} more places)"),
+            };
+            // Not capped like other kinds: there are only so many go-agentic key names.
+            self.kept.push(Diagnostic {
+                severity: Severity::Info,
+                file: at.file,
+                line: at.line,
+                column: at.column,
+                field: at.field,
+                message: format!("go-agentic key `{key}`, no effect in crewtui{elsewhere}"),
+            });
+        }
         self.kept
             .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
         (self.kept, self.omitted)

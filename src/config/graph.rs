@@ -4,9 +4,9 @@
 //! Reachability follows every route: signal targets, all handoff targets, parallel group
 //! members and next agents. The way-out check follows only where a run goes next, so a group
 //! leads on to its `next_agent` alone (its members' own routes are not taken while they run in
-//! the group). A run can end after an agent that is terminal, waits for a signal (a pause), or
-//! has no handoff target (a reply matching no signal then ends the run), and after a group
-//! with no `next_agent`. Unknown names were reported by `validate.rs` and are left out here.
+//! the group). A run can end after an agent that is terminal, waits for a signal (a pause), has
+//! a signal without a target, or has no handoff target (a reply matching no signal then ends
+//! the run), and after a group with no `next_agent`. Unknown names were reported by `validate.rs` and are left out here.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -70,6 +70,10 @@ impl<'a> Graph<'a> {
                 .get(&agent.id)
                 .map(|(_, t)| t.as_slice());
             for (signal, site) in signals.zip(signal_sites.unwrap_or_default()) {
+                if signal.ends_run() {
+                    ends.insert(from);
+                    continue;
+                }
                 let target = signal.target.as_str();
                 let to = if groups.contains_key(target) {
                     Vertex::Group(target)

@@ -1,17 +1,19 @@
 //! From a path or a text to a crew model: reading files, both layouts (one YAML file with the
-//! agents inline, or go-agentic's directory of `crew.yaml` plus `agents/ID.yaml`), and the
-//! top level of a crew document.
+//! agents inline, or go-agentic's directory of `crew.yaml` plus the files of `agents/`, known
+//! by the ids inside them), the tool bindings file beside the crew, and the top level of a
+//! crew document.
 //!
 //! Loading keeps going past problems, filling in defaults, so that one run reports all of
 //! them; the places of all references are kept in [`Sites`] for `validate.rs`.
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_saphyr::Spanned;
 
 use super::agent::{AgentSites, read_agent};
+use super::agent_files::{AgentFiles, Found, Missing};
 use super::diagnostic::{Diagnostics, Site};
 use super::fingerprint::Fingerprint;
 use super::model::{Crew, Origin};
@@ -20,6 +22,7 @@ use super::read::Field;
 use super::sections::{
     RoutingSites, ToolEnvSites, read_providers, read_routing, read_settings, read_tools,
 };
+use super::{bindings, go_agentic, models};
 
 /// Bigger files are refused rather than read: no crew needs them, and everything is bounded.
 /// Anything but a regular file (a FIFO, a device) is refused before it is opened.
@@ -44,21 +47,31 @@ pub(crate) struct Sites {
     pub agent: Vec<AgentSites>,
     pub routing: RoutingSites,
     pub tool_env: ToolEnvSites,
+    /// The tool bindings file read, or where one would be found.
+    pub bindings: Option<std::path::PathBuf>,
 }
 
-/// Load a crew file, or a go-agentic directory holding `crew.yaml`.
-pub(crate) fn load_path(path: &Path, d: &mut Diagnostics) -> Option<Loaded> {
+/// Load a crew file, or a go-agentic directory holding `crew.yaml` (or `config/crew.yaml`, as
+/// go-agentic's examples keep it), with the tool bindings of `tools`, else of the bindings file
+/// beside the crew file when there is one.
+pub(crate) fn load_path(path: &Path, tools: Option<&Path>, d: &mut Diagnostics) -> Option<Loaded> {
     let metadata = fs::metadata(path)
         .inspect_err(|err| d.file_error(path, 0, 0, format!("cannot read: {err}")))
         .ok()?;
     let (file, default_name) = if metadata.is_dir() {
+        let candidates = [
+            "crew.yaml",
+            "crew.yml",
+            "config/crew.yaml",
+            "config/crew.yml",
+        ];
         // Whatever is there by that name is taken: reading it says if it is not a file.
-        let Some(file) = ["crew.yaml", "crew.yml"]
+        let Some(file) = candidates
             .map(|name| path.join(name))
             .into_iter()
             .find(|file| file.exists())
         else {
-            let message = "no crew.yaml in this directory".to_string();
+            let message = "no crew.yaml in this directory (nor in its config/)".to_string();
             d.file_error(path, 0, 0, message);
             return None;
         };
@@ -81,6 +94,14 @@ pub(crate) fn load_path(path: &Path, d: &mut Diagnostics) -> Option<Loaded> {
     let agent_dir = base_dir.join("agents");
     let agents = Some((agent_dir.as_path(), &mut files));
     let mut loaded = read_crew(&root, &file, &base_dir, agents, default_name, d);
+    let beside = bindings::beside(&file);
+    let bindings_file = tools
+        .map(Path::to_path_buf)
+        .or(beside.filter(|p| p.exists()));
+    match &bindings_file {
+        Some(bindings_file) => bindings::apply(bindings_file, &mut loaded, &mut files, d),
+        None => loaded.sites.bindings = bindings::beside(&file),
+    }
     loaded.crew.origin = Some(Origin {
         path: super::sections::absolute(path),
         hash: files.hex(),
@@ -110,7 +131,7 @@ fn name_of(dir: &Path) -> String {
         .unwrap_or_default()
 }
 
-fn read_text(file: &Path, d: &mut Diagnostics) -> Option<String> {
+pub(super) fn read_text(file: &Path, d: &mut Diagnostics) -> Option<String> {
     let bytes = match crate::files::read_bounded(file, MAX_FILE_BYTES) {
         Ok(bytes) => bytes,
         Err(err) => {
@@ -137,14 +158,14 @@ fn clamp(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-fn parse_into(text: &str, file: &Path, d: &mut Diagnostics) -> Option<Spanned<Node>> {
+pub(super) fn parse_into(text: &str, file: &Path, d: &mut Diagnostics) -> Option<Spanned<Node>> {
     parse(text)
         .inspect_err(|e| d.file_error(file, e.line, e.column, e.message.clone()))
         .ok()
 }
 
-/// The top level of a crew document. `agent_dir` is where ids listed in `agents` are read
-/// from, with the fingerprint each file read is added to; without it, agents must be inline.
+/// The top level of a crew document. `agent_dir` is where ids listed in `agents` are looked
+/// up, with the fingerprint each file used is added to; without it, agents must be inline.
 fn read_crew(
     root: &Spanned<Node>,
     file: &Path,
@@ -157,8 +178,8 @@ fn read_crew(
     let mut map = top.map(d);
     let mut get = |key: &str| map.as_mut().and_then(|m| m.get(key));
 
-    let settings = read_settings(get("settings"), base_dir, d);
-    let providers = read_providers(get("providers"), d);
+    let (settings, defaults) = read_settings(get("settings"), base_dir, d);
+    let mut providers = read_providers(get("providers"), d);
     let (tools, tool_env) = read_tools(get("tools"), base_dir, d);
 
     let agents_field = get("agents");
@@ -178,6 +199,8 @@ fn read_crew(
     let mut agent_sites = Vec::new();
     let mut listed = BTreeSet::new();
     let mut unloaded = BTreeSet::new();
+    // Read when the first id needs it.
+    let mut agent_files: Option<AgentFiles> = None;
     for item in agents_field.map(|f| f.list(d)).unwrap_or_default() {
         let read = match item.node() {
             Node::Map(_) => read_agent(&item, None, d),
@@ -195,8 +218,10 @@ fn read_crew(
                     d.error(&item.site(), format!("duplicate agent id `{id}`"));
                     continue;
                 }
-                let read = read_agent_file(dir, &id, &item, files, d);
-                if read.as_ref().is_none_or(|(agent, _)| agent.id != id) {
+                let found = agent_files
+                    .get_or_insert_with(|| AgentFiles::scan(dir, read_text, parse_into, d));
+                let read = read_agent_file(found, &id, &item, files, d);
+                if read.is_none() {
                     unloaded.insert(id);
                 }
                 read
@@ -216,18 +241,25 @@ fn read_crew(
         }
     }
 
-    let (routing, routing_sites) = read_routing(get("routing"), &settings, d);
+    let (routing, routing_sites) = read_routing(get("routing"), &settings, defaults, d);
+    models::resolve(
+        &mut agents,
+        &agent_sites,
+        &mut providers,
+        &settings,
+        defaults,
+        d,
+    );
     let name = get("name")
         .and_then(|f| f.string(d))
         .unwrap_or(default_name);
     let description = get("description")
         .and_then(|f| f.string(d))
         .unwrap_or_default();
-    // Accepted for go-agentic files; nothing depends on it.
-    get("version");
     let input = get("input").and_then(|f| f.string(d));
     let entry = get("entry_point").and_then(|f| Some((f.required_string(d)?, f.site())));
-    if let Some(map) = map {
+    if let Some(mut map) = map {
+        map.no_effect("crew", go_agentic::CREW, d);
         map.finish(d);
     }
     let (entry_point, entry_site) = match entry {
@@ -249,6 +281,7 @@ fn read_crew(
         routing,
         providers,
         tools,
+        scripted_tools: Default::default(),
         origin: None,
     };
     let sites = Sites {
@@ -258,39 +291,58 @@ fn read_crew(
         agent: agent_sites,
         routing: routing_sites,
         tool_env,
+        bindings: None,
     };
     Loaded { crew, sites }
 }
 
-/// A go-agentic `agents/ID.yaml`; problems in it are reported against that file, a missing
-/// file at the id in `crew.yaml`.
+/// The go-agentic agent file whose `id` is `id`; problems in it are reported against that
+/// file, a missing one at the id in `crew.yaml`.
 fn read_agent_file(
-    dir: &Path,
+    files: &AgentFiles,
     id: &str,
     item: &Field<'_>,
-    files: &mut Fingerprint,
+    fingerprint: &mut Fingerprint,
     d: &mut Diagnostics,
 ) -> Option<(super::model::Agent, AgentSites)> {
     let site = item.site();
-    let plain = !id.is_empty() && id != "." && id != ".." && !id.contains(['/', '\\']);
-    if !plain {
-        let message = format!("agent id `{id}` cannot name a file in agents/");
-        d.error(&site, message);
-        return None;
-    }
-    let Some(path) = ["yaml", "yml"]
-        .map(|ext| dir.join(format!("{id}.{ext}")))
-        .into_iter()
-        .find(|p| p.exists())
-    else {
-        let shown = PathBuf::from("agents").join(format!("{id}.yaml"));
-        d.error(&site, format!("agent file {} not found", shown.display()));
-        return None;
+    let file = match files.find(id) {
+        Found::One(file) => file,
+        Found::Many(found) => {
+            let names: Vec<String> = found.iter().map(|f| format!("agents/{}", f.name)).collect();
+            let message = format!(
+                "agent `{id}` is defined by more than one file: {}; keep one",
+                names.join(" and ")
+            );
+            d.error(&site, message);
+            return None;
+        }
+        Found::Missing(missing) => {
+            let message = match missing {
+                Missing::NoDirectory(err) => {
+                    format!("agent `{id}` not found: cannot read agents/ beside crew.yaml: {err}")
+                }
+                // Its own error says why.
+                Missing::Unreadable => return None,
+                Missing::Nowhere { named, unreadable } => {
+                    let mut message =
+                        format!("agent `{id}` not found: no file in agents/ has `id: {id}`");
+                    if let Some((name, holds)) = named {
+                        message.push_str(&format!(" (agents/{name} has `id: {holds}`)"));
+                    }
+                    if unreadable > 0 {
+                        message.push_str(&format!(
+                            "; {unreadable} file(s) there could not be read, see above"
+                        ));
+                    }
+                    message
+                }
+            };
+            d.error(&site, message);
+            return None;
+        }
     };
-    let text = read_text(&path, d)?;
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    files.add(format!("agents/{name}"), text.as_bytes());
-    let root = parse_into(&text, &path, d)?;
-    let field = Field::root(&root, &path, item.path.clone());
+    fingerprint.add(format!("agents/{}", file.name), file.text.as_bytes());
+    let field = Field::root(&file.root, &file.path, item.path.clone());
     read_agent(&field, Some((id, &site)), d)
 }

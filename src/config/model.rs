@@ -25,8 +25,13 @@ pub struct Crew {
     pub settings: Settings,
     pub routing: Routing,
     pub providers: BTreeMap<String, ProviderConfig>,
-    /// Command tools declared by the crew, by name.
+    /// Command tools declared by the crew or bound to a name it lists (a bindings file), by
+    /// name.
     pub tools: BTreeMap<String, CommandToolConfig>,
+    /// Tools bound to canned results by a bindings file, by name. Absent from the crews
+    /// recorded in older session files.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scripted_tools: BTreeMap<String, ScriptedToolConfig>,
     /// The files the crew was read from; `None` for a crew loaded from text. Not part of what
     /// the crew means, so not part of its serialised form either.
     #[serde(skip)]
@@ -67,7 +72,7 @@ impl Crew {
         declared
             .filter_map(|provider| match provider {
                 ProviderConfig::OpenAi { api_key_env, .. } => api_key_env.clone(),
-                ProviderConfig::Scripted => None,
+                ProviderConfig::Ollama { .. } | ProviderConfig::Scripted => None,
             })
             .collect()
     }
@@ -87,9 +92,15 @@ pub struct Agent {
     pub role: String,
     pub backstory: String,
     pub description: String,
-    /// Name of an entry of [`Crew::providers`], or one of the implicit `openai` / `scripted`.
+    /// Name of an entry of [`Crew::providers`], or one of the implicit `openai` / `ollama` /
+    /// `scripted` (go-agentic's `primary.provider`).
     pub provider: String,
+    /// go-agentic's `primary.model`; the crew's `settings.default_model` when none was given.
     pub model: String,
+    /// What a model call falls back to when the primary fails before any output (go-agentic's
+    /// `backup`). Absent from the crews recorded in older session files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<ModelRef>,
     pub temperature: f64,
     pub max_tokens: Option<u32>,
     pub tools: Vec<String>,
@@ -123,6 +134,14 @@ impl Agent {
             .replace("{{description}}", &self.description)
             .replace("{{id}}", &self.id)
     }
+}
+
+/// A model and the provider that serves it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelRef {
+    /// As [`Agent::provider`].
+    pub provider: String,
+    pub model: String,
 }
 
 /// One scripted model reply: optional text streamed first, then optional tool calls.
@@ -166,6 +185,18 @@ pub struct Settings {
     pub connect_timeout_seconds: u64,
     pub first_token_timeout_seconds: u64,
     pub stream_idle_timeout_seconds: u64,
+    /// The model of an agent that names none (go-agentic's loader defaulted it too). Absent
+    /// from the crews recorded in older session files.
+    #[serde(default = "Settings::default_model")]
+    pub default_model: String,
+    /// The most tokens (prompt and completion) the whole run may use; go-agentic's
+    /// `max_tokens_per_day`. Kept for the run's token budget, which nothing enforces yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u64>,
+    /// The most the whole run may cost, in US dollars; go-agentic's `max_cost_per_day`. Kept
+    /// for the run's cost budget, which nothing enforces yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cost_usd: Option<f64>,
 }
 
 impl Settings {
@@ -173,9 +204,15 @@ impl Settings {
     pub const DEFAULT_MAX_ROUNDS: u32 = 10;
     pub const DEFAULT_TIMEOUT_SECONDS: u64 = 300;
     pub const DEFAULT_MAX_TOOL_CALLS_PER_TURN: u32 = 64;
+    /// go-agentic's default model, for agents that name none.
+    pub const DEFAULT_MODEL: &str = "gpt-4o";
 
     fn default_max_tool_calls_per_turn() -> u32 {
         Self::DEFAULT_MAX_TOOL_CALLS_PER_TURN
+    }
+
+    fn default_model() -> String {
+        Self::DEFAULT_MODEL.to_string()
     }
 
     pub fn session_timeout(&self) -> Duration {
@@ -204,6 +241,9 @@ impl Default for Settings {
             connect_timeout_seconds: 10,
             first_token_timeout_seconds: 60,
             stream_idle_timeout_seconds: 60,
+            default_model: Self::default_model(),
+            max_tokens: None,
+            max_cost_usd: None,
         }
     }
 }
@@ -220,9 +260,17 @@ pub struct Routing {
 pub struct Signal {
     /// The text searched for in the agent's reply, e.g. `[REVIEW]`.
     pub signal: String,
-    /// An agent id or a parallel group name.
+    /// An agent id or a parallel group name; empty (go-agentic's `target: ""` or `null`) for a
+    /// signal that ends the run.
     pub target: String,
     pub description: String,
+}
+
+impl Signal {
+    /// Whether the signal ends the run instead of routing it on.
+    pub fn ends_run(&self) -> bool {
+        self.target.is_empty()
+    }
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -247,23 +295,64 @@ pub enum ProviderConfig {
         /// Name of the environment variable holding the key; never the key itself.
         api_key_env: Option<String>,
     },
+    /// An Ollama server, which speaks the OpenAI protocol under `/v1` and takes no key.
+    Ollama {
+        /// The server as go-agentic's `provider_url` names it (`http://localhost:11434`);
+        /// `None`: `$OLLAMA_HOST`, else the local default, when the session starts.
+        base_url: Option<String>,
+    },
     Scripted,
 }
 
 impl ProviderConfig {
     pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+    /// Where `ollama serve` listens unless told otherwise.
+    pub const OLLAMA_BASE_URL: &str = "http://localhost:11434";
 
-    /// The provider an agent gets when its `provider` names one not declared in the crew.
+    /// The provider an agent gets when its `provider` names one not declared in the crew. The
+    /// implicit `openai` takes its base URL from `OPENAI_BASE_URL` when that is set, as the
+    /// official clients do; that happens when the session's providers are made.
     pub fn implicit(name: &str) -> Option<Self> {
         match name {
             "openai" => Some(Self::OpenAi {
                 base_url: Self::OPENAI_BASE_URL.to_string(),
                 api_key_env: Some("OPENAI_API_KEY".to_string()),
             }),
+            "ollama" => Some(Self::Ollama { base_url: None }),
             "scripted" => Some(Self::Scripted),
             _ => None,
         }
     }
+
+    /// Names that exist without being declared.
+    pub const IMPLICIT: [&str; 3] = ["ollama", "openai", "scripted"];
+
+    /// Whether calls need a model name (every kind but the scripted one).
+    pub fn needs_model(&self) -> bool {
+        match self {
+            ProviderConfig::OpenAi { .. } | ProviderConfig::Ollama { .. } => true,
+            ProviderConfig::Scripted => false,
+        }
+    }
+}
+
+/// A tool bound to canned results (a bindings file): a stand-in for a tool crewtui cannot
+/// have, such as a Go function of go-agentic's host program.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScriptedToolConfig {
+    pub description: String,
+    /// JSON schema of the arguments.
+    pub parameters: serde_json::Value,
+    pub results: ScriptedResults,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScriptedResults {
+    /// One per call, in order; a call past the last fails.
+    InOrder(Vec<String>),
+    /// The same for every call.
+    Fixed(String),
 }
 
 /// A tool backed by an external program: the call's JSON arguments on stdin, stdout is the

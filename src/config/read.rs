@@ -268,6 +268,17 @@ impl<'a> MapReader<'a> {
         field
     }
 
+    /// Takes the go-agentic keys of `section` (see `go_agentic.rs`) that this mapping has, each
+    /// said once as having no effect, so that they are not unknown keys.
+    pub fn no_effect(&mut self, section: &'static str, keys: &[&str], d: &mut Diagnostics) {
+        for key in keys {
+            if let Some(site) = self.key_site(key) {
+                self.get(key);
+                d.no_effect(&site, section, key);
+            }
+        }
+    }
+
     /// Warn about every key that was never asked for.
     pub fn finish(self, d: &mut Diagnostics) {
         for ((key, _), used) in self.entries.iter().zip(self.used) {

@@ -7,23 +7,35 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::diagnostic::{Diagnostics, Site};
+use super::go_agentic;
 use super::model::{
     AgentBehavior, CommandToolConfig, ParallelGroup, ProviderConfig, Routing, Settings, Signal,
 };
 use super::node::Node;
-use super::read::Field;
+use super::read::{Field, MapReader, join};
+
+/// Settings that only fill in what the crew's agents and groups leave out, so the crew model
+/// keeps them there, not here.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Defaults {
+    /// `max_tokens` of an agent that sets none (go-agentic's `max_tokens_per_call`).
+    pub max_tokens_per_call: Option<u32>,
+    /// `timeout_seconds` of a parallel group that sets none; else the run's timeout.
+    pub parallel_timeout_seconds: Option<u64>,
+}
 
 pub(crate) fn read_settings(
     field: Option<Field<'_>>,
     base_dir: &Path,
     d: &mut Diagnostics,
-) -> Settings {
+) -> (Settings, Defaults) {
     let mut s = Settings {
         files_root: absolute(base_dir),
         ..Settings::default()
     };
+    let mut defaults = Defaults::default();
     let Some(mut map) = field.and_then(|f| f.map(d)) else {
-        return s;
+        return (s, defaults);
     };
     macro_rules! set {
         ($key:ident, $read:ident) => {
@@ -55,6 +67,30 @@ pub(crate) fn read_settings(
             }
         }
     }
+    if let Some(model) = map.get("default_model").and_then(|f| f.required_string(d)) {
+        s.default_model = model;
+    }
+    s.max_tokens = map.get("max_tokens").and_then(|f| f.u64(d));
+    s.max_cost_usd = map.get("max_cost_usd").and_then(|f| f.non_negative(d));
+    defaults.max_tokens_per_call = map.get("max_tokens_per_call").and_then(|f| f.u32(d));
+    defaults.parallel_timeout_seconds = map.get("parallel_timeout_seconds").and_then(|f| f.u64(d));
+    // go-agentic's names for what crewtui has under its own: used when crewtui's is absent.
+    if let Some(v) = alias(
+        &mut map,
+        "tool_execution_timeout_seconds",
+        "tool_timeout_seconds",
+        d,
+    )
+    .and_then(|f| f.u64(d))
+    {
+        s.tool_timeout_seconds = v;
+    }
+    if let Some(f) = alias(&mut map, "max_tokens_per_day", "max_tokens", d) {
+        s.max_tokens = f.u64(d);
+    }
+    if let Some(f) = alias(&mut map, "max_cost_per_day", "max_cost_usd", d) {
+        s.max_cost_usd = f.non_negative(d);
+    }
     let root = map.get("files_root");
     if let Some((root, path)) = root.and_then(|f| Some((f.site(), f.required_string(d)?))) {
         s.files_root = absolute(&base_dir.join(path));
@@ -63,8 +99,26 @@ pub(crate) fn read_settings(
             d.warning(&root, message);
         }
     }
+    map.no_effect("settings", go_agentic::SETTINGS, d);
     map.finish(d);
-    s
+    (s, defaults)
+}
+
+/// go-agentic's key `theirs`, when the mapping has it and not crewtui's `ours` for the same
+/// thing (which then wins, with a warning).
+fn alias<'a>(
+    map: &mut MapReader<'a>,
+    theirs: &str,
+    ours: &str,
+    d: &mut Diagnostics,
+) -> Option<Field<'a>> {
+    let field = map.get(theirs)?;
+    if map.key_site(ours).is_some() {
+        let message = format!("ignored: `{ours}` is given too, and crewtui's own key wins");
+        d.warning(&field.site(), message);
+        return None;
+    }
+    Some(field)
 }
 
 /// `auto`, `ask` or `deny`, or an error naming the field.
@@ -101,19 +155,7 @@ pub(crate) fn read_providers(
         let kind = map
             .get("kind")
             .and_then(|f| Some((f.required_string(d)?, f.site())));
-        let base_url = map.get("base_url").and_then(|f| {
-            let url = f.required_string(d)?;
-            let http = url.starts_with("http://") || url.starts_with("https://");
-            if !http {
-                // Shown without the credentials or query it may hold.
-                let shown = crate::redact::url(&url);
-                d.error(
-                    &f.site(),
-                    format!("`{shown}` is not an http:// or https:// URL"),
-                );
-            }
-            http.then_some(url)
-        });
+        let base_url = map.get("base_url").and_then(|f| http_url(&f, d));
         let api_key_env = map.get("api_key_env").and_then(|f| {
             let name = f.required_string(d)?;
             // A key pasted here by mistake must not be echoed, or kept.
@@ -123,7 +165,7 @@ pub(crate) fn read_providers(
                 d.error(&f.site(), message);
                 return None;
             }
-            Some(name)
+            Some((name, f.site()))
         });
         if let Some(site) = map.key_site("api_key") {
             map.get("api_key");
@@ -134,17 +176,25 @@ pub(crate) fn read_providers(
             );
         }
         map.finish(d);
-        // `kind` may be left out: openai is the only kind with settings.
+        // `kind` may be left out: openai is the kind with the most settings.
         let config = match kind.as_ref().map(|(k, site)| (k.as_str(), site)) {
             None | Some(("openai", _)) => ProviderConfig::OpenAi {
                 base_url: base_url.unwrap_or_else(|| ProviderConfig::OPENAI_BASE_URL.to_string()),
-                api_key_env,
+                api_key_env: api_key_env.map(|(name, _)| name),
             },
+            Some(("ollama", _)) => {
+                if let Some((_, site)) = api_key_env {
+                    d.warning(&site, "ignored: an Ollama server takes no key");
+                }
+                ProviderConfig::Ollama { base_url }
+            }
             Some(("scripted", _)) => ProviderConfig::Scripted,
             Some((other, site)) => {
                 d.error(
                     site,
-                    format!("unknown provider kind `{other}`; expected `openai` or `scripted`"),
+                    format!(
+                        "unknown provider kind `{other}`; expected `openai`, `ollama` or `scripted`"
+                    ),
                 );
                 continue;
             }
@@ -152,6 +202,19 @@ pub(crate) fn read_providers(
         providers.insert(name, config);
     }
     providers
+}
+
+/// A URL that must be http:// or https://; a wrong one is reported without the credentials or
+/// query it may hold.
+pub(crate) fn http_url(field: &Field<'_>, d: &mut Diagnostics) -> Option<String> {
+    let url = field.required_string(d)?;
+    let http = url.starts_with("http://") || url.starts_with("https://");
+    if !http {
+        let shown = crate::redact::url(&url);
+        let message = format!("`{shown}` is not an http:// or https:// URL");
+        d.error(&field.site(), message);
+    }
+    http.then_some(url)
 }
 
 /// Where each name in a command tool's `env` was written, by tool name; parallel to the
@@ -180,66 +243,87 @@ pub(crate) fn read_tools(
             }
             continue;
         };
-        let command = map.require("command", d).and_then(|f| {
-            let command = f.required_string(d)?;
-            let found = find_program(&command, base_dir);
-            if found.is_none() {
-                d.error(&f.site(), format!("program `{command}` not found"));
-            }
-            found
-        });
-        // Unlike names, an argument may be empty.
-        let args = map
-            .get("args")
-            .map(|f| f.list(d))
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|arg| arg.string(d))
-            .collect();
-        let description = map
-            .get("description")
-            .and_then(|f| f.string(d))
-            .unwrap_or_default();
-        let parameters = map
-            .get("parameters")
-            .and_then(|f| f.map(d).map(|_| f.node().to_json()))
-            .unwrap_or_else(|| serde_json::json!({"type": "object"}));
-        let timeout_seconds = map.get("timeout_seconds").and_then(|f| f.u64(d));
-        let approve = map.get("approve").and_then(|f| read_approval(&f, d));
-        let (env, sites): (Vec<_>, Vec<_>) = map
-            .get("env")
-            .map(|f| f.strings(d))
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|(var, site)| {
-                let plain = var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                    && !var.starts_with(|c: char| c.is_ascii_digit());
-                if !plain {
-                    let message = format!(
-                        "`{var}` is not the name of an environment variable (letters, digits \
-                         and `_`, not starting with a digit)"
-                    );
-                    d.error(site, message);
-                }
-                plain
-            })
-            .unzip();
+        let command = read_command_tool(&mut map, base_dir, d);
         map.finish(d);
-        if let Some(command) = command {
-            let config = CommandToolConfig {
-                description,
-                command,
-                args,
-                parameters,
-                timeout_seconds,
-                env,
-                approve,
-            };
+        if let Some((config, sites)) = command {
             env_sites.insert(name.clone(), sites);
             tools.insert(name, config);
         }
     }
     (tools, env_sites)
+}
+
+/// The keys of one command tool (`command`, `args`, `description`, `parameters`,
+/// `timeout_seconds`, `env`), with where each `env` name was written; `None` when its program
+/// cannot be found. Relative programs are found from `base_dir`.
+pub(crate) fn read_command_tool(
+    map: &mut MapReader<'_>,
+    base_dir: &Path,
+    d: &mut Diagnostics,
+) -> Option<(CommandToolConfig, Vec<Site>)> {
+    let command = map.require("command", d).and_then(|f| {
+        let command = f.required_string(d)?;
+        let found = find_program(&command, base_dir);
+        if found.is_none() {
+            d.error(&f.site(), format!("program `{command}` not found"));
+        }
+        found
+    });
+    // Unlike names, an argument may be empty.
+    let args = map
+        .get("args")
+        .map(|f| f.list(d))
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|arg| arg.string(d))
+        .collect();
+    let (description, parameters) = read_tool_spec(map, d);
+    let timeout_seconds = map.get("timeout_seconds").and_then(|f| f.u64(d));
+    let approve = map.get("approve").and_then(|f| read_approval(&f, d));
+    let (env, sites): (Vec<_>, Vec<_>) = map
+        .get("env")
+        .map(|f| f.strings(d))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(var, site)| {
+            let plain = var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !var.starts_with(|c: char| c.is_ascii_digit());
+            if !plain {
+                let message = format!(
+                    "`{var}` is not the name of an environment variable (letters, digits \
+                     and `_`, not starting with a digit)"
+                );
+                d.error(site, message);
+            }
+            plain
+        })
+        .unzip();
+    let config = CommandToolConfig {
+        description,
+        command: command?,
+        args,
+        parameters,
+        timeout_seconds,
+        env,
+        approve,
+    };
+    Some((config, sites))
+}
+
+/// A tool's `description` and `parameters` (a JSON schema; an object of anything when absent).
+pub(crate) fn read_tool_spec(
+    map: &mut MapReader<'_>,
+    d: &mut Diagnostics,
+) -> (String, serde_json::Value) {
+    let description = map
+        .get("description")
+        .and_then(|f| f.string(d))
+        .unwrap_or_default();
+    let parameters = map
+        .get("parameters")
+        .and_then(|f| f.map(d).map(|_| f.node().to_json()))
+        .unwrap_or_else(|| serde_json::json!({"type": "object"}));
+    (description, parameters)
 }
 
 /// A command with a `/` is a path from the crew file's directory; a bare name is looked up on
@@ -288,6 +372,7 @@ pub(crate) struct GroupSites {
 pub(crate) fn read_routing(
     field: Option<Field<'_>>,
     settings: &Settings,
+    defaults: Defaults,
     d: &mut Diagnostics,
 ) -> (Routing, RoutingSites) {
     let mut routing = Routing::default();
@@ -307,15 +392,39 @@ pub(crate) fn read_routing(
                 continue;
             };
             let signal = m.require("signal", d).and_then(|f| f.required_string(d));
-            let target = m
-                .require("target", d)
-                .and_then(|f| Some((f.required_string(d)?, f.site())));
+            // go-agentic's `target: ""`, `null` or none at all: the signal ends the run.
+            let target = match m.get("target") {
+                None => Some((String::new(), m.site().with_field(join(m.path(), "target")))),
+                Some(f) => match f.node() {
+                    Node::Null => Some((String::new(), f.site())),
+                    Node::Bool(_)
+                    | Node::Int(_)
+                    | Node::Float(_)
+                    | Node::Str(_)
+                    | Node::Seq(_)
+                    | Node::Map(_) => f.string(d).map(|t| {
+                        let t = if t.trim().is_empty() {
+                            String::new()
+                        } else {
+                            t
+                        };
+                        (t, f.site())
+                    }),
+                },
+            };
             let description = m
                 .get("description")
                 .and_then(|f| f.string(d))
                 .unwrap_or_default();
             m.finish(d);
             if let (Some(signal), Some((target, site))) = (signal, target) {
+                if target.is_empty() {
+                    let message = format!(
+                        "signal `{signal}` has no target: a reply of `{agent}` that carries it \
+                         ends the run (completed), as in go-agentic the team's part is done"
+                    );
+                    d.warning(&site, message);
+                }
                 list.push(Signal {
                     signal,
                     target,
@@ -340,6 +449,7 @@ pub(crate) fn read_routing(
             };
             behavior.wait_for_signal = flag("wait_for_signal", d);
             behavior.is_terminal = flag("is_terminal", d);
+            m.no_effect("agent_behaviors", go_agentic::BEHAVIOR, d);
             m.finish(d);
         }
         routing.behaviors.insert(agent.clone(), behavior);
@@ -384,10 +494,14 @@ pub(crate) fn read_routing(
         let timeout_seconds = m
             .get("timeout_seconds")
             .and_then(|f| f.u64(d))
+            .or(defaults.parallel_timeout_seconds)
             .unwrap_or(settings.timeout_seconds);
-        let next = m
-            .get("next_agent")
-            .and_then(|f| Some((f.required_string(d)?, f.site())));
+        // go-agentic's `next_agent: ""` is no next agent, as absent is.
+        let next = m.get("next_agent").and_then(|f| {
+            let next = f.string(d).filter(|n| !n.trim().is_empty())?;
+            Some((next, f.site()))
+        });
+        m.no_effect("parallel_groups", go_agentic::GROUP, d);
         m.finish(d);
         let (next_agent, next_site) = next.unzip();
         routing.parallel_groups.insert(
@@ -408,6 +522,7 @@ pub(crate) fn read_routing(
             },
         );
     }
+    map.no_effect("routing", go_agentic::ROUTING, d);
     map.finish(d);
     (routing, sites)
 }

@@ -166,8 +166,9 @@ fn diagnostics_are_sorted_and_the_crew_is_withheld_on_errors() {
     sorted.sort();
     assert_eq!(positions, sorted);
     assert!(report.crew.is_none());
-    assert_eq!(report.warnings().count(), 1);
-    assert_eq!(report.errors().count(), 2);
+    // The unknown tool and the unknown key; the name of the wrong type.
+    assert_eq!(report.warnings().count(), 2);
+    assert_eq!(report.errors().count(), 1);
 }
 
 #[test]
@@ -388,4 +389,126 @@ fn tool_calls_per_turn_have_a_cap() {
     let c =
         crew("settings: {max_tool_calls_per_turn: 3}\nagents:\n  - {id: a, provider: scripted}\n");
     assert_eq!(c.settings.max_tool_calls_per_turn, 3);
+}
+
+#[test]
+fn go_agentic_settings_with_a_meaning_are_used_and_crewtui_s_own_keys_win() {
+    let c = crew(
+        "settings:\n  parallel_timeout_seconds: 45\n  max_tokens_per_call: 400\n  \
+         tool_execution_timeout_seconds: 9\n  max_tokens_per_day: 5000\n  max_cost_per_day: 2.5\n\
+         routing:\n  parallel_groups:\n    g: {agents: [a]}\n    h: {agents: [a], timeout_seconds: 5}\n\
+         agents:\n  - {id: a, model: m, max_tokens: 64}\n  - {id: b, model: m}\n  \
+         - {id: c, model: m, cost_limits: {max_tokens_per_call: 128}}\n",
+    );
+    let groups = &c.routing.parallel_groups;
+    assert_eq!(
+        (groups["g"].timeout_seconds, groups["h"].timeout_seconds),
+        (45, 5)
+    );
+    let max_tokens: Vec<_> = c.agents.iter().map(|a| a.max_tokens).collect();
+    assert_eq!(max_tokens, [Some(64), Some(400), Some(128)]);
+    let s = &c.settings;
+    assert_eq!(s.tool_timeout_seconds, 9);
+    assert_eq!((s.max_tokens, s.max_cost_usd), (Some(5000), Some(2.5)));
+
+    let report = load(
+        "settings: {tool_timeout_seconds: 3, tool_execution_timeout_seconds: 9}\n\
+         agents: [{id: a, provider: scripted}]\n",
+    );
+    assert_eq!(
+        report.crew.as_ref().unwrap().settings.tool_timeout_seconds,
+        3
+    );
+    assert_eq!(
+        brief(&report),
+        [(
+            1,
+            69,
+            "settings.tool_execution_timeout_seconds".to_string(),
+            "ignored: `tool_timeout_seconds` is given too, and crewtui's own key wins".to_string()
+        )]
+    );
+}
+
+#[test]
+fn a_go_agentic_key_without_effect_is_said_once_however_many_agents_have_it() {
+    let agent = |id: &str| {
+        format!("  - {{id: {id}, provider: scripted, logging: {{log_level: info}}, top_p: 1}}\n")
+    };
+    let report = load(&format!(
+        "agents:\n{}{}{}",
+        agent("a"),
+        agent("b"),
+        agent("c")
+    ));
+    let infos: Vec<String> = report.infos().map(|d| d.message.clone()).collect();
+    assert_eq!(
+        infos,
+        ["go-agentic key `logging`, no effect in crewtui (and in 2 more places)"]
+    );
+    // A key go-agentic never defined is an unknown key, on every agent.
+    let unknown = report
+        .warnings()
+        .filter(|d| d.message.contains("unknown key `top_p`"));
+    assert_eq!(unknown.count(), 3);
+    assert!(report.crew.is_some());
+}
+
+#[test]
+fn primary_and_backup_name_providers_and_a_provider_url_makes_one() {
+    let c = crew(
+        "agents:\n  - id: a\n    primary: {model: llama3.2, provider: ollama, provider_url: \"http://gpu:11434\"}\n    \
+         backup: {model: gpt-4o-mini, provider: openai, provider_url: \"https://proxy.example/v1\"}\n  \
+         - id: b\n    provider: ollama\n    model: qwen\n    backup: {model: llama3.2, provider: ollama, provider_url: \"http://gpu:11434\"}\n",
+    );
+    let a = &c.agents[0];
+    assert_eq!(
+        (a.provider.as_str(), a.model.as_str()),
+        ("ollama@gpu:11434", "llama3.2")
+    );
+    let backup = a.backup.as_ref().unwrap();
+    assert_eq!(
+        (backup.provider.as_str(), backup.model.as_str()),
+        ("openai@proxy.example", "gpt-4o-mini")
+    );
+    assert_eq!(
+        c.providers["ollama@gpu:11434"],
+        ProviderConfig::Ollama {
+            base_url: Some("http://gpu:11434".into())
+        }
+    );
+    assert_eq!(
+        c.providers["openai@proxy.example"],
+        ProviderConfig::OpenAi {
+            base_url: "https://proxy.example/v1".into(),
+            api_key_env: Some("OPENAI_API_KEY".into()),
+        }
+    );
+    // Without a URL the implicit ollama, found when the session starts; the same URL is one
+    // provider.
+    let b = &c.agents[1];
+    assert_eq!(b.provider, "ollama");
+    assert_eq!(b.backup.as_ref().unwrap().provider, "ollama@gpu:11434");
+    assert_eq!(c.providers.len(), 2);
+}
+
+#[test]
+fn an_agent_naming_no_model_gets_the_crew_default_with_a_warning() {
+    let report = load(
+        "settings: {default_model: qwen2.5}\nagents:\n  - {id: a, provider: ollama}\n  \
+         - {id: b, primary: {provider: openai}}\n  - {id: c, provider: scripted}\n",
+    );
+    let c = report.crew.as_ref().expect("warnings only");
+    let models: Vec<&str> = c.agents.iter().map(|a| a.model.as_str()).collect();
+    assert_eq!(models, ["qwen2.5", "qwen2.5", ""]);
+    let warned: Vec<String> = report
+        .warnings()
+        .filter(|d| d.message.contains("settings.default_model `qwen2.5`"))
+        .map(|d| d.field.clone())
+        .collect();
+    assert_eq!(warned, ["agents[0].model", "agents[1].primary.model"]);
+    assert_eq!(
+        crew("agents: [{id: a}]\n").agents[0].model,
+        Settings::DEFAULT_MODEL
+    );
 }

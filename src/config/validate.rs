@@ -1,14 +1,19 @@
 //! Checks across a loaded crew: every reference names something that exists, ids are unique,
-//! providers and tools are known, no command tool is handed a provider's key variable; then,
-//! when the entry point exists, the route checks of `graph.rs`.
+//! providers are known, no command tool is handed a provider's key variable; then, when the
+//! entry point exists, the route checks of `graph.rs`. A tool no one provides is a warning, not
+//! an error: go-agentic crews list their host program's Go functions, which a bindings file
+//! binds (`bindings.rs`); until then calling one fails as not found.
 
 use std::collections::BTreeMap;
 
+use super::bindings::UnboundTool;
 use super::diagnostic::{Diagnostics, Severity, Site};
 use super::load::Loaded;
 use super::model::ProviderConfig;
 
-pub(crate) fn validate(loaded: &Loaded, d: &mut Diagnostics) {
+/// Reports every problem into `d`, and returns the tools the agents list that nothing
+/// provides.
+pub(crate) fn validate(loaded: &Loaded, d: &mut Diagnostics) -> Vec<UnboundTool> {
     let Loaded { crew, sites } = loaded;
     if let (true, Some(site)) = (crew.agents.is_empty(), &sites.agents) {
         d.error(site, "the crew has no agents");
@@ -33,6 +38,7 @@ pub(crate) fn validate(loaded: &Loaded, d: &mut Diagnostics) {
         if !ids.contains_key(id) && !sites.unloaded.contains(id) {
             unknown(
                 d,
+                Severity::Error,
                 site,
                 format!("unknown agent `{id}`"),
                 "agents",
@@ -48,36 +54,66 @@ pub(crate) fn validate(loaded: &Loaded, d: &mut Diagnostics) {
 
     let mut known_tools: Vec<&str> = crate::tools::BUILTIN_TOOLS.to_vec();
     known_tools.extend(crew.tools.keys().map(String::as_str));
+    known_tools.extend(crew.scripted_tools.keys().map(String::as_str));
     known_tools.sort_unstable();
+    let mut unbound: Vec<UnboundTool> = Vec::new();
     for (agent, at) in crew.agents.iter().zip(&sites.agent) {
-        let provider = crew
-            .providers
-            .get(&agent.provider)
-            .cloned()
-            .or_else(|| ProviderConfig::implicit(&agent.provider));
-        match provider {
-            None => {
-                let mut known: Vec<&str> = crew.providers.keys().map(String::as_str).collect();
-                known.extend(["openai", "scripted"]);
-                known.sort_unstable();
-                known.dedup();
-                let head = format!("unknown provider `{}`", agent.provider);
-                unknown(d, &at.provider, head, "known", &agent.provider, &known);
+        let backup = agent.backup.as_ref().zip(at.backup.as_ref());
+        let backup = backup.map(|(b, written)| {
+            let site = written.provider.as_ref().map_or_else(
+                || {
+                    written
+                        .at
+                        .with_field(super::read::join(&written.at.field, "provider"))
+                },
+                |(_, site)| site.clone(),
+            );
+            (b.provider.as_str(), site)
+        });
+        let providers =
+            std::iter::once((agent.provider.as_str(), at.provider.clone())).chain(backup);
+        for (name, site) in providers {
+            let known =
+                crew.providers.contains_key(name) || ProviderConfig::implicit(name).is_some();
+            if !known {
+                let mut names: Vec<&str> = crew.providers.keys().map(String::as_str).collect();
+                names.extend(ProviderConfig::IMPLICIT);
+                names.sort_unstable();
+                names.dedup();
+                let head = format!("unknown provider `{name}`");
+                unknown(d, Severity::Error, &site, head, "known", name, &names);
             }
-            Some(ProviderConfig::OpenAi { .. }) if agent.model.trim().is_empty() => {
-                let site = at.at.with_field(format!("{}.model", at.at.field));
-                let message = format!(
-                    "missing required key `model` (provider `{}` is OpenAI-compatible)",
-                    agent.provider
-                );
-                d.error(&site, message);
-            }
-            Some(ProviderConfig::OpenAi { .. } | ProviderConfig::Scripted) => {}
         }
         for (tool, site) in agent.tools.iter().zip(&at.tools) {
-            if !known_tools.contains(&tool.as_str()) {
-                let head = format!("unknown tool `{tool}`");
-                unknown(d, site, head, "known", tool, &known_tools);
+            if known_tools.contains(&tool.as_str()) {
+                continue;
+            }
+            match unbound.iter_mut().find(|u| u.name == *tool) {
+                Some(seen) => {
+                    if !seen.agents.contains(&agent.id) {
+                        seen.agents.push(agent.id.clone());
+                    }
+                }
+                None => {
+                    unbound.push(UnboundTool {
+                        name: tool.clone(),
+                        agents: vec![agent.id.clone()],
+                    });
+                    let head = format!(
+                        "unknown tool `{tool}`: calls to it fail as not found until a tool \
+                         bindings file binds it (`crewtui validate --bindings-skeleton` writes \
+                         one)"
+                    );
+                    unknown(
+                        d,
+                        Severity::Warning,
+                        site,
+                        head,
+                        "known",
+                        tool,
+                        &known_tools,
+                    );
+                }
             }
         }
         for (target, site) in agent.handoff_targets.iter().zip(&at.handoff_targets) {
@@ -118,7 +154,8 @@ pub(crate) fn validate(loaded: &Loaded, d: &mut Diagnostics) {
         let signals = crew.routing.signals.get(agent).into_iter().flatten();
         for (signal, site) in signals.zip(targets) {
             let target = &signal.target;
-            let known = ids.contains_key(target.as_str())
+            let known = signal.ends_run()
+                || ids.contains_key(target.as_str())
                 || groups.contains_key(target)
                 || sites.unloaded.contains(target);
             if !known {
@@ -154,6 +191,7 @@ pub(crate) fn validate(loaded: &Loaded, d: &mut Diagnostics) {
     if ids.contains_key(crew.entry_point.as_str()) {
         super::graph::check_routes(loaded, d);
     }
+    unbound
 }
 
 /// Lists of names this long or shorter are given whole after an unknown name.
@@ -166,18 +204,19 @@ const COMPARED_CHARS: usize = 64;
 
 /// Reports `name`, which is none of `known` (sorted), as `head; LABEL: a, b, c`: the whole list
 /// when it is short, else its few closest names by edit distance and how many more there are.
-/// The closest names are only worked out for an error that is kept: a generated crew can have
-/// thousands of unknown names and thousands of known ones.
+/// The closest names are only worked out for a diagnostic that is kept: a generated crew can
+/// have thousands of unknown names and thousands of known ones.
 fn unknown(
     d: &mut Diagnostics,
+    severity: Severity,
     site: &Site,
     head: String,
     label: &str,
     name: &str,
     known: &[&str],
 ) {
-    if !d.keeps(Severity::Error, site, &head) {
-        d.error(site, head);
+    if !d.keeps(severity, site, &head) {
+        d.report(severity, site, head);
         return;
     }
     let listed = if known.is_empty() {
@@ -200,7 +239,7 @@ fn unknown(
             known.len() - CLOSEST
         )
     };
-    d.error(site, format!("{head}; {label}: {listed}"));
+    d.report(severity, site, format!("{head}; {label}: {listed}"));
 }
 
 /// Levenshtein distance between `a` and the first [`COMPARED_CHARS`] characters of `b`.

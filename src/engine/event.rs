@@ -39,6 +39,7 @@ impl Event {
             K::AgentStarted { agent, .. }
             | K::ModelRequest { agent, .. }
             | K::Token { agent, .. }
+            | K::FellBack { agent, .. }
             | K::Message { agent, .. }
             | K::ToolCall { agent, .. }
             | K::ToolResult { agent, .. }
@@ -114,6 +115,18 @@ pub enum EventKind {
         text: String,
         #[serde(default, skip_serializing_if = "is_false")]
         reasoning: bool,
+    },
+    /// A model call failed before any output (after its provider's own retries) and is sent
+    /// once to the agent's backup model instead; what streams next is the backup's answer,
+    /// and the call's usage counts against it.
+    FellBack {
+        agent: AgentId,
+        /// The model that failed.
+        from: String,
+        /// The backup model now asked.
+        to: String,
+        /// Why the first model failed.
+        error: String,
     },
     /// The end of one model reply.
     Message {

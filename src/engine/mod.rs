@@ -132,7 +132,24 @@ pub fn resume(
         run.apply(event);
     }
     let point = run.resume_point(&crew)?;
+    parts.tools.continue_scripted(results_given(&run));
     Ok(launch(crew, parts, point, false))
+}
+
+/// How many calls of each tool gave a result in `run`: what scripted tools have used up.
+fn results_given(run: &Run) -> std::collections::BTreeMap<&str, usize> {
+    let mut given = std::collections::BTreeMap::new();
+    let runs = run
+        .agents()
+        .iter()
+        .flat_map(|a| a.turns())
+        .flat_map(|t| &t.tools);
+    for tool in runs {
+        if let Some((_, run::ToolEnd::Result { .. })) = &tool.end {
+            *given.entry(tool.tool.as_str()).or_default() += 1;
+        }
+    }
+    given
 }
 
 /// Starts the session task at `point`; `announce` for a new session.

@@ -18,6 +18,11 @@ pub enum Route {
         group: GroupId,
         signal: String,
     },
+    /// A signal without a target (go-agentic's `target: ""`): the team's work is done, and
+    /// the run is complete.
+    SignalEnd {
+        signal: String,
+    },
     /// Wait for the user's answer; the same agent then continues with it.
     Pause,
     /// The agent is terminal: the run is complete.
@@ -34,6 +39,11 @@ pub fn route(crew: &Crew, agent: &str, reply: &str) -> Route {
         .into_iter()
         .find(|s| !s.signal.is_empty() && reply.contains(&s.signal))
     {
+        if signal.ends_run() {
+            return Route::SignalEnd {
+                signal: signal.signal.clone(),
+            };
+        }
         if crew.routing.parallel_groups.contains_key(&signal.target) {
             return Route::Parallel {
                 group: GroupId(signal.target.clone()),

@@ -347,8 +347,10 @@ impl Session {
                 reason: HandoffReason::Signal,
                 signal: Some(signal),
                 to,
-            } => Some((signal.clone(), to.to_string())),
-            Route::Parallel { group, signal } => Some((signal.clone(), group.to_string())),
+            } => Some((signal.clone(), Some(to.to_string()))),
+            Route::Parallel { group, signal } => Some((signal.clone(), Some(group.to_string()))),
+            // A signal without a target ends the run; a breakpoint on it stops before the end.
+            Route::SignalEnd { signal } => Some((signal.clone(), None)),
             Route::Handoff { .. } | Route::Pause | Route::Terminal | Route::NoRoute => None,
         };
         if let Some((signal, target)) = signal {
@@ -385,6 +387,10 @@ impl Session {
                 prompt: reply,
                 asked: false,
             }),
+            Route::SignalEnd { signal } => Err(Finish::new(
+                Outcome::Completed,
+                format!("signal {signal} of agent `{id}` ends the run"),
+            )),
             Route::Terminal => Err(Finish::new(
                 Outcome::Completed,
                 format!("agent `{id}` is terminal"),
@@ -494,6 +500,7 @@ impl Session {
                 .cloned()
                 .unwrap_or_default(),
             provider: self.providers.get(&agent.provider),
+            backup: self.providers.backup_for(&agent),
             agent,
             turn,
             input,

@@ -19,7 +19,9 @@ use super::history::{AgentView, Author, Entry, History};
 use super::request::Request;
 use super::step::{TurnNext, TurnProgress};
 use crate::config::model::{Agent, Signal};
-use crate::provider::{ChatMessage, ChatRequest, Delta, Provider, ProviderError, ToolCallRequest};
+use crate::provider::{
+    ChatMessage, ChatRequest, Delta, Fallback, Provider, ProviderError, ToolCallRequest,
+};
 use crate::tools::{ToolFailureKind, ToolLimits, ToolOutcome, ToolRegistry, parse_text_calls};
 
 /// Everything a turn task owns. Built by the session for each turn.
@@ -53,6 +55,8 @@ pub struct TurnContext {
     /// What the agent is shown of its history, kept from its last call.
     pub view: AgentView,
     pub provider: Result<Arc<dyn Provider>, String>,
+    /// The agent's backup model, which a call that fails before any output is sent to once.
+    pub backup: Option<Fallback>,
     pub tools: Arc<ToolRegistry>,
     pub tool_limits: ToolLimits,
     pub emitter: Emitter,
@@ -176,9 +180,11 @@ pub async fn run_turn(mut cx: TurnContext) -> TurnResult {
                 cx.max_model_calls
             ));
         }
-        let provider = match &cx.provider {
-            Ok(p) => Arc::clone(p),
-            Err(error) => {
+        // An unusable primary with a backup is a failed call the backup answers.
+        let provider = match (&cx.provider, &cx.backup) {
+            (Ok(p), _) => Ok(Arc::clone(p)),
+            (Err(error), Some(_)) => Err(error.clone()),
+            (Err(error), None) => {
                 cx.emitter
                     .emit(EventKind::AgentFailed {
                         agent: agent_id.clone(),
@@ -294,9 +300,9 @@ pub async fn run_turn(mut cx: TurnContext) -> TurnResult {
         cx.last_request = Some(request);
         model_calls += 1;
         new_calls += 1;
-        let mut answer = match model_call(&cx, provider.as_ref(), chat).await {
+        let mut answer = match call_with_backup(&cx, provider, chat).await {
             CallEnd::Done(answer) => answer,
-            CallEnd::Failed(error) => {
+            CallEnd::Failed { error, .. } => {
                 cx.emitter
                     .emit(EventKind::AgentFailed {
                         agent: agent_id.clone(),
@@ -430,6 +436,70 @@ struct Answer {
     truncated: bool,
 }
 
+/// One model call, on the agent's backup model when the primary fails before any output
+/// (after the primary provider's own retries) or cannot be used at all: the switch is a
+/// `fell_back` event, and a backup that fails too fails the call naming both attempts.
+async fn call_with_backup(
+    cx: &TurnContext,
+    primary: Result<Arc<dyn Provider>, String>,
+    request: ChatRequest,
+) -> CallEnd {
+    let retry = cx.backup.as_ref().map(|backup| ChatRequest {
+        model: backup.model.clone(),
+        ..request.clone()
+    });
+    let from = request.model.clone();
+    let first = match primary {
+        Ok(provider) => model_call(cx, provider.as_ref(), request).await,
+        Err(error) => CallEnd::Failed {
+            error: ProviderError::new(error),
+            streamed: false,
+        },
+    };
+    let (
+        CallEnd::Failed {
+            error,
+            streamed: false,
+        },
+        Some(backup),
+        Some(retry),
+    ) = (&first, &cx.backup, retry)
+    else {
+        return first;
+    };
+    cx.emitter
+        .emit(EventKind::FellBack {
+            agent: cx.id.clone(),
+            from: from.clone(),
+            to: backup.model.clone(),
+            error: error.message.clone(),
+        })
+        .await;
+    let second = match &backup.provider {
+        Ok(provider) => model_call(cx, provider.as_ref(), retry).await,
+        Err(e) => CallEnd::Failed {
+            error: ProviderError::new(e.clone()),
+            streamed: false,
+        },
+    };
+    match second {
+        CallEnd::Failed {
+            error: last,
+            streamed,
+        } => CallEnd::Failed {
+            error: ProviderError {
+                message: format!(
+                    "{from} failed: {}; its backup {} failed too: {}",
+                    error.message, backup.model, last.message
+                ),
+                ..last
+            },
+            streamed,
+        },
+        done @ (CallEnd::Done(_) | CallEnd::Cancelled | CallEnd::Detached) => done,
+    }
+}
+
 /// Streams one model reply into token events; the `message` event is the caller's, since it
 /// records what the reply adds to the history.
 async fn model_call(cx: &TurnContext, provider: &dyn Provider, request: ChatRequest) -> CallEnd {
@@ -438,6 +508,8 @@ async fn model_call(cx: &TurnContext, provider: &dyn Provider, request: ChatRequ
     let mut content = String::new();
     let mut tool_calls = Vec::new();
     let mut done = None;
+    // Whether anything of a reply came: a call that failed after that is not sent again.
+    let mut streamed = false;
     loop {
         let item = tokio::select! {
             biased;
@@ -446,6 +518,12 @@ async fn model_call(cx: &TurnContext, provider: &dyn Provider, request: ChatRequ
             () = cx.gates.detached().cancelled() => return CallEnd::Detached,
             item = stream.next() => item,
         };
+        streamed |= matches!(
+            item,
+            Some(Ok(Delta::Text(_)
+                | Delta::Reasoning(_)
+                | Delta::ToolCall(_)))
+        );
         match item {
             None => break,
             Some(Ok(Delta::Text(text))) => {
@@ -493,7 +571,7 @@ async fn model_call(cx: &TurnContext, provider: &dyn Provider, request: ChatRequ
                         })
                         .await;
                 }
-                return CallEnd::Failed(error);
+                return CallEnd::Failed { error, streamed };
             }
         }
     }
@@ -509,7 +587,11 @@ async fn model_call(cx: &TurnContext, provider: &dyn Provider, request: ChatRequ
 
 enum CallEnd {
     Done(Answer),
-    Failed(ProviderError),
+    Failed {
+        error: ProviderError,
+        /// Output had arrived before the failure.
+        streamed: bool,
+    },
     Cancelled,
     Detached,
 }

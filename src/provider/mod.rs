@@ -4,6 +4,7 @@
 //! the request (for HTTP providers, the connection is closed). Providers know nothing of
 //! sessions or events; the engine turns deltas into events.
 
+pub mod ollama;
 pub mod openai;
 pub mod scripted;
 
@@ -17,7 +18,7 @@ use serde::{Deserialize, Serialize};
 pub use openai::OpenAiProvider;
 pub use scripted::ScriptedProvider;
 
-use crate::config::model::{Crew, ProviderConfig};
+use crate::config::model::{Agent, Crew, ProviderConfig};
 
 /// Token counts as the provider reported them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,38 +131,63 @@ pub struct Providers {
     by_name: BTreeMap<String, Result<Arc<dyn Provider>, String>>,
 }
 
+/// The model a failed call falls back to, and its provider (or why it cannot be had).
+#[derive(Clone, Debug)]
+pub struct Fallback {
+    pub model: String,
+    pub provider: Result<Arc<dyn Provider>, String>,
+}
+
 impl Providers {
-    /// Builds every provider the crew's agents name, HTTP ones on the process's one client
-    /// (see [`openai::http_client`]). One that cannot be built (a missing key, say) is kept as
-    /// its error, which the agents using it report when they run.
+    /// Builds every provider the crew's agents name, backups included, HTTP ones on the
+    /// process's one client (see [`openai::http_client`]). One that cannot be built (a missing
+    /// key, say) is kept as its error, which the agents using it report when they run.
+    ///
+    /// The environment is read now: the implicit `openai` provider's `OPENAI_BASE_URL` (when
+    /// the crew declares no `openai` of its own), and `OLLAMA_HOST` for Ollama servers the
+    /// crew does not place.
     pub fn for_crew(crew: &Crew, http: &reqwest::Client) -> Self {
         let mut by_name = BTreeMap::new();
-        for agent in &crew.agents {
-            if by_name.contains_key(&agent.provider) {
+        let names = crew.agents.iter().flat_map(|agent| {
+            let backup = agent.backup.as_ref().map(|b| &b.provider);
+            std::iter::once(&agent.provider).chain(backup)
+        });
+        for name in names {
+            if by_name.contains_key(name) {
                 continue;
             }
-            let config = crew
-                .providers
-                .get(&agent.provider)
-                .cloned()
-                .or_else(|| ProviderConfig::implicit(&agent.provider));
+            let config = match crew.providers.get(name) {
+                Some(declared) => Some(declared.clone()),
+                None => ProviderConfig::implicit(name).map(|implicit| match implicit {
+                    ProviderConfig::OpenAi { api_key_env, .. } => ProviderConfig::OpenAi {
+                        base_url: env("OPENAI_BASE_URL")
+                            .unwrap_or_else(|| ProviderConfig::OPENAI_BASE_URL.to_string()),
+                        api_key_env,
+                    },
+                    ProviderConfig::Ollama { .. } | ProviderConfig::Scripted => implicit,
+                }),
+            };
+            let http_provider = |base_url: &str, api_key_env: Option<&str>| {
+                OpenAiProvider::from_config(name, base_url, api_key_env, &crew.settings, http)
+                    .map(|p| Arc::new(p) as Arc<dyn Provider>)
+                    .map_err(|e| e.to_string())
+            };
             let built: Result<Arc<dyn Provider>, String> = match config {
                 Some(ProviderConfig::Scripted) => Ok(Arc::new(ScriptedProvider::new(crew))),
                 Some(ProviderConfig::OpenAi {
                     base_url,
                     api_key_env,
-                }) => OpenAiProvider::from_config(
-                    &agent.provider,
-                    &base_url,
-                    api_key_env.as_deref(),
-                    &crew.settings,
-                    http,
-                )
-                .map(|p| Arc::new(p) as Arc<dyn Provider>)
-                .map_err(|e| e.to_string()),
-                None => Err(format!("unknown provider `{}`", agent.provider)),
+                }) => http_provider(&base_url, api_key_env.as_deref()),
+                Some(ProviderConfig::Ollama { base_url }) => {
+                    let host = env("OLLAMA_HOST");
+                    http_provider(
+                        &ollama::base_url(base_url.as_deref(), host.as_deref()),
+                        None,
+                    )
+                }
+                None => Err(format!("unknown provider `{name}`")),
             };
-            by_name.insert(agent.provider.clone(), built);
+            by_name.insert(name.clone(), built);
         }
         Self { by_name }
     }
@@ -177,4 +203,18 @@ impl Providers {
             .cloned()
             .unwrap_or_else(|| Err(format!("unknown provider `{name}`")))
     }
+
+    /// What `agent`'s calls fall back to, when it names a backup.
+    pub fn backup_for(&self, agent: &Agent) -> Option<Fallback> {
+        let backup = agent.backup.as_ref()?;
+        Some(Fallback {
+            model: backup.model.clone(),
+            provider: self.get(&backup.provider),
+        })
+    }
+}
+
+/// A variable of the environment that is set and not empty.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }

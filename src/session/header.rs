@@ -110,6 +110,8 @@ fn without_secrets(crew: &Crew) -> Crew {
         routing: _,
         providers,
         tools,
+        // Canned results and descriptions from a bindings file, like a command tool's.
+        scripted_tools: _,
         origin: _,
     } = crew;
     for agent in agents {
@@ -121,6 +123,9 @@ fn without_secrets(crew: &Crew) -> Crew {
             description: _,
             provider: _,
             model: _,
+            // A provider's name and a model: the URL a provider name is made from is shown
+            // without credentials (`ollama@host:port`).
+            backup: _,
             temperature: _,
             max_tokens: _,
             tools: _,
@@ -154,6 +159,9 @@ fn without_secrets(crew: &Crew) -> Crew {
                 } => ProviderConfig::OpenAi {
                     base_url: crate::redact::url(base_url),
                     api_key_env: api_key_env.clone(),
+                },
+                ProviderConfig::Ollama { base_url } => ProviderConfig::Ollama {
+                    base_url: base_url.as_deref().map(crate::redact::url),
                 },
                 ProviderConfig::Scripted => ProviderConfig::Scripted,
             };

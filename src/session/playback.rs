@@ -41,7 +41,9 @@ impl Moment {
     fn of(kind: &EventKind) -> Moment {
         match kind {
             EventKind::ToolCall { .. } => Moment::ToolCall,
-            EventKind::ToolFailed { .. } | EventKind::AgentFailed { .. } => Moment::Failure,
+            EventKind::ToolFailed { .. }
+            | EventKind::AgentFailed { .. }
+            | EventKind::FellBack { .. } => Moment::Failure,
             EventKind::Handoff { .. } => Moment::Handoff,
             EventKind::ParallelStarted { .. } => Moment::Group,
             EventKind::Paused { .. } => Moment::Pause,

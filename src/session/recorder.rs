@@ -259,6 +259,7 @@ pub fn urgency(kind: &EventKind) -> Urgency {
         | EventKind::ToolResult { .. }
         | EventKind::ToolFailed { .. }
         | EventKind::AgentFailed { .. }
+        | EventKind::FellBack { .. }
         | EventKind::AgentCancelled { .. }
         | EventKind::TurnEnded { .. }
         | EventKind::ParallelFinished { .. } => Urgency::Boundary,

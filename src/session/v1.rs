@@ -268,9 +268,10 @@ pub fn upgrade(events: Vec<Event>) -> Vec<Event> {
                 close(&mut open, &mut out);
                 finished_paused = *outcome == Outcome::Paused;
             }
-            // Version 1 had none of these; its tokens and tool calls need nothing added.
+            // Version 1 had none of these (no gates, no backups); nothing to add.
             EventKind::SessionResumed {}
             | EventKind::Token { .. }
+            | EventKind::FellBack { .. }
             | EventKind::ToolCall { .. }
             | EventKind::TurnEnded { .. }
             | EventKind::Gate { .. }

@@ -47,17 +47,8 @@ pub(super) struct CommandTool {
 
 impl CommandTool {
     pub(super) fn new(name: &str, config: &CommandToolConfig, keys: Arc<BTreeSet<String>>) -> Self {
-        let parameters = if config.parameters.is_object() {
-            config.parameters.clone()
-        } else {
-            serde_json::json!({"type": "object", "properties": {}})
-        };
         Self {
-            spec: ToolSpec {
-                name: name.to_string(),
-                description: config.description.clone(),
-                parameters,
-            },
+            spec: super::declared_spec(name, &config.description, &config.parameters),
             command: config.command.clone(),
             args: config.args.clone(),
             timeout: config.timeout_seconds.map(Duration::from_secs),

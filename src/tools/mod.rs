@@ -1,5 +1,6 @@
 //! Tools agents can call: the [`Tool`] trait, the per-crew [`ToolRegistry`], the built-in
-//! tools, command tools declared in the crew, and the isolation every call runs under.
+//! tools, command tools declared in the crew, tools bound to scripted results, and the
+//! isolation every call runs under.
 //!
 //! Every call is isolated: a panic, a timeout, an error or oversized output becomes a
 //! [`ToolOutcome`], never a crash. This module knows nothing of sessions or events.
@@ -10,6 +11,7 @@ mod command;
 mod fault;
 mod fs;
 mod isolation;
+mod scripted;
 #[cfg(test)]
 mod test_support;
 mod text_calls;
@@ -160,6 +162,9 @@ pub struct ToolRegistry {
     /// The values of the crew's key variables: cut out of whatever any tool returns, as a
     /// second line behind the environment command tools get (which holds none of them).
     secrets: Secrets,
+    /// The tools bound to scripted results, also in `tools`: what a resumed session tells how
+    /// many results its recording used.
+    scripted: BTreeMap<String, Arc<scripted::ScriptedTool>>,
 }
 
 impl fmt::Debug for ToolRegistry {
@@ -183,6 +188,7 @@ impl ToolRegistry {
         let mut registry = Self {
             tools: BTreeMap::new(),
             secrets: Secrets::new(keys.iter().filter_map(|var| std::env::var(var).ok())),
+            scripted: BTreeMap::new(),
         };
         registry.insert(Arc::new(time::CurrentTime::new()));
         registry.insert(Arc::new(calculator::Calculator::new()));
@@ -193,7 +199,22 @@ impl ToolRegistry {
             let tool = command::CommandTool::new(name, config, Arc::clone(&keys));
             registry.insert(Arc::new(tool));
         }
+        for (name, config) in &crew.scripted_tools {
+            let tool = Arc::new(scripted::ScriptedTool::new(name, config));
+            registry.scripted.insert(name.clone(), Arc::clone(&tool));
+            registry.insert(tool);
+        }
         registry
+    }
+
+    /// For a resumed session: the recording's calls of each scripted tool that gave a result
+    /// (`used`, by tool name) count as given, so the next call gets the next result.
+    pub fn continue_scripted<'a>(&self, used: impl IntoIterator<Item = (&'a str, usize)>) {
+        for (name, n) in used {
+            if let Some(tool) = self.scripted.get(name) {
+                tool.skip(n);
+            }
+        }
     }
 
     /// Register another tool (tests use this to add tools of their own); replaces one of the
@@ -240,6 +261,15 @@ impl ToolRegistry {
         let name = &request.name;
         let tool = match self.tools.get(name) {
             Some(tool) if granted.contains(name) => Arc::clone(tool),
+            // The crew lists it, and nothing provides it: a go-agentic tool left unbound.
+            None if granted.contains(name) => {
+                let error = format!(
+                    "tool `{name}` is not bound to anything: crewtui has no tool of this name \
+                     (go-agentic's are Go functions of its host program) and no bindings file \
+                     binds it; answer without it"
+                );
+                return failed(ToolFailureKind::NotFound, error);
+            }
             found => {
                 let why = if found.is_some() {
                     "is not granted to this agent"
@@ -308,6 +338,21 @@ fn string_arg<'v>(args: &'v serde_json::Value, key: &str) -> Result<&'v str, Str
             json_kind(other)
         )),
         None => Err(format!("missing string argument `{key}`")),
+    }
+}
+
+/// A tool's spec as a crew or bindings file describes it; a schema that is not an object (which
+/// no model would take) becomes an object of anything.
+fn declared_spec(name: &str, description: &str, parameters: &serde_json::Value) -> ToolSpec {
+    let parameters = if parameters.is_object() {
+        parameters.clone()
+    } else {
+        serde_json::json!({"type": "object", "properties": {}})
+    };
+    ToolSpec {
+        name: name.to_string(),
+        description: description.to_string(),
+        parameters,
     }
 }
 

@@ -584,6 +584,25 @@ impl Run {
                     agent::append_bounded(kept, text);
                 }
             }
+            EventKind::FellBack {
+                agent,
+                from,
+                to,
+                error,
+            } => {
+                self.ensure_call(agent, t);
+                let a = self.agent_mut(agent);
+                a.timeline.push(Item::Note(Note::FellBack {
+                    from: from.clone(),
+                    to: to.clone(),
+                    error: error.clone(),
+                }));
+                a.set_state(AgentState::Thinking, t);
+                // The one call is answered by the backup: its reply and usage are the backup's.
+                if let Some(call) = a.last_call_mut() {
+                    call.model.clone_from(to);
+                }
+            }
             EventKind::Message {
                 agent,
                 content,

@@ -100,6 +100,12 @@ pub enum Note {
     Kept {
         variant: u32,
     },
+    /// The call to `from` failed before any output; `to`, the agent's backup, answers it.
+    FellBack {
+        from: String,
+        to: String,
+        error: String,
+    },
 }
 
 /// How a note is meant to strike the eye; a front end picks the colours.
@@ -140,6 +146,9 @@ impl Note {
             Note::Rerun { variants: 1 } => "↻ the turn runs again".to_string(),
             Note::Rerun { variants } => format!("↻ the turn runs again as {variants} variants"),
             Note::Kept { variant } => format!("✓ kept variant {variant}"),
+            Note::FellBack { from, to, error } => {
+                format!("↪ {from} failed ({error}); fell back to {to}")
+            }
         }
     }
 
@@ -152,7 +161,8 @@ impl Note {
             | Note::Gate { .. }
             | Note::Guidance { .. }
             | Note::Rerun { .. }
-            | Note::Kept { .. } => Tone::Notice,
+            | Note::Kept { .. }
+            | Note::FellBack { .. } => Tone::Notice,
             Note::GroupTimedOut | Note::Failed { .. } => Tone::Error,
             Note::Cancelled | Note::ReplyCut | Note::AskedAgain | Note::Decided { .. } => Tone::Dim,
         }
@@ -483,6 +493,11 @@ fn visible_note(note: Note) -> Note {
         },
         Note::Guidance { text } => Note::Guidance {
             text: visible(&text),
+        },
+        Note::FellBack { from, to, error } => Note::FellBack {
+            from: visible(&from),
+            to: visible(&to),
+            error: visible(&error),
         },
         note @ (Note::GroupTimedOut
         | Note::Waiting
