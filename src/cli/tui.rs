@@ -43,7 +43,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 let recorded = Arc::clone(&recorded);
                 Launch::AskFirst {
                     crew: Box::new(crew),
-                    parts,
+                    parts: Box::new(parts),
                     open_log: Box::new(move |crew, session_id, input| {
                         let recorder = setup::open_recorder(&dir, crew, session_id, input)
                             .map_err(|e| format!("{e:#}"))?;

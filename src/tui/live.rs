@@ -46,7 +46,7 @@ pub enum Launch {
     /// Ask for the first input in the input box, then start the crew on it.
     AskFirst {
         crew: Box<Crew>,
-        parts: SessionParts,
+        parts: Box<SessionParts>,
         open_log: OpenLog,
     },
     /// A session already running: started on a given input, or resumed from a recording.
@@ -184,7 +184,7 @@ where
                         Ok(log) => parts.log = Some(log),
                         Err(e) => view.notice = Some(format!("Not recording: {e}")),
                     }
-                    session = Some(engine::start(*crew, text, parts));
+                    session = Some(engine::start(*crew, text, *parts));
                     started_at = Instant::now();
                 }
             }
