@@ -72,6 +72,7 @@ pub(crate) fn read_agent(
         .and_then(|f| f.non_negative(d))
         .unwrap_or(DEFAULT_TEMPERATURE);
     let max_tokens = map.get("max_tokens").and_then(|f| f.u32(d));
+    let budget = super::costs::read_budget(map.get("budget"), d);
     let (tools, tool_sites) = map
         .get("tools")
         .map(|f| f.strings(d))
@@ -110,6 +111,7 @@ pub(crate) fn read_agent(
         model,
         temperature,
         max_tokens,
+        budget,
         tools,
         handoff_targets,
         is_terminal,

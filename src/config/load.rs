@@ -15,7 +15,7 @@ use serde_saphyr::Spanned;
 use super::agent::{AgentSites, read_agent};
 use super::diagnostic::{Diagnostics, Site};
 use super::fingerprint::Fingerprint;
-use super::model::{Crew, Origin};
+use super::model::{Crew, Origin, Prices};
 use super::node::{Node, parse};
 use super::read::Field;
 use super::sections::{
@@ -163,7 +163,9 @@ fn read_crew(
     let mut get = |key: &str| map.as_mut().and_then(|m| m.get(key));
 
     let settings = read_settings(get("settings"), base_dir, d);
-    let providers = read_providers(get("providers"), d);
+    let mut prices = Prices::default();
+    let providers = read_providers(get("providers"), &mut prices.providers, d);
+    prices.models = super::costs::read_prices(get("prices"), d);
     let (tools, tool_env) = read_tools(get("tools"), base_dir, d);
 
     let agents_field = get("agents");
@@ -254,6 +256,7 @@ fn read_crew(
         routing,
         providers,
         tools,
+        prices,
         origin: None,
     };
     let sites = Sites {

@@ -8,6 +8,7 @@
 //! [`crate::text`] (what it prints is made safe to print).
 
 mod agent;
+mod costs;
 mod diagnostic;
 mod diff;
 mod fingerprint;

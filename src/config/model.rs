@@ -25,6 +25,10 @@ pub struct Crew {
     pub providers: BTreeMap<String, ProviderConfig>,
     /// Command tools declared by the crew, by name.
     pub tools: BTreeMap<String, CommandToolConfig>,
+    /// What models cost, where the crew says so (over the embedded price table). Absent from
+    /// the crews recorded in older session files.
+    #[serde(default, skip_serializing_if = "Prices::is_empty")]
+    pub prices: Prices,
     /// The files the crew was read from; `None` for a crew loaded from text. Not part of what
     /// the crew means, so not part of its serialised form either.
     #[serde(skip)]
@@ -90,6 +94,10 @@ pub struct Agent {
     pub model: String,
     pub temperature: f64,
     pub max_tokens: Option<u32>,
+    /// What this agent may spend, key by key over `settings.agent_budget`. Absent from the
+    /// crews recorded in older session files.
+    #[serde(default, skip_serializing_if = "Budget::is_unlimited")]
+    pub budget: Budget,
     pub tools: Vec<String>,
     pub handoff_targets: Vec<String>,
     pub is_terminal: bool,
@@ -157,6 +165,16 @@ pub struct Settings {
     pub connect_timeout_seconds: u64,
     pub first_token_timeout_seconds: u64,
     pub stream_idle_timeout_seconds: u64,
+    /// The most tokens (prompt and completion, over every agent) the whole run may use.
+    /// Absent from the crews recorded in older session files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u64>,
+    /// The most the whole run may cost, in US dollars.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cost_usd: Option<f64>,
+    /// What each agent may spend unless it sets its own `budget`.
+    #[serde(default, skip_serializing_if = "Budget::is_unlimited")]
+    pub agent_budget: Budget,
 }
 
 impl Settings {
@@ -176,6 +194,14 @@ impl Settings {
     pub fn tool_timeout(&self) -> Duration {
         Duration::from_secs(self.tool_timeout_seconds)
     }
+
+    /// The run's budget.
+    pub fn run_budget(&self) -> Budget {
+        Budget {
+            max_cost_usd: self.max_cost_usd,
+            max_tokens: self.max_tokens,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -193,6 +219,62 @@ impl Default for Settings {
             connect_timeout_seconds: 10,
             first_token_timeout_seconds: 60,
             stream_idle_timeout_seconds: 60,
+            max_tokens: None,
+            max_cost_usd: None,
+            agent_budget: Budget::default(),
+        }
+    }
+}
+
+/// What a model costs, in US dollars per million tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Price {
+    pub input: f64,
+    /// A prompt token the provider read from its prompt cache; `None`: as `input`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_input: Option<f64>,
+    pub output: f64,
+}
+
+/// The prices a crew sets: by model, and by provider and model, where `*` stands for every
+/// model of that provider (a local server that costs nothing).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Prices {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub models: BTreeMap<String, Price>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub providers: BTreeMap<String, BTreeMap<String, Price>>,
+}
+
+impl Prices {
+    /// A model name that stands for every model of a provider.
+    pub const ANY_MODEL: &str = "*";
+
+    pub fn is_empty(&self) -> bool {
+        self.models.is_empty() && self.providers.is_empty()
+    }
+}
+
+/// Limits on what a run or an agent may spend; `None` is no limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Budget {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cost_usd: Option<f64>,
+    /// Prompt and completion tokens together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u64>,
+}
+
+impl Budget {
+    pub fn is_unlimited(&self) -> bool {
+        self.max_cost_usd.is_none() && self.max_tokens.is_none()
+    }
+
+    /// These limits, with `fallback`'s where these set none.
+    pub fn or(self, fallback: Budget) -> Budget {
+        Budget {
+            max_cost_usd: self.max_cost_usd.or(fallback.max_cost_usd),
+            max_tokens: self.max_tokens.or(fallback.max_tokens),
         }
     }
 }

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use super::diagnostic::{Diagnostics, Site};
 use super::model::{
-    AgentBehavior, CommandToolConfig, ParallelGroup, ProviderConfig, Routing, Settings, Signal,
+    AgentBehavior, CommandToolConfig, ParallelGroup, Price, ProviderConfig, Routing, Settings,
+    Signal,
 };
 use super::node::Node;
 use super::read::Field;
@@ -43,6 +44,9 @@ pub(crate) fn read_settings(
     set!(connect_timeout_seconds, u64);
     set!(first_token_timeout_seconds, u64);
     set!(stream_idle_timeout_seconds, u64);
+    s.max_tokens = map.get("max_tokens").and_then(|f| f.u64(d));
+    s.max_cost_usd = map.get("max_cost_usd").and_then(|f| f.non_negative(d));
+    s.agent_budget = super::costs::read_budget(map.get("agent_budget"), d);
     let root = map.get("files_root");
     if let Some((root, path)) = root.and_then(|f| Some((f.site(), f.required_string(d)?))) {
         s.files_root = absolute(&base_dir.join(path));
@@ -55,9 +59,11 @@ pub(crate) fn read_settings(
     s
 }
 
-/// `providers.<name>: {kind, base_url, api_key_env}`.
+/// `providers.<name>: {kind, base_url, api_key_env, prices}`; each provider's `prices` go to
+/// `prices`, by provider name.
 pub(crate) fn read_providers(
     field: Option<Field<'_>>,
+    prices: &mut BTreeMap<String, BTreeMap<String, Price>>,
     d: &mut Diagnostics,
 ) -> BTreeMap<String, ProviderConfig> {
     let mut providers = BTreeMap::new();
@@ -101,6 +107,10 @@ pub(crate) fn read_providers(
             }
             Some(name)
         });
+        let own_prices = super::costs::read_prices(map.get("prices"), d);
+        if !own_prices.is_empty() {
+            prices.insert(name.clone(), own_prices);
+        }
         if let Some(site) = map.key_site("api_key") {
             map.get("api_key");
             d.error(

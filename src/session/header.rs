@@ -110,6 +110,8 @@ fn without_secrets(crew: &Crew) -> Crew {
         routing: _,
         providers,
         tools,
+        // Prices are figures, never secrets.
+        prices: _,
         origin: _,
     } = crew;
     for agent in agents {
@@ -123,6 +125,7 @@ fn without_secrets(crew: &Crew) -> Crew {
             model: _,
             temperature: _,
             max_tokens: _,
+            budget: _,
             tools: _,
             handoff_targets: _,
             is_terminal: _,

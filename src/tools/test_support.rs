@@ -55,6 +55,7 @@ pub(crate) fn crew(root: &Path, tools: Vec<(&str, CommandToolConfig)>) -> Crew {
             .into_iter()
             .map(|(name, config)| (name.to_string(), config))
             .collect(),
+        prices: Default::default(),
         origin: None,
     }
 }
