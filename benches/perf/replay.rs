@@ -124,6 +124,7 @@ pub(crate) fn write_session(path: &Path, n: usize) -> Crew {
                     usage: Some(Usage {
                         prompt_tokens: 100,
                         completion_tokens: 400,
+                        cached_tokens: 0,
                     }),
                     finish_reason: Some("stop".into()),
                     truncated: false,

@@ -55,6 +55,9 @@ pub enum KeyAction {
     Jump,
     NextMoment,
     PreviousMoment,
+    /// Focus the next / previous agent with a failure.
+    NextFailure,
+    PreviousFailure,
 }
 
 /// A key with the modifiers it needs.
@@ -111,12 +114,15 @@ pub enum When {
     Always,
     /// An agent waits for the user's answer.
     Paused,
+    /// An agent has failed.
+    Failures,
 }
 
 /// What the footer needs to know of the screen to choose its hints.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Situation {
     pub paused: bool,
+    pub failures: bool,
 }
 
 impl When {
@@ -124,6 +130,7 @@ impl When {
         match self {
             When::Always => true,
             When::Paused => situation.paused,
+            When::Failures => situation.failures,
         }
     }
 }
@@ -239,6 +246,17 @@ const LIVE: &[Binding] = &[
             A::Answer,
         )),
     ),
+    when(
+        When::Failures,
+        bind(
+            &[ch('f')],
+            "f / F",
+            "focus the next / previous agent with a failure",
+            Some("f next failure"),
+            A::NextFailure,
+        ),
+    ),
+    bind(&[ch('F')], "", "", None, A::PreviousFailure),
     bind(
         &[ch('c'), key(KeyCode::Esc)],
         "c or Esc",
@@ -377,6 +395,17 @@ const REPLAY: &[Binding] = &[
         A::FocusNext,
     ),
     bind(&[key(KeyCode::BackTab)], "", "", None, A::FocusPrevious),
+    when(
+        When::Failures,
+        bind(
+            &[ch('f')],
+            "f / F",
+            "focus the next / previous agent with a failure",
+            Some("f next failure"),
+            A::NextFailure,
+        ),
+    ),
+    bind(&[ch('F')], "", "", None, A::PreviousFailure),
     FOCUS[2],
     FOCUS[3],
     bind(

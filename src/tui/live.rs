@@ -114,6 +114,7 @@ where
             last_draw = Instant::now();
         }
         let mut action = Action::None;
+        let notice_expiry = view.notice_expiry();
         tokio::select! {
             event = input_events.next() => {
                 match event {
@@ -144,6 +145,10 @@ where
             },
             () = tokio::time::sleep_until(last_draw + FRAME), if dirty => {}
             _ = clock.tick(), if run.running() => dirty = true,
+            () = tokio::time::sleep_until(notice_expiry.unwrap_or_else(Instant::now)), if notice_expiry.is_some() => {
+                view.expire_notice();
+                dirty = true;
+            }
         }
         match action {
             Action::None => {}
@@ -158,7 +163,7 @@ where
                 if let Some((crew, mut parts, open_log)) = pending.take() {
                     match open_log(&crew, &parts.session_id, &text) {
                         Ok(log) => parts.log = Some(log),
-                        Err(e) => view.notice = Some(format!("Not recording: {e}")),
+                        Err(e) => view.notify(format!("Not recording: {e}")),
                     }
                     session = Some(engine::start(*crew, text, parts));
                     started_at = Instant::now();

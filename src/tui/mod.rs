@@ -5,6 +5,7 @@
 //! the user looks at it (focus, scroll, wrapped lines); [`render`] draws both.
 
 pub mod backend;
+pub mod header;
 pub mod inspector;
 pub mod keys;
 pub mod layout;
@@ -14,6 +15,7 @@ pub mod render;
 pub mod replay;
 pub mod terminal;
 pub mod theme;
+pub mod title;
 pub mod view;
 pub mod wrap;
 

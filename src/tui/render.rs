@@ -8,14 +8,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
-use super::inspector;
 use super::keys::{self, KeyMode};
+use super::{header, inspector, title};
 use super::layout::{self, Body};
 use super::pane::LineStyle;
 use super::theme::{AgentState, Theme};
 use super::view::{InputPurpose, Mode, Overlay, Scroll, Timeline, View};
 use crate::engine::Run;
-use crate::engine::run::{AgentRun, RouteStep};
+use crate::engine::run::RouteStep;
 
 /// Below this the screen shows only a "too small" notice.
 pub const MIN_WIDTH: u16 = 30;
@@ -65,6 +65,7 @@ pub fn draw(frame: &mut Frame, run: &Run, view: &mut View, theme: &Theme, now_ms
     }
     let situation = keys::Situation {
         paused: run.pause().is_some(),
+        failures: run.agents().iter().any(|a| a.failed),
     };
     draw_footer(frame, footer, view, situation, theme);
     match view.overlay {
@@ -97,40 +98,8 @@ pub fn count(n: u64) -> String {
 }
 
 fn draw_header(frame: &mut Frame, area: Rect, run: &Run, theme: &Theme, now_ms: u64) {
-    let tokens = run.tokens();
-    let (tin, tout) = (tokens.prompt_tokens, tokens.completion_tokens);
-    let sep = || Span::styled(" │ ", theme.dim());
-    let mut spans = vec![
-        Span::styled(" crewtui", theme.header()),
-        sep(),
-        Span::styled(crate::text::visible(&run.crew), theme.title(false)),
-    ];
-    if !run.session_id.is_empty() {
-        spans.extend([
-            sep(),
-            Span::styled(crate::text::visible(&run.session_id), theme.dim()),
-        ]);
-    }
-    spans.extend([
-        sep(),
-        Span::styled(clock(now_ms), theme.text()),
-        sep(),
-        Span::styled(
-            format!("{} in / {} out", count(tin), count(tout)),
-            theme.text(),
-        ),
-        sep(),
-    ]);
-    spans.push(match run.finish() {
-        Some(finish) => Span::styled(
-            crate::text::visible(&finish.describe()),
-            theme.outcome(finish.outcome),
-        ),
-        None if run.pause().is_some() => Span::styled("paused", theme.state(AgentState::Paused)),
-        None if run.started => Span::styled("running", theme.state(AgentState::Streaming)),
-        None => Span::styled("waiting for input", theme.dim()),
-    });
-    frame.render_widget(Line::from(spans), area);
+    let line = header::line(run, theme, now_ms, area.width as usize);
+    frame.render_widget(line, area);
 }
 
 fn draw_route(frame: &mut Frame, area: Rect, run: &Run, theme: &Theme) {
@@ -142,11 +111,18 @@ fn draw_route(frame: &mut Frame, area: Rect, run: &Run, theme: &Theme) {
     let mut shown: Vec<(String, usize)> = Vec::new();
     let mut used = 0;
     let mut all = true;
+    // The newest run of each group is the one a step names; found from the newest back.
+    let mut groups = run.groups().iter().rev();
     for step in run.route().rev() {
         let label = match step {
             RouteStep::Agent(id) => crate::text::visible(id.as_str()),
             RouteStep::Group { id, size } => {
-                format!("[{} ×{size}]", crate::text::visible(id.as_str()))
+                let cost = groups
+                    .find(|g| g.id == *id)
+                    .and_then(|g| run.group_spend(g).cost_text())
+                    .map(|c| format!(" {c}"))
+                    .unwrap_or_default();
+                format!("[{} ×{size}{cost}]", crate::text::visible(id.as_str()))
             }
         };
         if !shown.is_empty() {
@@ -193,60 +169,45 @@ fn draw_body(
     if run.agents().is_empty() {
         return;
     }
+    let labels = title::labels(run);
     if view.zoomed {
         view.columns = 1;
-        draw_pane(frame, area, run, view, view.focus, theme, now_ms);
+        view.compact = false;
+        draw_pane(frame, area, run, view, &labels, view.focus, theme, now_ms);
         return;
     }
-    let mut order: Vec<usize> = Vec::with_capacity(run.agents().len());
-    let mut together = 1;
-    if let Some(group) = run.running_group() {
-        order.extend(
-            group
-                .members
-                .iter()
-                .filter_map(|m| run.agent_index(m.as_str())),
-        );
-        together = order.len().max(1);
-    }
-    for i in 0..run.agents().len() {
-        if !order.contains(&i) {
-            order.push(i);
-        }
-    }
-    match layout::arrange(area, &order, together, view.focus) {
+    // Every pane keeps its place for the whole run; a grid is chosen only when every title
+    // fits in full.
+    let min_width = run
+        .agents()
+        .iter()
+        .zip(&labels)
+        .map(|(a, label)| title::min_width(a, label))
+        .max()
+        .unwrap_or(0);
+    let list_width = labels
+        .iter()
+        .map(|l| UnicodeWidthStr::width(l.as_str()))
+        .max()
+        .unwrap_or(0)
+        + layout::LIST_EXTRA;
+    match layout::arrange(area, run.agents().len(), min_width, list_width, view.focus) {
         Body::Grid { panes, columns } => {
             view.columns = columns;
+            view.compact = false;
             for (pane, rect) in panes {
-                draw_pane(frame, rect, run, view, pane, theme, now_ms);
+                draw_pane(frame, rect, run, view, &labels, pane, theme, now_ms);
             }
         }
         Body::Compact { list, pane } => {
             view.columns = 1;
-            draw_list(frame, list, run, view.focus, theme);
-            draw_pane(frame, pane.1, run, view, pane.0, theme, now_ms);
+            view.compact = true;
+            draw_list(frame, list, run, &labels, view.focus, theme, now_ms);
+            draw_pane(frame, pane.1, run, view, &labels, pane.0, theme, now_ms);
         }
     }
 }
 
-/// The state and its time: how long it has lasted while it goes on, how long the turn took
-/// once it is over.
-fn badge(pane: &AgentRun, now_ms: u64) -> String {
-    let seconds = |ms: u64| ms as f64 / 1000.0;
-    match pane.state {
-        AgentState::Idle => " idle ".to_string(),
-        AgentState::Done | AgentState::Failed | AgentState::Cancelled => format!(
-            " {} {:.1}s ",
-            pane.state.label(),
-            seconds(pane.since_ms.saturating_sub(pane.turn_started_ms))
-        ),
-        state => format!(
-            " {} {:.1}s ",
-            state.label(),
-            seconds(now_ms.saturating_sub(pane.since_ms))
-        ),
-    }
-}
 
 pub(super) fn line_style(style: LineStyle, theme: &Theme) -> Style {
     match style {
@@ -266,6 +227,7 @@ fn draw_pane(
     area: Rect,
     run: &Run,
     view: &mut View,
+    labels: &[String],
     index: usize,
     theme: &Theme,
     now_ms: u64,
@@ -275,31 +237,47 @@ fn draw_pane(
         return;
     };
     view.drawn.push((index, area));
-    let badge = badge(pane, now_ms);
-    let name = crate::text::visible(&pane.name);
-    let role = crate::text::visible(&pane.role);
-    let mut title = vec![Span::styled(format!(" {name} "), theme.title(focused))];
-    let room = area.width as usize;
-    let used = name.chars().count() + badge.chars().count() + 4;
-    // The role is the first thing to go when the title runs out of room.
-    if !role.is_empty() && used + role.chars().count() + 3 <= room {
-        title.push(Span::styled(format!("· {role} "), theme.dim()));
+    let label = labels.get(index).map_or("", String::as_str);
+    let fitted = title::Title::fit(pane, label, now_ms, area.width.saturating_sub(2) as usize);
+    let mut left = Vec::new();
+    if let Some(mark) = fitted.mark {
+        left.push(Span::styled(format!(" {mark}"), theme.error()));
     }
-    let tokens = match pane.usage {
-        Some(u) => format!(
-            " {} in · {} out ",
-            count(u.prompt_tokens),
-            count(u.completion_tokens)
-        ),
-        // Said only once a reply has ended without figures; never a made-up count.
-        _ if matches!(
-            pane.state,
-            AgentState::Done | AgentState::Failed | AgentState::Cancelled
-        ) =>
+    left.push(Span::styled(
+        format!(" {} ", fitted.label),
+        theme.title(focused),
+    ));
+    if let Some(role) = &fitted.role {
+        left.push(Span::styled(format!("· {role} "), theme.dim()));
+    }
+    // A failure anywhere in the agent's run colours its badge, whatever it did after.
+    let badge_state = if pane.failed {
+        AgentState::Failed
+    } else {
+        pane.state
+    };
+    let spend = run.ledger().agent(index);
+    let tokens = match spend.cost_text() {
+        _ if spend.tokens() == 0
+            && matches!(
+                pane.state,
+                AgentState::Done | AgentState::Failed | AgentState::Cancelled
+            ) =>
         {
+            // Said only once a reply has ended without figures; never a made-up count.
             " tokens unknown ".to_string()
         }
-        _ => String::new(),
+        _ if spend.tokens() == 0 => String::new(),
+        cost => {
+            let approx = if spend.estimated() { "~" } else { "" };
+            let cost = cost.map(|c| format!(" · {c}")).unwrap_or_default();
+            // No prompt figure before the provider's: an estimate of the reply alone.
+            let prompt = match spend.prompt_tokens {
+                0 => String::new(),
+                n => format!("{} in · ", count(n)),
+            };
+            format!(" {prompt}{approx}{} out{cost} ", count(spend.output_tokens()))
+        }
     };
     let mut block = Block::default()
         .borders(Borders::ALL)
@@ -309,15 +287,24 @@ fn draw_pane(
             BorderType::Rounded
         })
         .border_style(theme.border(focused, pane.failed))
-        .title(Line::from(title))
+        .title(Line::from(left))
         .title(
             Line::from(Span::styled(
-                badge,
-                theme.state(pane.state).add_modifier(Modifier::REVERSED),
+                fitted.badge,
+                theme.state(badge_state).add_modifier(Modifier::REVERSED),
             ))
             .alignment(Alignment::Right),
         )
         .title_bottom(Line::from(Span::styled(tokens, theme.dim())).alignment(Alignment::Right));
+    // A running group is shown where its members are, never by moving them.
+    if let Some(group) = run.running_group()
+        && group.members.contains(&pane.id)
+    {
+        block = block.title_bottom(Line::from(Span::styled(
+            format!(" ∥ {} ", crate::text::visible_line(group.id.as_str())),
+            theme.state(AgentState::Streaming),
+        )));
+    }
     let scroll = view.scroll.get(index).copied().unwrap_or(Scroll::Follow);
     if scroll != Scroll::Follow {
         block = block.title_bottom(Line::from(Span::styled(
@@ -325,8 +312,25 @@ fn draw_pane(
             theme.warning(),
         )));
     }
-    let inner = block.inner(area);
+    let mut inner = block.inner(area);
     frame.render_widget(block, area);
+    let pinned = title::pinned_rows(pane, inner.height);
+    if pinned > 0
+        && let Some(failure) = &pane.last_failure
+    {
+        // The last failure stays in view however much the agent said after it.
+        inner.height -= pinned;
+        let row = Rect {
+            y: inner.y + inner.height,
+            height: pinned,
+            ..inner
+        };
+        let text = title::cut_end(failure, row.width as usize);
+        frame.render_widget(
+            Line::styled(text, theme.error().add_modifier(Modifier::REVERSED)),
+            row,
+        );
+    }
     let (width, height) = (inner.width as usize, inner.height as usize);
     if width == 0 || height == 0 {
         return;
@@ -351,7 +355,15 @@ fn draw_pane(
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-fn draw_list(frame: &mut Frame, area: Rect, run: &Run, focus: usize, theme: &Theme) {
+fn draw_list(
+    frame: &mut Frame,
+    area: Rect,
+    run: &Run,
+    labels: &[String],
+    focus: usize,
+    theme: &Theme,
+    now_ms: u64,
+) {
     let block = Block::bordered()
         .border_style(theme.border(false, false))
         .title(Span::styled(
@@ -378,12 +390,16 @@ fn draw_list(frame: &mut Frame, area: Rect, run: &Run, focus: usize, theme: &The
             } else {
                 theme.text()
             };
+            let badge = title::badge(p, now_ms, true);
+            let state = if p.failed { AgentState::Failed } else { p.state };
+            let room = (inner.width as usize)
+                .saturating_sub(1 + UnicodeWidthStr::width(badge.as_str()));
+            let label = labels.get(i).map_or("", String::as_str);
+            let label = title::cut_middle(label, room);
+            let pad = room.saturating_sub(UnicodeWidthStr::width(label.as_str()));
             Line::from(vec![
-                Span::styled(
-                    format!("{marker}{} ", crate::text::visible(&p.name)),
-                    name_style,
-                ),
-                Span::styled(p.state.label(), theme.state(p.state)),
+                Span::styled(format!("{marker}{label}{}", " ".repeat(pad)), name_style),
+                Span::styled(badge, theme.state(state)),
             ])
         })
         .collect();
@@ -422,13 +438,22 @@ fn draw_footer(
     situation: keys::Situation,
     theme: &Theme,
 ) {
-    let line = match &view.notice {
-        Some(notice) => Line::styled(format!(" {notice}"), theme.warning()),
-        None => Line::styled(
-            keys::hints(view.key_mode(), area.width as usize, situation),
-            theme.dim(),
-        ),
+    let mode = view.key_mode();
+    let Some(notice) = view.notice_text() else {
+        let hints = keys::hints(mode, area.width as usize, situation);
+        frame.render_widget(Line::styled(hints, theme.dim()), area);
+        return;
     };
+    // A notice never hides the keys that matter most.
+    let essential = keys::hints(mode, 0, situation);
+    let room = (area.width as usize).saturating_sub(UnicodeWidthStr::width(essential.as_str()) + 1);
+    let notice = title::cut_end(&crate::text::visible_line(notice), room.saturating_sub(1));
+    let pad = room.saturating_sub(1 + UnicodeWidthStr::width(notice.as_str()));
+    let line = Line::from(vec![
+        Span::styled(format!(" {notice}"), theme.warning()),
+        Span::raw(" ".repeat(pad)),
+        Span::styled(essential, theme.dim()),
+    ]);
     frame.render_widget(line, area);
 }
 

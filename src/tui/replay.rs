@@ -128,6 +128,7 @@ where
             .next_t_ms()
             .filter(|_| clock.playing)
             .map(|t| clock.due(t));
+        let notice_expiry = view.notice_expiry();
         tokio::select! {
             event = input_events.next() => {
                 let key = match event {
@@ -161,6 +162,10 @@ where
                 dirty = true;
             }
             () = tokio::time::sleep_until(last_draw + FRAME), if dirty => {}
+            () = tokio::time::sleep_until(notice_expiry.unwrap_or_else(Instant::now)), if notice_expiry.is_some() => {
+                view.expire_notice();
+                dirty = true;
+            }
         }
     }
     Ok(stats)

@@ -1,9 +1,12 @@
 //! What the user is looking at and doing: focus, zoom, scroll, overlays, the input box, and
 //! the keys that change them. Keys become [`Action`]s; the loop carries them out.
 
+use std::time::Duration;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 use ratatui_textarea::TextArea;
+use tokio::time::Instant;
 
 use super::keys::{self, KeyAction, KeyMode};
 use super::pane::PaneView;
@@ -51,6 +54,16 @@ pub struct InputBox {
     pub area: TextArea<'static>,
 }
 
+/// How long a notice stays in the footer.
+pub const NOTICE_FOR: Duration = Duration::from_secs(4);
+
+/// A one-line message for the footer, beside the keys that matter most, until it expires.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    pub text: String,
+    pub until: Instant,
+}
+
 /// Whether the screen shows a run as it happens or a recording.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Mode {
@@ -85,12 +98,14 @@ pub struct View {
     pub ctrl_c: bool,
     /// The user left the answer box of the pause waiting now: it stays closed until `a`.
     pub left_input: bool,
-    /// A one-line message for the footer.
-    pub notice: Option<String>,
-    /// Where each pane was drawn last, for the mouse and for page sizes.
+    /// A one-line message for the footer; see [`View::notify`].
+    pub notice: Option<Notice>,
+    /// Where each pane was drawn last, for the mouse, page sizes and moving focus.
     pub drawn: Vec<(usize, Rect)>,
-    /// Panes per row in the last grid, for up/down focus moves.
+    /// Panes per row in the last grid.
     pub columns: usize,
+    /// The last frame showed the list of agents beside the focused pane.
+    pub compact: bool,
 }
 
 impl View {
@@ -109,6 +124,69 @@ impl View {
             notice: None,
             drawn: Vec::new(),
             columns: 1,
+            compact: false,
+        }
+    }
+
+    /// Shows `text` in the footer for [`NOTICE_FOR`].
+    pub fn notify(&mut self, text: impl Into<String>) {
+        self.notice = Some(Notice {
+            text: text.into(),
+            until: Instant::now() + NOTICE_FOR,
+        });
+    }
+
+    /// The notice to show now, if one has not expired.
+    pub fn notice_text(&self) -> Option<&str> {
+        self.notice
+            .as_ref()
+            .filter(|n| Instant::now() < n.until)
+            .map(|n| n.text.as_str())
+    }
+
+    /// When the notice on screen expires, for the loop to draw again then.
+    pub fn notice_expiry(&self) -> Option<Instant> {
+        self.notice.as_ref().map(|n| n.until)
+    }
+
+    /// Forgets a notice that has expired; true when one did.
+    pub fn expire_notice(&mut self) -> bool {
+        let expired = self
+            .notice
+            .as_ref()
+            .is_some_and(|n| Instant::now() >= n.until);
+        if expired {
+            self.notice = None;
+        }
+        expired
+    }
+
+    /// Focuses the next (or previous) agent with a failure after the focused one, in screen
+    /// order; says so when there is none.
+    pub fn focus_failure(&mut self, run: &Run, forward: bool) {
+        let n = run.agents().len();
+        let failed = |i: usize| run.agents().get(i).is_some_and(|a| a.failed);
+        let found = (1..=n)
+            .map(|step| {
+                if forward {
+                    (self.focus + step) % n
+                } else {
+                    (self.focus + n * step - step) % n
+                }
+            })
+            .find(|&i| failed(i));
+        match found {
+            Some(i) => {
+                self.focus = i;
+                let a = &run.agents()[i];
+                let why = a.last_failure.as_deref().unwrap_or("failed");
+                self.notify(format!(
+                    "{}: {}",
+                    crate::text::visible_line(&a.name),
+                    crate::text::visible_line(why)
+                ));
+            }
+            None => self.notify("No agent has failed."),
         }
     }
 
@@ -284,8 +362,22 @@ impl View {
         match action {
             KeyAction::FocusNext => self.focus = (self.focus + 1) % n,
             KeyAction::FocusPrevious => self.focus = (self.focus + n - 1) % n,
-            KeyAction::FocusDown => self.focus = (self.focus + self.columns).min(n - 1),
-            KeyAction::FocusUp => self.focus = self.focus.saturating_sub(self.columns),
+            KeyAction::FocusDown | KeyAction::FocusUp => {
+                let up = action == KeyAction::FocusUp;
+                // The list beside the focused pane goes one agent at a time; a grid moves to
+                // the pane drawn above or below.
+                self.focus = if self.compact || self.zoomed {
+                    if up {
+                        self.focus.saturating_sub(1)
+                    } else {
+                        (self.focus + 1).min(n - 1)
+                    }
+                } else {
+                    super::layout::neighbour(&self.drawn, self.focus, up).unwrap_or(self.focus)
+                };
+            }
+            KeyAction::NextFailure => self.focus_failure(run, true),
+            KeyAction::PreviousFailure => self.focus_failure(run, false),
             KeyAction::Zoom => self.zoomed = !self.zoomed,
             KeyAction::PageUp => self.scroll_by(run, self.focus, -(self.page() as isize)),
             KeyAction::PageDown => self.scroll_by(run, self.focus, self.page() as isize),
@@ -310,22 +402,22 @@ impl View {
                     }
                     self.open_input(InputPurpose::Answer(pause.agent.to_string()), "");
                 }
-                None => self.notice = Some("No agent is waiting for an answer.".into()),
+                None => self.notify("No agent is waiting for an answer."),
             },
             KeyAction::CancelAgent => {
                 if let Some(a) = run.agents().get(self.focus) {
                     let id = a.id.to_string();
                     if a.state.is_active() || a.state == AgentState::Waiting {
-                        self.notice = Some(format!("Cancelling {id}."));
+                        self.notify(format!("Cancelling {id}."));
                         return Action::Send(Command::CancelAgent(id));
                     }
-                    self.notice = Some(format!("{id} is not running."));
+                    self.notify(format!("{id} is not running."));
                 }
             }
             KeyAction::CancelRun => {
                 if run.running() && !self.ctrl_c {
                     self.ctrl_c = true;
-                    self.notice = Some("Cancelling the run. Ctrl-C again or q quits.".into());
+                    self.notify("Cancelling the run. Ctrl-C again or q quits.");
                     return Action::Send(Command::CancelSession);
                 }
                 return Action::Quit;
@@ -343,7 +435,7 @@ impl View {
                 };
                 let text = input.area.lines().join("\n").trim().to_string();
                 if text.is_empty() {
-                    self.notice = Some("Type something first.".into());
+                    self.notify("Type something first.");
                     return Action::None;
                 }
                 let purpose = input.purpose.clone();
@@ -364,7 +456,7 @@ impl View {
                 Some(InputPurpose::Answer(_)) => {
                     self.input = None;
                     self.left_input = true;
-                    self.notice = Some("The agent still waits: a answers.".into());
+                    self.notify("The agent still waits: a answers.");
                 }
                 None => {}
             },
