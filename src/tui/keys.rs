@@ -535,7 +535,14 @@ mod tests {
             "{wide}"
         );
         assert!(!wide.contains("a answer"), "nobody waits: {wide}");
-        let paused = hints(KeyMode::Live, 60, Situation { paused: true });
+        let paused = hints(
+            KeyMode::Live,
+            60,
+            Situation {
+                paused: true,
+                failures: false,
+            },
+        );
         assert!(paused.contains("a answer"), "{paused}");
         let narrow = hints(KeyMode::Live, 40, calm);
         assert!(narrow.chars().count() <= 40, "{narrow}");
