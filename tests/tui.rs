@@ -504,3 +504,109 @@ fn esc_leaves_the_answer_box_and_the_other_keys_work_until_a_answers() {
     assert!(view.input.is_some());
     assert_eq!(view.focus, 0);
 }
+
+/// `n` workers named as people name them (`Worker 1` … `Worker n`), all busy: most
+/// streaming, one whose tool failed, one cancelled, some done.
+fn workers(n: usize) -> (Vec<AgentInfo>, Run) {
+    let agents: Vec<AgentInfo> = (1..=n)
+        .map(|i| AgentInfo {
+            id: format!("w{i:02}").into(),
+            name: format!("Worker {i}"),
+            role: "researcher".into(),
+        })
+        .collect();
+    let mut e = Events::default();
+    session(&mut e, "Split the survey");
+    e.push(EventKind::ParallelStarted {
+        group: "survey".into(),
+        agents: agents.iter().map(|a| a.id.clone()).collect(),
+        round: None,
+        handoffs: None,
+    });
+    for a in &agents {
+        e.start(a.id.as_str(), "Split the survey");
+        e.push(EventKind::ModelRequest {
+            agent: a.id.clone(),
+            model: "gpt-4o-mini".into(),
+            call: Some(0),
+            messages_from: 0,
+            system_prompt: Some("You are a researcher.".into()),
+            messages: vec![Message::User {
+                content: "Split the survey".into(),
+            }],
+            tools: Some(Vec::new()),
+        });
+    }
+    e.at(1500);
+    for (i, a) in agents.iter().enumerate() {
+        let id = a.id.as_str();
+        e.tokens(id, &format!("Reading part {} of the survey. ", i + 1));
+        match i % 8 {
+            2 => {
+                e.push(EventKind::ToolFailed {
+                    agent: id.into(),
+                    call_id: format!("c{i}").into(),
+                    tool: "read_file".into(),
+                    error: format!("part{}.csv: no such file", i + 1),
+                    kind: ToolFailureKind::Error,
+                    entry: None,
+                });
+                e.tokens(id, "The file is missing; going on without it.");
+            }
+            4 => {
+                e.push(EventKind::AgentCancelled { agent: id.into() });
+            }
+            6 => {
+                e.message(id, &format!("Reading part {} of the survey. ", i + 1));
+            }
+            _ => {}
+        }
+    }
+    let run = fold(&agents, &e);
+    (agents, run)
+}
+
+/// The label of each agent drawn on `screen`, as read back from it: every title's, or every
+/// list line's.
+fn distinct_labels(agents: &[AgentInfo], screen: &str, shown: usize) {
+    let mut seen = Vec::new();
+    for a in &agents[..shown] {
+        let label = format!(" {} ", a.name);
+        let listed = format!("▶{} ", a.name);
+        assert!(
+            screen.contains(&label) || screen.contains(&listed),
+            "{} cannot be read:\n{screen}",
+            a.name
+        );
+        seen.push(label);
+    }
+    seen.dedup();
+    assert_eq!(seen.len(), shown);
+}
+
+#[test]
+fn sixteen_and_forty_agents_every_label_distinct_at_three_sizes() {
+    for (n, width, height, grid) in [
+        (16, 160, 48, true),
+        (16, 120, 30, true),
+        (16, 80, 24, false),
+        (40, 160, 48, true),
+        (40, 120, 30, false),
+        (40, 80, 24, false),
+    ] {
+        let (agents, run) = workers(n);
+        let mut view = View::new(run.agents().len());
+        let terminal = draw(&run, &mut view, width, height, 2000);
+        let screen = terminal.backend().to_string();
+        let listed = screen.contains(&format!(" {n} agents "));
+        assert_eq!(!listed, grid, "{n} agents at {width}x{height}:\n{screen}");
+        // A grid shows every agent; the list as many as its rows hold.
+        let shown = if grid { n } else { (height as usize - 5).min(n) };
+        distinct_labels(&agents, &screen, shown);
+        // Titles never overwrite each other: a badge follows each label.
+        for line in screen.lines().filter(|l| l.contains("Worker")) {
+            assert!(!line.contains("Worker ─") && !line.contains("Worke…"), "{line}");
+        }
+        insta::assert_snapshot!(format!("workers_{n}_at_{width}x{height}"), terminal.backend());
+    }
+}

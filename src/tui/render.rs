@@ -257,28 +257,28 @@ fn draw_pane(
         pane.state
     };
     let spend = run.ledger().agent(index);
-    let tokens = match spend.cost_text() {
-        _ if spend.tokens() == 0
-            && matches!(
-                pane.state,
-                AgentState::Done | AgentState::Failed | AgentState::Cancelled
-            ) =>
-        {
+    let ended = matches!(
+        pane.state,
+        AgentState::Done | AgentState::Failed | AgentState::Cancelled
+    );
+    let approx = if spend.estimated() { "~" } else { "" };
+    let foot = title::Foot {
+        group: run
+            .running_group()
+            .filter(|g| g.members.contains(&pane.id))
+            .map(|g| crate::text::visible_line(g.id.as_str()).into_owned()),
+        scrolled: view.scroll.get(index).is_some_and(|s| *s != Scroll::Follow),
+        // No prompt figure before the provider's: an estimate of the reply alone.
+        prompt: (spend.prompt_tokens > 0).then(|| format!("{} in", count(spend.prompt_tokens))),
+        output: match spend.tokens() {
             // Said only once a reply has ended without figures; never a made-up count.
-            " tokens unknown ".to_string()
-        }
-        _ if spend.tokens() == 0 => String::new(),
-        cost => {
-            let approx = if spend.estimated() { "~" } else { "" };
-            let cost = cost.map(|c| format!(" · {c}")).unwrap_or_default();
-            // No prompt figure before the provider's: an estimate of the reply alone.
-            let prompt = match spend.prompt_tokens {
-                0 => String::new(),
-                n => format!("{} in · ", count(n)),
-            };
-            format!(" {prompt}{approx}{} out{cost} ", count(spend.output_tokens()))
-        }
+            0 if ended => Some("tokens unknown".to_string()),
+            0 => None,
+            _ => Some(format!("{approx}{} out", count(spend.output_tokens()))),
+        },
+        cost: spend.cost_text(),
     };
+    let (foot_left, foot_right) = foot.fit(area.width.saturating_sub(2) as usize);
     let mut block = Block::default()
         .borders(Borders::ALL)
         .border_type(if focused {
@@ -295,22 +295,22 @@ fn draw_pane(
             ))
             .alignment(Alignment::Right),
         )
-        .title_bottom(Line::from(Span::styled(tokens, theme.dim())).alignment(Alignment::Right));
+        .title_bottom(
+            Line::from(Span::styled(foot_right, theme.dim())).alignment(Alignment::Right),
+        );
     // A running group is shown where its members are, never by moving them.
-    if let Some(group) = run.running_group()
-        && group.members.contains(&pane.id)
+    let mut foot_left = foot_left.into_iter();
+    if foot.group.is_some()
+        && let Some(text) = foot_left.next()
     {
         block = block.title_bottom(Line::from(Span::styled(
-            format!(" ∥ {} ", crate::text::visible_line(group.id.as_str())),
+            text,
             theme.state(AgentState::Streaming),
         )));
     }
     let scroll = view.scroll.get(index).copied().unwrap_or(Scroll::Follow);
-    if scroll != Scroll::Follow {
-        block = block.title_bottom(Line::from(Span::styled(
-            " ↑ scrolled · End follows ",
-            theme.warning(),
-        )));
+    if let Some(text) = foot_left.next() {
+        block = block.title_bottom(Line::from(Span::styled(text, theme.warning())));
     }
     let mut inner = block.inner(area);
     frame.render_widget(block, area);

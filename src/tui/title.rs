@@ -165,6 +165,78 @@ impl Title {
     }
 }
 
+/// What a pane's bottom border says: on the left the group it runs in and whether it is
+/// scrolled, on the right its tokens and cost.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Foot {
+    /// The group's name, while the agent runs in one.
+    pub group: Option<String>,
+    pub scrolled: bool,
+    /// `1.2k in`, when the provider said.
+    pub prompt: Option<String>,
+    /// `~96 out`.
+    pub output: Option<String>,
+    pub cost: Option<String>,
+}
+
+impl Foot {
+    /// The left and right texts that fit `width` columns (corners excluded) with a column
+    /// between them: the prompt count goes first, then the group's name (its mark stays),
+    /// then the scroll hint's words, then the output count, then the cost.
+    pub fn fit(&self, width: usize) -> (Vec<String>, String) {
+        let mut foot = self.clone();
+        let mut short_group = false;
+        let mut short_scroll = false;
+        loop {
+            let (left, right) = foot.texts(short_group, short_scroll);
+            let used: usize = left.iter().map(|t| t.width()).sum::<usize>() + right.width();
+            if used + 1 <= width || (left.is_empty() && right.is_empty()) {
+                return (left, right);
+            }
+            if foot.prompt.take().is_some() {
+            } else if foot.group.is_some() && !short_group {
+                short_group = true;
+            } else if foot.scrolled && !short_scroll {
+                short_scroll = true;
+            } else if foot.output.take().is_some() {
+            } else if foot.cost.take().is_some() {
+            } else if foot.group.take().is_some() {
+            } else {
+                foot.scrolled = false;
+            }
+        }
+    }
+
+    fn texts(&self, short_group: bool, short_scroll: bool) -> (Vec<String>, String) {
+        let mut left = Vec::new();
+        if let Some(group) = &self.group {
+            left.push(if short_group {
+                " ∥ ".to_string()
+            } else {
+                format!(" ∥ {group} ")
+            });
+        }
+        if self.scrolled {
+            left.push(if short_scroll {
+                " ↑ End ".to_string()
+            } else {
+                " ↑ scrolled · End follows ".to_string()
+            });
+        }
+        let parts: Vec<&str> = [&self.prompt, &self.output, &self.cost]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        let right = if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" {} ", parts.join(" · "))
+        };
+        (left, right)
+    }
+}
+
 /// The narrowest pane (borders included) that shows `label` for `agent` uncut, with a short
 /// badge of a running clock's width.
 pub fn min_width(agent: &AgentRun, label: &str) -> u16 {
@@ -260,6 +332,27 @@ mod tests {
         assert_eq!(cut_middle("Worker 10", 7), "Wor… 10");
         assert_eq!(cut_middle("Worker 10", 9), "Worker 10");
         assert_eq!(cut_end("completed — agent", 9), "complete…");
+    }
+
+    #[test]
+    fn a_foot_gives_up_the_prompt_count_first_and_the_cost_last() {
+        let foot = Foot {
+            group: Some("survey".into()),
+            scrolled: false,
+            prompt: Some("1.2k in".into()),
+            output: Some("48 out".into()),
+            cost: Some("$0.0002".into()),
+        };
+        let wide = foot.fit(60);
+        assert_eq!(wide, (vec![" ∥ survey ".into()], " 1.2k in · 48 out · $0.0002 ".into()));
+        assert_eq!(foot.fit(30).1, " 48 out · $0.0002 ");
+        assert_eq!(foot.fit(22), (vec![" ∥ ".into()], " 48 out · $0.0002 ".into()));
+        assert_eq!(foot.fit(14), (vec![" ∥ ".into()], " $0.0002 ".into()));
+        for width in 0..40 {
+            let (left, right) = foot.fit(width);
+            let used: usize = left.iter().map(|t| t.width()).sum::<usize>() + right.width();
+            assert!(used < width.max(1), "{width}: {left:?} {right:?}");
+        }
     }
 
     #[test]

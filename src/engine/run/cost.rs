@@ -211,6 +211,8 @@ impl Spend {
         match (self.priced(), self.partly_priced(), self.estimated()) {
             (false, _, _) => None,
             (true, true, _) => Some(format!("≥{sum}")),
+            // `<$0.0001` says it is not exact already.
+            (true, false, true) if sum.starts_with('<') => Some(sum),
             (true, false, true) => Some(format!("~{sum}")),
             (true, false, false) => Some(sum),
         }
@@ -315,7 +317,8 @@ pub fn dollars(usd: f64) -> String {
         u if u >= 100.0 => format!("${u:.0}"),
         u if u >= 1.0 => format!("${u:.2}"),
         u if u >= 0.01 => format!("${u:.3}"),
-        u if u > 0.0 => format!("${u:.4}"),
+        u if u >= 0.0001 => format!("${u:.4}"),
+        u if u > 0.0 => "<$0.0001".to_string(),
         _ => "$0".to_string(),
     }
 }
@@ -660,6 +663,7 @@ mod tests {
     fn dollars_show_small_sums() {
         assert_eq!(dollars(0.0), "$0");
         assert_eq!(dollars(0.000_42), "$0.0004");
+        assert_eq!(dollars(0.000_004_8), "<$0.0001");
         assert_eq!(dollars(0.0123), "$0.012");
         assert_eq!(dollars(2.5), "$2.50");
         assert_eq!(dollars(1234.4), "$1234");
