@@ -610,3 +610,142 @@ fn sixteen_and_forty_agents_every_label_distinct_at_three_sizes() {
         insta::assert_snapshot!(format!("workers_{n}_at_{width}x{height}"), terminal.backend());
     }
 }
+
+#[test]
+fn a_failed_agent_is_marked_without_colour_and_its_failure_stays_in_view() {
+    let (agents, mut events) = panicked_tool();
+    // Enough said after the failure that its line has long scrolled away.
+    for i in 1..=30 {
+        events.tokens("risks", &format!("estimate line {i}\n"));
+    }
+    events.at(2000).push(EventKind::AgentFailed {
+        agent: "writer".into(),
+        error: "HTTP 429: quota exceeded".into(),
+        status: Some(429),
+        retryable: false,
+    });
+    let run = fold(&agents, &events);
+    let mut view = View::new(run.agents().len());
+    let theme = Theme::load(None, true).unwrap();
+    let mut terminal = Terminal::new(TestBackend::new(100, 16)).unwrap();
+    terminal
+        .draw(|f| render::draw(f, &run, &mut view, &theme, 3000))
+        .unwrap();
+    let screen = terminal.backend().to_string();
+    assert!(
+        !screen.contains("✗ panicked"),
+        "the failure's own line scrolled away:\n{screen}"
+    );
+    for seen in [
+        "✗ Risks",
+        "✗ Writer",
+        "✗ failed",
+        "✗ fault panicked: tool panicked: load model",
+        "✗ failed (HTTP 429): HTTP 429: quota exceeded",
+        "2 failed",
+    ] {
+        assert!(screen.contains(seen), "{seen:?} not on screen:\n{screen}");
+    }
+    insta::assert_snapshot!(terminal.backend());
+}
+
+/// A run of three agents at gpt-4o's prices, one with a failed tool, finished or not.
+fn priced_run(finished: bool) -> (Vec<AgentInfo>, Events) {
+    let agents = vec![
+        info("risks", "risk analyst"),
+        info("writer", "writes"),
+        info("editor", "edits"),
+    ];
+    let mut e = Events::default();
+    session(&mut e, "Find the risks");
+    for (agent, t) in [("risks", 0), ("writer", 500), ("editor", 900)] {
+        e.at(t).start(agent, "Find the risks").push(EventKind::ModelRequest {
+            agent: agent.into(),
+            model: "gpt-4o".into(),
+            call: Some(0),
+            messages_from: 0,
+            system_prompt: Some("You help.".into()),
+            messages: vec![Message::User {
+                content: "Find the risks".into(),
+            }],
+            tools: Some(Vec::new()),
+        });
+        e.tokens(agent, "Done.").message(agent, "Done.");
+    }
+    e.push(EventKind::ToolFailed {
+        agent: "risks".into(),
+        call_id: "c1".into(),
+        tool: "fault".into(),
+        error: "tool panicked: load model crashed".into(),
+        kind: ToolFailureKind::Panic,
+        entry: None,
+    });
+    if finished {
+        e.at(61_000).push(EventKind::SessionFinished {
+            outcome: crewtui::engine::Outcome::Completed,
+            reason: "agent `editor` is terminal".into(),
+        });
+    }
+    (agents, e)
+}
+
+#[test]
+fn the_header_counts_agents_prices_the_run_and_keeps_the_outcome_at_80_columns() {
+    let (agents, events) = priced_run(true);
+    let run = fold(&agents, &events);
+    let theme = Theme::default_dark();
+    let mut widths = Vec::new();
+    for width in [160u16, 120, 80, 60] {
+        let mut view = View::new(run.agents().len());
+        let terminal = draw(&run, &mut view, width, 20, 61_000);
+        let header: String = terminal.backend().to_string().lines().next().unwrap().to_string();
+        assert!(
+            header.contains("completed with 1 failure"),
+            "{width} columns: {header}"
+        );
+        // Three replies of 1200 prompt and 48 completion tokens at $2.50 and $10 a million.
+        if width >= 80 {
+            assert!(header.contains("$0.010"), "{width}: {header}");
+            assert!(header.contains("1 failed") || header.contains("✗1"), "{header}");
+        }
+        // The outcome is drawn in the failure colour.
+        let buffer = terminal.backend().buffer();
+        let at = header.find("completed with").unwrap();
+        let x = header[..at].chars().count() as u16;
+        assert_eq!(buffer[(x, 0)].fg, theme.error, "{width}: {header}");
+        widths.push(header);
+    }
+    insta::assert_snapshot!(widths.join("\n"));
+}
+
+#[test]
+fn the_footer_keeps_help_and_quit_beside_a_notice_down_to_60_columns() {
+    let (agents, events) = four_streaming();
+    let run = fold(&agents, &events);
+    for width in [60u16, 80, 120] {
+        let mut view = View::new(run.agents().len());
+        view.on_key(&run, key(KeyCode::Char('c')));
+        let screen = draw(&run, &mut view, width, 20, 2000).backend().to_string();
+        let footer = screen.lines().last().unwrap();
+        assert!(footer.contains("Cancelling planner."), "{footer}");
+        assert!(footer.contains("? help") && footer.contains("q quit"), "{footer}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_notice_gives_the_footer_back_to_the_keys_after_a_few_seconds() {
+    let (agents, events) = four_streaming();
+    let run = fold(&agents, &events);
+    let mut view = View::new(run.agents().len());
+    view.on_key(&run, key(KeyCode::Char('c')));
+    let footer = |view: &mut View| {
+        let screen = draw(&run, view, 120, 20, 2000).backend().to_string();
+        screen.lines().last().unwrap().to_string()
+    };
+    tokio::time::advance(std::time::Duration::from_secs(3)).await;
+    assert!(footer(&mut view).contains("Cancelling planner."));
+    tokio::time::advance(std::time::Duration::from_secs(2)).await;
+    let after = footer(&mut view);
+    assert!(!after.contains("Cancelling"), "{after}");
+    assert!(after.contains("Tab focus"), "the hints are back: {after}");
+}

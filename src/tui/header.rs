@@ -35,7 +35,9 @@ struct Plan {
     counts: Form,
 }
 
-/// Steps from the fullest header to the barest, each applied on top of the ones before.
+/// Steps from the fullest header to the barest, each applied on top of the ones before. The
+/// first [`SHORTEN`] only shorten; the outcome's reason is cut before any part goes.
+const SHORTEN: usize = 8;
 const STEPS: [fn(&mut Plan); 12] = [
     |_| {},
     |p| p.id = Form::Short,
@@ -65,7 +67,8 @@ pub fn line(run: &Run, theme: &Theme, now_ms: u64, width: usize) -> Line<'static
     let (outcome, label, outcome_style) = outcome(run, theme);
     // First with the whole outcome, then with its reason cut, before anything else goes.
     for whole in [true, false] {
-        for step in STEPS {
+        let steps = if whole { &STEPS[..SHORTEN] } else { &STEPS[..] };
+        for step in steps {
             step(&mut plan);
             let parts = parts(run, theme, now_ms, &plan);
             let used: usize = parts

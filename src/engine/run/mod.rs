@@ -746,7 +746,7 @@ impl Run {
             } => {
                 self.ensure_turn(agent, t);
                 let a = self.agent_mut(agent);
-                a.record_failure(format!("✗ {tool}: {}: {error}", kind.describe()));
+                a.record_failure(format!("✗ {tool} {}: {error}", kind.describe()));
                 let status = ToolStatus::Failed {
                     kind: *kind,
                     error: error.clone(),
@@ -1113,6 +1113,13 @@ impl Run {
         }
         let index = a.calls.len();
         let turn = a.turn;
+        // No request on record (a damaged file, or a summary that skips requests): priced as
+        // the crew's model for the agent.
+        if let Some(i) = self.agent_index(agent.as_str()) {
+            let left = self.ledger.request(i, "");
+            self.charge_group(i, &left);
+        }
+        let a = self.agent_mut(agent);
         a.calls.push(ModelCall {
             number: None,
             turn,
