@@ -190,17 +190,22 @@ impl Foot {
         loop {
             let (left, right) = foot.texts(short_group, short_scroll);
             let used: usize = left.iter().map(|t| t.width()).sum::<usize>() + right.width();
-            if used + 1 <= width || (left.is_empty() && right.is_empty()) {
+            if used < width || (left.is_empty() && right.is_empty()) {
                 return (left, right);
             }
-            if foot.prompt.take().is_some() {
+            // What to give up next, least telling first.
+            if foot.prompt.is_some() {
+                foot.prompt = None;
             } else if foot.group.is_some() && !short_group {
                 short_group = true;
             } else if foot.scrolled && !short_scroll {
                 short_scroll = true;
-            } else if foot.output.take().is_some() {
-            } else if foot.cost.take().is_some() {
-            } else if foot.group.take().is_some() {
+            } else if foot.output.is_some() {
+                foot.output = None;
+            } else if foot.cost.is_some() {
+                foot.cost = None;
+            } else if foot.group.is_some() {
+                foot.group = None;
             } else {
                 foot.scrolled = false;
             }
