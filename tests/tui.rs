@@ -749,3 +749,26 @@ async fn a_notice_gives_the_footer_back_to_the_keys_after_a_few_seconds() {
     assert!(!after.contains("Cancelling"), "{after}");
     assert!(after.contains("Tab focus"), "the hints are back: {after}");
 }
+
+#[test]
+fn the_light_theme_paints_its_background_and_dims_readably() {
+    let (agents, events) = four_streaming();
+    let run = fold(&agents, &events);
+    let mut view = View::new(run.agents().len());
+    let theme = Theme::load(Some("light"), false).unwrap();
+    let mut terminal = Terminal::new(TestBackend::new(100, 20)).unwrap();
+    terminal
+        .draw(|f| render::draw(f, &run, &mut view, &theme, 2000))
+        .unwrap();
+    let buffer = terminal.backend().buffer();
+    assert!(
+        buffer.content().iter().all(|c| c.bg == Color::Rgb(255, 255, 255)),
+        "every cell is on white"
+    );
+    // The footer's hints are dim text: drawn in the theme's dim ink, which reads on white.
+    let footer = buffer.area.height - 1;
+    let dim = buffer[(2, footer)].fg;
+    assert_eq!(dim, theme.dim);
+    let ink = crewtui::tui::theme::rgb(dim).unwrap();
+    assert!(crewtui::tui::theme::contrast(ink, (255, 255, 255)) >= 4.5);
+}

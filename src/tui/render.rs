@@ -26,6 +26,9 @@ pub fn draw(frame: &mut Frame, run: &Run, view: &mut View, theme: &Theme, now_ms
     let area = frame.area();
     view.sync_panes(run);
     view.drawn.clear();
+    if theme.base() != Style::default() {
+        frame.render_widget(Block::new().style(theme.base()), area);
+    }
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         let text = format!(
             "Terminal too small: {}×{}. crewtui needs {MIN_WIDTH}×{MIN_HEIGHT}.",
