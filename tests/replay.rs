@@ -169,6 +169,7 @@ async fn a_replay_stopped_half_way() {
         speed: Some(1.0),
         t_ms: replayer.t_ms(),
         total_ms: replayer.total_ms(),
+        skipping: None,
     });
     let mut terminal = Terminal::new(TestBackend::new(140, 36)).unwrap();
     view.sync(replayer.run());
@@ -179,4 +180,91 @@ async fn a_replay_stopped_half_way() {
     let screen = terminal.backend().to_string();
     assert!(screen.contains(&format!("event {half} / {}", replayer.len())));
     insta::assert_snapshot!(screen);
+}
+
+/// A recording with an 18 s silence: an agent that thought for a long time.
+fn long_wait() -> Vec<engine::Event> {
+    use crewtui::engine::{Event, EventKind};
+    let kinds = [
+        (0, EventKind::SessionStarted {
+            session_id: "20261128T120000Z-abcdef".into(),
+            crew: "thinker".into(),
+            input: "think".into(),
+        }),
+        (0, EventKind::AgentStarted {
+            agent: "deep".into(),
+            turn: 1,
+            input: "think".into(),
+            round: Some(1),
+            entry: None,
+        }),
+        (100, EventKind::Token {
+            agent: "deep".into(),
+            text: "Let me think. ".into(),
+            reasoning: false,
+        }),
+        (18_100, EventKind::Token {
+            agent: "deep".into(),
+            text: "Done thinking.".into(),
+            reasoning: false,
+        }),
+        (18_200, EventKind::SessionFinished {
+            outcome: engine::Outcome::Completed,
+            reason: String::new(),
+        }),
+    ];
+    kinds
+        .into_iter()
+        .enumerate()
+        .map(|(seq, (t_ms, kind))| Event {
+            seq: seq as u64,
+            t_ms,
+            kind,
+        })
+        .collect()
+}
+
+/// Plays `events` at 1× in the replay TUI under the paused clock; after `then` the keys in
+/// `keys` are pressed (the last usually `q`), else the input ends. Returns the last frame.
+async fn play(events: Vec<engine::Event>, then: std::time::Duration, keys: &[char]) -> String {
+    use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+    let agents = [AgentInfo {
+        id: "deep".into(),
+        name: "Deep".into(),
+        role: "thinks".into(),
+    }];
+    let initial = Run::new("thinker", &agents, TimelineLimits::default());
+    let playback = Playback::from_events(initial, events);
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<TermEvent>>(8);
+    let input = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|e| (e, rx))
+    });
+    let input = Box::pin(input);
+    let keys: Vec<char> = keys.to_vec();
+    let press = async move {
+        tokio::time::sleep(then).await;
+        for c in keys {
+            let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+            let _ = tx.send(Ok(TermEvent::Key(key))).await;
+        }
+    };
+    let mut terminal = Terminal::new(common::term::Screen(TestBackend::new(100, 14))).unwrap();
+    let theme = Theme::default_dark();
+    let replay = crewtui::tui::replay::run(&mut terminal, input, playback, &theme, Some(1.0));
+    let (done, ()) = tokio::join!(replay, press);
+    done.expect("the replay runs");
+    terminal.backend().0.to_string()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_long_recorded_wait_plays_in_two_seconds_and_the_timeline_says_so() {
+    // A second into the 18 s wait: the clock has run half of it, and the timeline says why.
+    let screen = play(long_wait(), std::time::Duration::from_millis(1_150), &['q']).await;
+    assert!(screen.contains("» 18.0s wait played in 2s"), "{screen}");
+    assert!(!screen.contains("Done thinking."), "{screen}");
+    insta::assert_snapshot!(screen);
+    // Three seconds in, the whole 18 s recording has played.
+    let screen = play(long_wait(), std::time::Duration::from_secs(3), &['q']).await;
+    assert!(screen.contains("Done thinking.") && screen.contains("event 5 / 5"), "{screen}");
+    assert!(!screen.contains("wait played"), "{screen}");
 }

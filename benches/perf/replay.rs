@@ -226,6 +226,7 @@ pub(crate) fn replay_draw(
         speed: Some(1.0),
         t_ms: replayer.t_ms(),
         total_ms: replayer.total_ms(),
+        skipping: None,
     });
     view.sync(replayer.run());
     let now_ms = replayer.t_ms();

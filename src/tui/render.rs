@@ -468,8 +468,12 @@ fn draw_timeline(frame: &mut Frame, area: Rect, t: &Timeline, theme: &Theme) {
         Some(s) => format!("{s}×"),
         None => "max".to_string(),
     };
+    let skipping = t.skipping.map_or_else(String::new, |gap| {
+        let wait = super::replay::MAX_WAIT.as_secs();
+        format!(" » {} wait played in {wait}s ·", title::duration(gap))
+    });
     let right = format!(
-        " {} / {} · event {} / {} ",
+        "{skipping} {} / {} · event {} / {} ",
         clock(t.t_ms),
         clock(t.total_ms),
         t.position,
@@ -478,8 +482,15 @@ fn draw_timeline(frame: &mut Frame, area: Rect, t: &Timeline, theme: &Theme) {
     let left = format!(" {state} {speed:>4} ");
     let bar_width =
         (area.width as usize).saturating_sub(left.chars().count() + right.chars().count());
-    let filled = (bar_width * t.position)
-        .checked_div(t.total)
+    // The bar is the recording's time, as 1–9 jump through it; a recording without time, its
+    // events.
+    let (done, all) = if t.total_ms > 0 {
+        (t.t_ms.min(t.total_ms) as usize, t.total_ms as usize)
+    } else {
+        (t.position, t.total)
+    };
+    let filled = (bar_width * done)
+        .checked_div(all)
         .unwrap_or(0)
         .min(bar_width.saturating_sub(1));
     let bar: String = (0..bar_width)

@@ -82,6 +82,8 @@ pub struct Timeline {
     pub speed: Option<f64>,
     pub t_ms: u64,
     pub total_ms: u64,
+    /// A recorded wait being played shorter than it was (its length): the timeline says so.
+    pub skipping: Option<u64>,
 }
 
 pub struct View {
