@@ -2,6 +2,7 @@
 
 mod headless;
 mod logging;
+mod pick;
 mod replay;
 mod resume;
 mod sessions;

@@ -1,4 +1,4 @@
-//! `crewtui resume FILE`: go on with a session that paused or was cut off, live, appending to
+//! `crewtui resume SESSION`: go on with a session that paused or was cut off, live, appending to
 //! the same file.
 //!
 //! The crew comes from a crew file on disk (the one the header names, or `--crew`), never from
@@ -21,8 +21,9 @@ use super::{headless, setup};
 
 #[derive(Debug, Args)]
 pub struct ResumeArgs {
-    /// A session file that ended paused or was cut off (see `crewtui sessions`)
-    pub file: PathBuf,
+    /// A session that ended paused or was cut off: its file, its id or part of it, or --last
+    #[command(flatten)]
+    pub session: super::pick::SessionArg,
     /// Print the new events as JSON lines on stdout instead of showing the TUI
     #[arg(long)]
     pub headless: bool,
@@ -39,14 +40,15 @@ pub struct ResumeArgs {
 
 pub fn run(args: ResumeArgs) -> anyhow::Result<ExitCode> {
     let theme = setup::theme(args.theme.as_deref())?;
+    let file = args.session.resolve()?;
     // Before the session file is touched: a crew that cannot be loaded leaves it as it was.
-    let header = Reader::open(&args.file)?.header().clone();
-    let crew = load_crew(&args.file, args.crew.as_deref(), &header)?;
+    let header = Reader::open(&file)?.header().clone();
+    let crew = load_crew(&file, args.crew.as_deref(), &header)?;
     report_changes(&header, &crew);
     let outcome = setup::runtime()?.block_on(async {
         // The torn tail of a crash is cut off here, before anything is appended.
-        let (recorder, recording) = Recorder::append(&args.file)?;
-        super::setup::report_read_warnings(&args.file, &recording.warnings);
+        let (recorder, recording) = Recorder::append(&file)?;
+        super::setup::report_read_warnings(&file, &recording.warnings);
         let mut parts = setup::session_parts(&crew)?;
         let printed = if args.headless {
             Some(headless::print_and_record(&mut parts, recorder))
@@ -56,7 +58,7 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<ExitCode> {
         };
         let agents = AgentInfo::from_crew(&crew);
         let handle = engine::resume(crew, recording.resumable_events(), parts)
-            .with_context(|| format!("{}", args.file.display()))?;
+            .with_context(|| format!("{}", file.display()))?;
         if let Some(printed) = printed {
             headless::drive(
                 handle,
@@ -78,7 +80,7 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<ExitCode> {
             .context("running the terminal UI")
         }
     })?;
-    eprintln!("crewtui: session recorded in {}", args.file.display());
+    eprintln!("crewtui: session recorded in {}", file.display());
     Ok(match outcome {
         Some(outcome) => ExitCode::from(outcome.exit_code() as u8),
         None => ExitCode::SUCCESS,
