@@ -690,7 +690,12 @@ fn priced_session(dir: &Path, crew: &Path) -> String {
         "--sessions-dir",
         dir.to_str().unwrap(),
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     jsonl(&out)[0]["session_id"].as_str().unwrap().to_string()
 }
 
@@ -709,9 +714,15 @@ fn replay_finds_a_session_by_id_part_of_it_or_last_and_sessions_lists_ids_and_co
 
     let listing = crewtui(&["sessions", "--sessions-dir", dir_arg]);
     let listing = String::from_utf8_lossy(&listing.stdout).into_owned();
-    assert!(listing.starts_with("ID ") && listing.contains("COST"), "{listing}");
+    assert!(
+        listing.starts_with("ID ") && listing.contains("COST"),
+        "{listing}"
+    );
     for id in [&first, &second] {
-        let row = listing.lines().find(|l| l.starts_with(id.as_str())).expect(id);
+        let row = listing
+            .lines()
+            .find(|l| l.starts_with(id.as_str()))
+            .expect(id);
         assert!(row.contains(" $0.0"), "a priced row: {row}");
     }
 
@@ -739,7 +750,10 @@ fn replay_finds_a_session_by_id_part_of_it_or_last_and_sessions_lists_ids_and_co
     let out = transcript_of(&[shared]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr.contains("matches 2 sessions") && stderr.contains(&first), "{stderr}");
+    assert!(
+        stderr.contains("matches 2 sessions") && stderr.contains(&first),
+        "{stderr}"
+    );
     let out = transcript_of(&["nope"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(

@@ -186,32 +186,47 @@ async fn a_replay_stopped_half_way() {
 fn long_wait() -> Vec<engine::Event> {
     use crewtui::engine::{Event, EventKind};
     let kinds = [
-        (0, EventKind::SessionStarted {
-            session_id: "20261128T120000Z-abcdef".into(),
-            crew: "thinker".into(),
-            input: "think".into(),
-        }),
-        (0, EventKind::AgentStarted {
-            agent: "deep".into(),
-            turn: 1,
-            input: "think".into(),
-            round: Some(1),
-            entry: None,
-        }),
-        (100, EventKind::Token {
-            agent: "deep".into(),
-            text: "Let me think. ".into(),
-            reasoning: false,
-        }),
-        (18_100, EventKind::Token {
-            agent: "deep".into(),
-            text: "Done thinking.".into(),
-            reasoning: false,
-        }),
-        (18_200, EventKind::SessionFinished {
-            outcome: engine::Outcome::Completed,
-            reason: String::new(),
-        }),
+        (
+            0,
+            EventKind::SessionStarted {
+                session_id: "20261128T120000Z-abcdef".into(),
+                crew: "thinker".into(),
+                input: "think".into(),
+            },
+        ),
+        (
+            0,
+            EventKind::AgentStarted {
+                agent: "deep".into(),
+                turn: 1,
+                input: "think".into(),
+                round: Some(1),
+                entry: None,
+            },
+        ),
+        (
+            100,
+            EventKind::Token {
+                agent: "deep".into(),
+                text: "Let me think. ".into(),
+                reasoning: false,
+            },
+        ),
+        (
+            18_100,
+            EventKind::Token {
+                agent: "deep".into(),
+                text: "Done thinking.".into(),
+                reasoning: false,
+            },
+        ),
+        (
+            18_200,
+            EventKind::SessionFinished {
+                outcome: engine::Outcome::Completed,
+                reason: String::new(),
+            },
+        ),
     ];
     kinds
         .into_iter()
@@ -236,9 +251,8 @@ async fn play(events: Vec<engine::Event>, then: std::time::Duration, keys: &[cha
     let initial = Run::new("thinker", &agents, TimelineLimits::default());
     let playback = Playback::from_events(initial, events);
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<TermEvent>>(8);
-    let input = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|e| (e, rx))
-    });
+    let input =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|e| (e, rx)) });
     let input = Box::pin(input);
     let keys: Vec<char> = keys.to_vec();
     let press = async move {
@@ -265,6 +279,9 @@ async fn a_long_recorded_wait_plays_in_two_seconds_and_the_timeline_says_so() {
     insta::assert_snapshot!(screen);
     // Three seconds in, the whole 18 s recording has played.
     let screen = play(long_wait(), std::time::Duration::from_secs(3), &['q']).await;
-    assert!(screen.contains("Done thinking.") && screen.contains("event 5 / 5"), "{screen}");
+    assert!(
+        screen.contains("Done thinking.") && screen.contains("event 5 / 5"),
+        "{screen}"
+    );
     assert!(!screen.contains("wait played"), "{screen}");
 }

@@ -2,13 +2,14 @@
 
 use crewtui::engine::run::{AgentInfo, TimelineLimits};
 use crewtui::engine::{Command, Event, EventKind, Message, Run, ToolDef, ToolFailureKind, Usage};
+use crewtui::tui::clipboard::Clipboard;
 use crewtui::tui::render;
 use crewtui::tui::theme::Theme;
 use crewtui::tui::view::{Action, Overlay, View};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use ratatui::style::Color;
+use ratatui::style::{Color, Modifier};
 
 /// Events with consecutive sequence numbers at chosen times.
 #[derive(Default)]
@@ -601,13 +602,23 @@ fn sixteen_and_forty_agents_every_label_distinct_at_three_sizes() {
         let listed = screen.contains(&format!(" {n} agents "));
         assert_eq!(!listed, grid, "{n} agents at {width}x{height}:\n{screen}");
         // A grid shows every agent; the list as many as its rows hold.
-        let shown = if grid { n } else { (height as usize - 5).min(n) };
+        let shown = if grid {
+            n
+        } else {
+            (height as usize - 5).min(n)
+        };
         distinct_labels(&agents, &screen, shown);
         // Titles never overwrite each other: a badge follows each label.
         for line in screen.lines().filter(|l| l.contains("Worker")) {
-            assert!(!line.contains("Worker ─") && !line.contains("Worke…"), "{line}");
+            assert!(
+                !line.contains("Worker ─") && !line.contains("Worke…"),
+                "{line}"
+            );
         }
-        insta::assert_snapshot!(format!("workers_{n}_at_{width}x{height}"), terminal.backend());
+        insta::assert_snapshot!(
+            format!("workers_{n}_at_{width}x{height}"),
+            terminal.backend()
+        );
     }
 }
 
@@ -659,17 +670,19 @@ fn priced_run(finished: bool) -> (Vec<AgentInfo>, Events) {
     let mut e = Events::default();
     session(&mut e, "Find the risks");
     for (agent, t) in [("risks", 0), ("writer", 500), ("editor", 900)] {
-        e.at(t).start(agent, "Find the risks").push(EventKind::ModelRequest {
-            agent: agent.into(),
-            model: "gpt-4o".into(),
-            call: Some(0),
-            messages_from: 0,
-            system_prompt: Some("You help.".into()),
-            messages: vec![Message::User {
-                content: "Find the risks".into(),
-            }],
-            tools: Some(Vec::new()),
-        });
+        e.at(t)
+            .start(agent, "Find the risks")
+            .push(EventKind::ModelRequest {
+                agent: agent.into(),
+                model: "gpt-4o".into(),
+                call: Some(0),
+                messages_from: 0,
+                system_prompt: Some("You help.".into()),
+                messages: vec![Message::User {
+                    content: "Find the risks".into(),
+                }],
+                tools: Some(Vec::new()),
+            });
         e.tokens(agent, "Done.").message(agent, "Done.");
     }
     e.push(EventKind::ToolFailed {
@@ -698,7 +711,13 @@ fn the_header_counts_agents_prices_the_run_and_keeps_the_outcome_at_80_columns()
     for width in [160u16, 120, 80, 60] {
         let mut view = View::new(run.agents().len());
         let terminal = draw(&run, &mut view, width, 20, 61_000);
-        let header: String = terminal.backend().to_string().lines().next().unwrap().to_string();
+        let header: String = terminal
+            .backend()
+            .to_string()
+            .lines()
+            .next()
+            .unwrap()
+            .to_string();
         assert!(
             header.contains("completed with 1 failure"),
             "{width} columns: {header}"
@@ -706,7 +725,10 @@ fn the_header_counts_agents_prices_the_run_and_keeps_the_outcome_at_80_columns()
         // Three replies of 1200 prompt and 48 completion tokens at $2.50 and $10 a million.
         if width >= 80 {
             assert!(header.contains("$0.010"), "{width}: {header}");
-            assert!(header.contains("1 failed") || header.contains("✗1"), "{header}");
+            assert!(
+                header.contains("1 failed") || header.contains("✗1"),
+                "{header}"
+            );
         }
         // The outcome is drawn in the failure colour.
         let buffer = terminal.backend().buffer();
@@ -728,7 +750,10 @@ fn the_footer_keeps_help_and_quit_beside_a_notice_down_to_60_columns() {
         let screen = draw(&run, &mut view, width, 20, 2000).backend().to_string();
         let footer = screen.lines().last().unwrap();
         assert!(footer.contains("Cancelling planner."), "{footer}");
-        assert!(footer.contains("? help") && footer.contains("q quit"), "{footer}");
+        assert!(
+            footer.contains("? help") && footer.contains("q quit"),
+            "{footer}"
+        );
     }
 }
 
@@ -762,7 +787,10 @@ fn the_light_theme_paints_its_background_and_dims_readably() {
         .unwrap();
     let buffer = terminal.backend().buffer();
     assert!(
-        buffer.content().iter().all(|c| c.bg == Color::Rgb(255, 255, 255)),
+        buffer
+            .content()
+            .iter()
+            .all(|c| c.bg == Color::Rgb(255, 255, 255)),
         "every cell is on white"
     );
     // The footer's hints are dim text: drawn in the theme's dim ink, which reads on white.
@@ -771,4 +799,187 @@ fn the_light_theme_paints_its_background_and_dims_readably() {
     assert_eq!(dim, theme.dim);
     let ink = crewtui::tui::theme::rgb(dim).unwrap();
     assert!(crewtui::tui::theme::contrast(ink, (255, 255, 255)) >= 4.5);
+}
+
+/// A writer whose reply mentions "retry" on three of its sixty lines.
+fn long_reply() -> (Vec<AgentInfo>, Run) {
+    let agents = vec![info("writer", "writes"), info("editor", "edits")];
+    let mut e = Events::default();
+    session(&mut e, "write");
+    e.start("writer", "write");
+    for i in 1..=60 {
+        let line = match i {
+            5 | 20 | 58 => format!("line {i}: add a Retry here\n"),
+            _ => format!("line {i}\n"),
+        };
+        e.tokens("writer", &line);
+    }
+    let run = fold(&agents, &e);
+    (agents, run)
+}
+
+fn modifiers_of(terminal: &Terminal<TestBackend>, needle: &str) -> Vec<Modifier> {
+    let screen = terminal.backend().to_string();
+    let buffer = terminal.backend().buffer();
+    let mut found = Vec::new();
+    for (y, line) in screen.lines().enumerate() {
+        // The screen's lines are quoted: column 0 is the quote.
+        let line = &line[1..];
+        if let Some(at) = line.find(needle) {
+            let x = line[..at].chars().count() as u16;
+            found.push(buffer[(x, y as u16)].modifier);
+        }
+    }
+    found
+}
+
+#[test]
+fn a_search_highlights_the_focused_pane_and_n_goes_round_its_matches() {
+    let (_, run) = long_reply();
+    let mut view = View::new(run.agents().len());
+    let draw60 = |view: &mut View| draw(&run, view, 60, 16, 1000);
+    draw60(&mut view);
+    view.on_key(&run, key(KeyCode::Char('/')));
+    for c in "retry".chars() {
+        view.on_key(&run, key(KeyCode::Char(c)));
+    }
+    let typing = draw60(&mut view).backend().to_string();
+    assert!(
+        typing.lines().last().unwrap().contains("/retry"),
+        "{typing}"
+    );
+    view.on_key(&run, key(KeyCode::Enter));
+    // From what is on screen (the newest lines): line 58 first, the last of three.
+    let terminal = draw60(&mut view);
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("/retry · 3 of 3"), "{screen}");
+    let marks = modifiers_of(&terminal, "Retry");
+    assert_eq!(marks.len(), 1, "{screen}");
+    assert!(
+        marks[0].contains(Modifier::REVERSED | Modifier::BOLD),
+        "{marks:?}"
+    );
+    // n goes round to the first, scrolling up to it.
+    view.on_key(&run, key(KeyCode::Char('n')));
+    let terminal = draw60(&mut view);
+    let screen = terminal.backend().to_string();
+    assert!(
+        screen.contains("line 5: add a Retry") && screen.contains("1 of 3"),
+        "{screen}"
+    );
+    assert!(screen.contains("↑ End"), "scrolled back: {screen}");
+    insta::assert_snapshot!(terminal.backend());
+    view.on_key(&run, key(KeyCode::Char('N')));
+    let screen = draw60(&mut view).backend().to_string();
+    assert!(
+        screen.contains("line 58: add a Retry") && screen.contains("3 of 3"),
+        "{screen}"
+    );
+    // Esc ends the search: no marks, the usual keys again.
+    view.on_key(&run, key(KeyCode::Esc));
+    let terminal = draw60(&mut view);
+    assert!(
+        modifiers_of(&terminal, "Retry")
+            .iter()
+            .all(|m| !m.contains(Modifier::REVERSED))
+    );
+    assert!(view.search.is_none());
+}
+
+#[test]
+fn y_copies_the_last_reply_or_the_line_of_the_match() {
+    let (agents, mut events) = priced_run(false);
+    events.message("writer", "The plan, in full: ship on Tuesday.");
+    let run = fold(&agents, &events);
+    let mut view = View::new(run.agents().len());
+    view.clipboard = Clipboard::Kept(Vec::new());
+    view.focus = 1;
+    draw(&run, &mut view, 100, 20, 1000);
+    view.on_key(&run, key(KeyCode::Char('y')));
+    assert_eq!(
+        view.clipboard,
+        Clipboard::Kept(vec!["The plan, in full: ship on Tuesday.".into()])
+    );
+    assert_eq!(
+        view.notice_text(),
+        Some("Copied Writer's last reply (35 B).")
+    );
+    view.on_key(&run, key(KeyCode::Char('/')));
+    for c in "turn".chars() {
+        view.on_key(&run, key(KeyCode::Char(c)));
+    }
+    view.on_key(&run, key(KeyCode::Enter));
+    draw(&run, &mut view, 100, 20, 1000);
+    view.on_key(&run, key(KeyCode::Char('y')));
+    let Clipboard::Kept(copies) = &view.clipboard else {
+        panic!("kept");
+    };
+    assert_eq!(
+        copies.last().map(String::as_str),
+        Some("── turn 1 ── Find the risks")
+    );
+}
+
+#[test]
+fn the_inspector_shows_every_request_and_searches_them() {
+    let agents = vec![info("writer", "writes")];
+    let mut e = Events::default();
+    session(&mut e, "write");
+    e.start("writer", "write");
+    for call in 0..3u32 {
+        e.push(EventKind::ModelRequest {
+            agent: "writer".into(),
+            model: "gpt-4o".into(),
+            call: Some(call),
+            messages_from: call as usize,
+            system_prompt: (call == 0).then(|| "You write.".into()),
+            messages: vec![Message::User {
+                content: format!("draft number {}", call + 1),
+            }],
+            tools: (call == 0).then(Vec::new),
+        });
+        e.tokens("writer", &format!("reply {}", call + 1))
+            .message("writer", &format!("reply {}", call + 1));
+    }
+    let run = fold(&agents, &e);
+    let mut view = View::new(1);
+    view.on_key(&run, key(KeyCode::Char('i')));
+    let newest = draw(&run, &mut view, 100, 30, 1000).backend().to_string();
+    assert!(newest.contains("Request 3 of 3"), "{newest}");
+    assert!(
+        newest.contains("user: draft number 3") && newest.contains("reply 3"),
+        "{newest}"
+    );
+    view.on_key(&run, key(KeyCode::Left));
+    view.on_key(&run, key(KeyCode::Left));
+    let first = draw(&run, &mut view, 100, 30, 1000);
+    let screen = first.backend().to_string();
+    assert!(screen.contains("Request 1 of 3"), "{screen}");
+    assert!(
+        screen.contains("user: draft number 1") && !screen.contains("draft number 2"),
+        "{screen}"
+    );
+    view.on_key(&run, key(KeyCode::Left));
+    assert_eq!(view.notice_text(), Some("This is the first request."));
+    // `/` searches what the inspector shows.
+    view.on_key(&run, key(KeyCode::Char('/')));
+    for c in "draft".chars() {
+        view.on_key(&run, key(KeyCode::Char(c)));
+    }
+    view.on_key(&run, key(KeyCode::Enter));
+    let terminal = draw(&run, &mut view, 100, 30, 1000);
+    let marks = modifiers_of(&terminal, "draft");
+    assert!(
+        marks.iter().any(|m| m.contains(Modifier::REVERSED)),
+        "{}",
+        terminal.backend()
+    );
+    insta::assert_snapshot!(terminal.backend());
+    view.on_key(&run, key(KeyCode::Esc));
+    view.on_key(&run, key(KeyCode::Esc));
+    assert_eq!(
+        view.overlay,
+        Overlay::None,
+        "the first Esc ends the search, the second closes"
+    );
 }

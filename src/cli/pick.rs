@@ -57,7 +57,9 @@ impl SessionArg {
         let found: Vec<&(PathBuf, String, String)> = if exact.is_empty() {
             sessions
                 .iter()
-                .filter(|s| !wanted.is_empty() && (s.2.starts_with(wanted) || s.2.ends_with(wanted)))
+                .filter(|s| {
+                    !wanted.is_empty() && (s.2.starts_with(wanted) || s.2.ends_with(wanted))
+                })
                 .collect()
         } else {
             exact

@@ -10,7 +10,10 @@ use super::node::Node;
 use super::read::Field;
 
 /// `prices: {MODEL: {input, cached_input, output}}`, US dollars per million tokens.
-pub(crate) fn read_prices(field: Option<Field<'_>>, d: &mut Diagnostics) -> BTreeMap<String, Price> {
+pub(crate) fn read_prices(
+    field: Option<Field<'_>>,
+    d: &mut Diagnostics,
+) -> BTreeMap<String, Price> {
     let mut prices = BTreeMap::new();
     let entries = field.map(|f| f.named_entries(d)).unwrap_or_default();
     for (model, _, value) in entries {

@@ -400,10 +400,16 @@ fn prices_and_budgets_are_read_for_the_crew_its_providers_and_agents() {
          - {id: b, provider: local, model: llama3.2}\n",
     );
     let tune = c.prices.models["my-tune"];
-    assert_eq!((tune.input, tune.cached_input, tune.output), (0.5, Some(0.05), 2.0));
+    assert_eq!(
+        (tune.input, tune.cached_input, tune.output),
+        (0.5, Some(0.05), 2.0)
+    );
     assert_eq!(c.prices.providers["local"]["*"].output, 0.0);
     let run = c.settings.run_budget();
-    assert_eq!((run.max_cost_usd, run.max_tokens), (Some(2.5), Some(100_000)));
+    assert_eq!(
+        (run.max_cost_usd, run.max_tokens),
+        (Some(2.5), Some(100_000))
+    );
     let a = c.agents[0].budget.or(c.settings.agent_budget);
     assert_eq!((a.max_cost_usd, a.max_tokens), (Some(0.5), Some(2000)));
     let b = c.agents[1].budget.or(c.settings.agent_budget);
@@ -420,14 +426,24 @@ fn a_bad_price_or_budget_is_reported_where_it_is_written() {
     assert_eq!(
         brief(&report),
         [
-            (2, 14, "prices.m.input".into(), "must not be negative, found -1".into()),
+            (
+                2,
+                14,
+                "prices.m.input".into(),
+                "must not be negative, found -1".into()
+            ),
             (
                 2,
                 26,
                 "prices.m.output".into(),
                 "expected a number, found a string".into()
             ),
-            (3, 6, "prices.n.input".into(), "missing required key `input`".into()),
+            (
+                3,
+                6,
+                "prices.n.input".into(),
+                "missing required key `input`".into()
+            ),
             (
                 4,
                 26,

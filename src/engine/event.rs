@@ -284,7 +284,6 @@ pub struct Usage {
     pub cached_tokens: u64,
 }
 
-
 fn no_cached_tokens(n: &u64) -> bool {
     *n == 0
 }

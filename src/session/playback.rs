@@ -193,11 +193,13 @@ impl Playback {
         let moment = Moment::of(&event.kind);
         let agent = match moment {
             Moment::Plain => None,
-            Moment::ToolCall | Moment::Failure | Moment::Handoff | Moment::Group | Moment::Pause => {
-                moment_agent(&event.kind)
-                    .and_then(|id| run.agent_index(id))
-                    .and_then(|i| u32::try_from(i).ok())
-            }
+            Moment::ToolCall
+            | Moment::Failure
+            | Moment::Handoff
+            | Moment::Group
+            | Moment::Pause => moment_agent(&event.kind)
+                .and_then(|id| run.agent_index(id))
+                .and_then(|i| u32::try_from(i).ok()),
         };
         self.marks.push(Mark {
             t_ms: event.t_ms,

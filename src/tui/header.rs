@@ -105,7 +105,12 @@ fn plan_is_bare(plan: &Plan) -> bool {
 /// One part of the header: spans drawn together.
 type Part = Vec<Span<'static>>;
 
-fn assemble(parts: Vec<Part>, outcome: String, outcome_style: Style, theme: &Theme) -> Line<'static> {
+fn assemble(
+    parts: Vec<Part>,
+    outcome: String,
+    outcome_style: Style,
+    theme: &Theme,
+) -> Line<'static> {
     let mut spans = Vec::new();
     for part in parts {
         if !spans.is_empty() {

@@ -16,6 +16,12 @@ pub enum KeyMode {
     Input,
     /// A recording playing.
     Replay,
+    /// The inspector is open.
+    Inspector,
+    /// Typing what to search for; other keys are the query.
+    Search,
+    /// A search has found something: its keys come before those of the screen below it.
+    Found,
 }
 
 /// What a key asks for. The view carries out what is about looking; the live loop and the
@@ -58,6 +64,22 @@ pub enum KeyAction {
     /// Focus the next / previous agent with a failure.
     NextFailure,
     PreviousFailure,
+    /// Start typing a search of the focused pane (or the inspector).
+    Search,
+    /// Search for what was typed / stop typing.
+    Find,
+    CancelSearch,
+    NextMatch,
+    PreviousMatch,
+    EndSearch,
+    /// Copy the focused agent's last reply, or the line of the match, to the clipboard.
+    Copy,
+    CloseOverlay,
+    LineUp,
+    LineDown,
+    /// The agent's previous / next model request in the inspector.
+    OlderRequest,
+    NewerRequest,
 }
 
 /// A key with the modifiers it needs.
@@ -258,6 +280,20 @@ const LIVE: &[Binding] = &[
     ),
     bind(&[ch('F')], "", "", None, A::PreviousFailure),
     bind(
+        &[ch('/')],
+        "/",
+        "search the focused pane (n / N then move between matches)",
+        Some("/ search"),
+        A::Search,
+    ),
+    bind(
+        &[ch('y')],
+        "y",
+        "copy the focused agent's last reply to the clipboard",
+        Some("y copy"),
+        A::Copy,
+    ),
+    bind(
         &[ch('c'), key(KeyCode::Esc)],
         "c or Esc",
         "cancel the focused agent (the others go on)",
@@ -425,6 +461,20 @@ const REPLAY: &[Binding] = &[
         A::Expand,
     ),
     bind(
+        &[ch('/')],
+        "/",
+        "search the focused pane (n / N then move between matches)",
+        None,
+        A::Search,
+    ),
+    bind(
+        &[ch('y')],
+        "y",
+        "copy the focused agent's last reply to the clipboard",
+        None,
+        A::Copy,
+    ),
+    bind(
         &[ch('i')],
         "i",
         "inspect what the focused agent sent to its model",
@@ -447,12 +497,126 @@ const REPLAY: &[Binding] = &[
     )),
 ];
 
+const INSPECTOR: &[Binding] = &[
+    bind(
+        &[key(KeyCode::Up), ch('k')],
+        "↑ / ↓, k / j",
+        "scroll a line",
+        Some("↑↓ PgUp PgDn scroll"),
+        A::LineUp,
+    ),
+    bind(&[key(KeyCode::Down), ch('j')], "", "", None, A::LineDown),
+    bind(
+        &[key(KeyCode::PageUp)],
+        "PgUp / PgDn, space",
+        "scroll a page",
+        None,
+        A::PageUp,
+    ),
+    bind(
+        &[key(KeyCode::PageDown), ch(' ')],
+        "",
+        "",
+        None,
+        A::PageDown,
+    ),
+    bind(
+        &[key(KeyCode::Home)],
+        "Home / End",
+        "the top / the end",
+        None,
+        A::Oldest,
+    ),
+    bind(&[key(KeyCode::End)], "", "", None, A::Follow),
+    bind(
+        &[key(KeyCode::Left)],
+        "← / →",
+        "the agent's previous / next model request",
+        Some("←/→ request"),
+        A::OlderRequest,
+    ),
+    bind(&[key(KeyCode::Right)], "", "", None, A::NewerRequest),
+    bind(
+        &[ch('/')],
+        "/",
+        "search what the inspector shows",
+        Some("/ search"),
+        A::Search,
+    ),
+    bind(
+        &[ch('y')],
+        "y",
+        "copy the request shown to the clipboard",
+        None,
+        A::Copy,
+    ),
+    essential(bind(
+        &[key(KeyCode::Esc), ch('i'), ch('q')],
+        "Esc, i or q",
+        "close the inspector",
+        Some("Esc closes"),
+        A::CloseOverlay,
+    )),
+];
+
+const SEARCH: &[Binding] = &[
+    essential(bind(
+        &[key(KeyCode::Enter)],
+        "Enter",
+        "find what you typed",
+        Some("Enter finds"),
+        A::Find,
+    )),
+    essential(bind(
+        &[key(KeyCode::Esc)],
+        "Esc",
+        "cancel the search",
+        Some("Esc cancels"),
+        A::CancelSearch,
+    )),
+];
+
+const FOUND: &[Binding] = &[
+    essential(bind(
+        &[ch('n')],
+        "n / N",
+        "the next / previous match",
+        Some("n/N match"),
+        A::NextMatch,
+    )),
+    bind(&[ch('N')], "", "", None, A::PreviousMatch),
+    bind(
+        &[ch('y')],
+        "y",
+        "copy the line of the match to the clipboard",
+        Some("y copies it"),
+        A::Copy,
+    ),
+    bind(
+        &[ch('/')],
+        "/",
+        "search for something else",
+        None,
+        A::Search,
+    ),
+    essential(bind(
+        &[key(KeyCode::Esc)],
+        "Esc",
+        "end the search",
+        Some("Esc ends"),
+        A::EndSearch,
+    )),
+];
+
 /// The bindings of `mode`, in the order the help lists them.
 pub fn table(mode: KeyMode) -> &'static [Binding] {
     match mode {
         KeyMode::Live => LIVE,
         KeyMode::Input => INPUT,
         KeyMode::Replay => REPLAY,
+        KeyMode::Inspector => INSPECTOR,
+        KeyMode::Search => SEARCH,
+        KeyMode::Found => FOUND,
     }
 }
 
@@ -512,7 +676,14 @@ mod tests {
 
     #[test]
     fn every_key_of_a_mode_means_one_thing() {
-        for mode in [KeyMode::Live, KeyMode::Input, KeyMode::Replay] {
+        for mode in [
+            KeyMode::Live,
+            KeyMode::Input,
+            KeyMode::Replay,
+            KeyMode::Inspector,
+            KeyMode::Search,
+            KeyMode::Found,
+        ] {
             let chords: Vec<Chord> = table(mode)
                 .iter()
                 .flat_map(|b| b.chords.iter().copied())

@@ -44,8 +44,12 @@ pub fn arrange(area: Rect, n: usize, min_width: u16, list_width: usize, focus: u
         }
     }
     let Some((columns, _)) = best else {
-        let wanted = u16::try_from(list_width).unwrap_or(u16::MAX).max(LIST_WIDTH);
-        let list_width = wanted.min(area.width * 2 / 5).max(LIST_WIDTH.min(area.width / 2));
+        let wanted = u16::try_from(list_width)
+            .unwrap_or(u16::MAX)
+            .max(LIST_WIDTH);
+        let list_width = wanted
+            .min(area.width * 2 / 5)
+            .max(LIST_WIDTH.min(area.width / 2));
         let list = Rect {
             width: list_width,
             ..area
@@ -165,7 +169,11 @@ mod tests {
     #[test]
     fn too_many_agents_fall_back_to_the_compact_list() {
         let body = arrange(Rect::new(0, 0, 80, 24), 40, 0, 30, 7);
-        let Body::Compact { list, pane: (7, pane) } = body else {
+        let Body::Compact {
+            list,
+            pane: (7, pane),
+        } = body
+        else {
             panic!("{body:?}");
         };
         assert_eq!((list.width, pane.x, pane.width), (30, 30, 50));

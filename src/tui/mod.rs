@@ -5,6 +5,8 @@
 //! the user looks at it (focus, scroll, wrapped lines); [`render`] draws both.
 
 pub mod backend;
+pub mod clipboard;
+mod finding;
 pub mod header;
 pub mod inspector;
 pub mod keys;
@@ -13,6 +15,7 @@ pub mod live;
 pub mod pane;
 pub mod render;
 pub mod replay;
+pub mod search;
 pub mod terminal;
 pub mod theme;
 pub mod title;

@@ -614,7 +614,10 @@ mod tests {
         );
         let folded = PaneView::default().visible_lines(&t, 24, 40, 0, false);
         let text = text_of(&folded);
-        assert!(text.join(" ").contains("(2 ms, 57 more lines: e expands)"), "{text:?}");
+        assert!(
+            text.join(" ").contains("(2 ms, 57 more lines: e expands)"),
+            "{text:?}"
+        );
         assert!(text.iter().any(|l| l.contains("line 03")), "{text:?}");
         assert!(!text.iter().any(|l| l.contains("line 04")), "{text:?}");
     }

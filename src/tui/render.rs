@@ -9,11 +9,11 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
 use super::keys::{self, KeyMode};
-use super::{header, inspector, title};
 use super::layout::{self, Body};
 use super::pane::LineStyle;
 use super::theme::{AgentState, Theme};
 use super::view::{InputPurpose, Mode, Overlay, Scroll, Timeline, View};
+use super::{header, inspector, search, title};
 use crate::engine::Run;
 use crate::engine::run::RouteStep;
 
@@ -73,11 +73,8 @@ pub fn draw(frame: &mut Frame, run: &Run, view: &mut View, theme: &Theme, now_ms
     draw_footer(frame, footer, view, situation, theme);
     match view.overlay {
         Overlay::None => {}
-        Overlay::Help => draw_help(frame, area, view.key_mode(), theme),
-        Overlay::Inspector(top) => {
-            let top = inspector::draw(frame, area, run, view.focus, top, theme);
-            view.overlay = Overlay::Inspector(top);
-        }
+        Overlay::Help => draw_help(frame, area, view.key_mode(), view.search_mode(), theme),
+        Overlay::Inspector(_) => inspector::draw(frame, area, run, view, theme),
         Overlay::ConfirmQuit => draw_confirm(frame, area, theme),
     }
 }
@@ -210,7 +207,6 @@ fn draw_body(
         }
     }
 }
-
 
 pub(super) fn line_style(style: LineStyle, theme: &Theme) -> Style {
     match style {
@@ -351,9 +347,31 @@ fn draw_pane(
             lines_of.visible_lines(timeline, width, height, back, expanded)
         }
     };
+    // The focused pane's matches are marked while a search is on (the inspector has its own).
+    let search = view
+        .search
+        .as_ref()
+        .filter(|s| focused && !s.query.is_empty() && view.overlay == Overlay::None);
+    let first = match (search, scroll) {
+        (None, _) => 0,
+        (Some(_), Scroll::Top(top)) => top,
+        (Some(_), Scroll::Follow) => lines_of
+            .total_lines(timeline, width, expanded)
+            .saturating_sub(height),
+    };
     let lines: Vec<Line> = lines
         .into_iter()
-        .map(|(text, style)| Line::styled(text, line_style(style, theme)))
+        .enumerate()
+        .map(|(row, (text, style))| match search {
+            Some(search) => {
+                let current = search
+                    .at
+                    .filter(|(line, _)| *line == first + row)
+                    .map(|(_, at)| at);
+                search::highlighted(text, line_style(style, theme), &search.query, current)
+            }
+            None => Line::styled(text, line_style(style, theme)),
+        })
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
 }
@@ -394,9 +412,13 @@ fn draw_list(
                 theme.text()
             };
             let badge = title::badge(p, now_ms, true);
-            let state = if p.failed { AgentState::Failed } else { p.state };
-            let room = (inner.width as usize)
-                .saturating_sub(1 + UnicodeWidthStr::width(badge.as_str()));
+            let state = if p.failed {
+                AgentState::Failed
+            } else {
+                p.state
+            };
+            let room =
+                (inner.width as usize).saturating_sub(1 + UnicodeWidthStr::width(badge.as_str()));
             let label = labels.get(i).map_or("", String::as_str);
             let label = title::cut_middle(label, room);
             let pad = room.saturating_sub(UnicodeWidthStr::width(label.as_str()));
@@ -442,6 +464,10 @@ fn draw_footer(
     theme: &Theme,
 ) {
     let mode = view.key_mode();
+    if let Some(search) = &view.search {
+        draw_search_footer(frame, area, view, search, situation, theme);
+        return;
+    }
     let Some(notice) = view.notice_text() else {
         let hints = keys::hints(mode, area.width as usize, situation);
         frame.render_widget(Line::styled(hints, theme.dim()), area);
@@ -456,6 +482,59 @@ fn draw_footer(
         Span::styled(format!(" {notice}"), theme.warning()),
         Span::raw(" ".repeat(pad)),
         Span::styled(essential, theme.dim()),
+    ]);
+    frame.render_widget(line, area);
+}
+
+/// The footer while searching: the query being typed, or what it found, and the search's keys
+/// with the screen's essential ones.
+fn draw_search_footer(
+    frame: &mut Frame,
+    area: Rect,
+    view: &View,
+    search: &super::view::Search,
+    situation: keys::Situation,
+    theme: &Theme,
+) {
+    let query = crate::text::visible_line(&search.query).into_owned();
+    let (left, mode) = if search.editing {
+        (format!(" /{query}▏"), KeyMode::Search)
+    } else {
+        let found = match (view.notice_text(), search.count) {
+            (Some(notice), _) => notice.to_string(),
+            (None, Some((n, all))) => format!("{n} of {all}"),
+            (None, None) => "not found".to_string(),
+        };
+        (format!(" /{query} · {found}"), KeyMode::Found)
+    };
+    // What was found comes first; the search's keys get the room left, the screen's essential
+    // ones always.
+    let below = view.key_mode();
+    let essential = match (mode, below) {
+        (KeyMode::Found, KeyMode::Live | KeyMode::Replay) => {
+            format!(" ·{}", keys::hints(below, 0, situation))
+        }
+        // The inspector's Esc is the search's while it is on.
+        (
+            KeyMode::Found,
+            KeyMode::Input | KeyMode::Inspector | KeyMode::Search | KeyMode::Found,
+        )
+        | (
+            KeyMode::Live | KeyMode::Input | KeyMode::Replay | KeyMode::Inspector | KeyMode::Search,
+            _,
+        ) => String::new(),
+    };
+    let room = (area.width as usize).saturating_sub(
+        UnicodeWidthStr::width(left.as_str()) + UnicodeWidthStr::width(essential.as_str()),
+    );
+    let keys = keys::hints(mode, room, situation) + &essential;
+    let room = (area.width as usize).saturating_sub(UnicodeWidthStr::width(keys.as_str()));
+    let left = title::cut_end(&left, room.saturating_sub(1));
+    let pad = room.saturating_sub(UnicodeWidthStr::width(left.as_str()));
+    let line = Line::from(vec![
+        Span::styled(left, theme.title(true)),
+        Span::raw(" ".repeat(pad)),
+        Span::styled(keys, theme.dim()),
     ]);
     frame.render_widget(line, area);
 }
@@ -510,8 +589,13 @@ fn draw_timeline(frame: &mut Frame, area: Rect, t: &Timeline, theme: &Theme) {
     );
 }
 
-fn draw_help(frame: &mut Frame, area: Rect, mode: KeyMode, theme: &Theme) {
-    let keys: Vec<(&str, &str)> = keys::help(mode).collect();
+fn draw_help(frame: &mut Frame, area: Rect, mode: KeyMode, search: Option<KeyMode>, theme: &Theme) {
+    // A search's keys come first, as they do when pressed.
+    let keys: Vec<(&str, &str)> = search
+        .into_iter()
+        .flat_map(keys::help)
+        .chain(keys::help(mode))
+        .collect();
     let widest = keys
         .iter()
         .map(|(_, what)| 22 + what.chars().count())
@@ -522,6 +606,9 @@ fn draw_help(frame: &mut Frame, area: Rect, mode: KeyMode, theme: &Theme) {
         KeyMode::Live => "Keys",
         KeyMode::Input => "Keys while you type",
         KeyMode::Replay => "Keys of the replay",
+        KeyMode::Inspector => "Keys of the inspector",
+        KeyMode::Search => "Keys while you type a search",
+        KeyMode::Found => "Keys while searching",
     };
     let mut lines = vec![Line::styled(title, theme.header()), Line::raw("")];
     for (key, what) in keys {

@@ -211,7 +211,13 @@ fn on_key(key: KeyEvent, replayer: &mut Playback, clock: &mut Clock, view: &mut 
     if key.kind == KeyEventKind::Release {
         return false;
     }
-    if view.overlay != Overlay::None {
+    // Overlays and a search have the keys first; what a search leaves is the replay's.
+    let searching = match view.search_mode() {
+        Some(KeyMode::Search) => true,
+        Some(mode) => keys::action(mode, &key).is_some(),
+        None => false,
+    };
+    if view.overlay != Overlay::None || searching {
         return view.on_key(replayer.run(), key) == Action::Quit;
     }
     let seek = |replayer: &mut Playback, clock: &mut Clock, target: usize| {
@@ -344,14 +350,26 @@ mod tests {
         assert_eq!(clock.due(19_000) - clock.base, MAX_WAIT);
         assert_eq!(clock.skipping(Some(19_000)), Some(18_000));
         tokio::time::advance(Duration::from_secs(1)).await;
-        assert_eq!(clock.now_ms(Some(19_000)), 10_000, "half way through the wait");
+        assert_eq!(
+            clock.now_ms(Some(19_000)),
+            10_000,
+            "half way through the wait"
+        );
         tokio::time::advance(Duration::from_secs(5)).await;
-        assert_eq!(clock.now_ms(Some(19_000)), 19_000, "never past the next event");
+        assert_eq!(
+            clock.now_ms(Some(19_000)),
+            19_000,
+            "never past the next event"
+        );
         clock.speed = Some(4.0);
         clock.rebase(0);
         assert_eq!(clock.due(6_000) - clock.base, Duration::from_millis(1_500));
         clock.playing = false;
-        assert_eq!(clock.skipping(Some(60_000)), None, "a paused replay skips nothing");
+        assert_eq!(
+            clock.skipping(Some(60_000)),
+            None,
+            "a paused replay skips nothing"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! inside a tool call: that one is caught and reported as an event, and the screen stays up.
 
 use std::io::{self, Stdout};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::execute;
@@ -31,9 +32,17 @@ impl Drop for Guard {
     }
 }
 
+/// Whether the TUI has the terminal (so a clipboard copy can be written to it).
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+pub fn active() -> bool {
+    ACTIVE.load(Ordering::Relaxed)
+}
+
 pub fn enter() -> io::Result<Guard> {
     install_panic_hook();
     enable_raw_mode()?;
+    ACTIVE.store(true, Ordering::Relaxed);
     let mut stdout = io::stdout();
     if let Err(e) = execute!(stdout, EnterAlternateScreen, EnableMouseCapture) {
         let _ = leave();
@@ -46,6 +55,7 @@ pub fn enter() -> io::Result<Guard> {
 
 /// Puts the terminal back as the shell left it. Safe to call more than once.
 pub fn leave() -> io::Result<()> {
+    ACTIVE.store(false, Ordering::Relaxed);
     disable_raw_mode()?;
     execute!(
         io::stdout(),

@@ -328,7 +328,12 @@ mod tests {
             .iter()
             .map(|id| AgentInfo {
                 id: (*id).into(),
-                name: if id.starts_with('w') { "Worker" } else { "Lead" }.into(),
+                name: if id.starts_with('w') {
+                    "Worker"
+                } else {
+                    "Lead"
+                }
+                .into(),
                 role: String::new(),
             })
             .collect();
@@ -349,9 +354,18 @@ mod tests {
             cost: Some("$0.0002".into()),
         };
         let wide = foot.fit(60);
-        assert_eq!(wide, (vec![" ∥ survey ".into()], " 1.2k in · 48 out · $0.0002 ".into()));
+        assert_eq!(
+            wide,
+            (
+                vec![" ∥ survey ".into()],
+                " 1.2k in · 48 out · $0.0002 ".into()
+            )
+        );
         assert_eq!(foot.fit(30).1, " 48 out · $0.0002 ");
-        assert_eq!(foot.fit(22), (vec![" ∥ ".into()], " 48 out · $0.0002 ".into()));
+        assert_eq!(
+            foot.fit(22),
+            (vec![" ∥ ".into()], " 48 out · $0.0002 ".into())
+        );
         assert_eq!(foot.fit(14), (vec![" ∥ ".into()], " $0.0002 ".into()));
         for width in 0..40 {
             let (left, right) = foot.fit(width);
@@ -372,9 +386,15 @@ mod tests {
         let wide = Title::fit(a, "Worker 10", 0, 60);
         assert_eq!(wide.role.as_deref(), Some("summarises the findings"));
         let middle = Title::fit(a, "Worker 10", 0, 20);
-        assert_eq!((middle.role.as_deref(), middle.badge.as_str()), (None, " idle "));
+        assert_eq!(
+            (middle.role.as_deref(), middle.badge.as_str()),
+            (None, " idle ")
+        );
         let narrow = Title::fit(a, "Worker 10", 0, 15);
-        assert_eq!((narrow.label.as_str(), narrow.badge.as_str()), ("Worker 10", " · "));
+        assert_eq!(
+            (narrow.label.as_str(), narrow.badge.as_str()),
+            ("Worker 10", " · ")
+        );
         for width in 0..40 {
             let t = Title::fit(a, "Worker 10", 0, width);
             assert!(t.width() <= width || t.label.width() <= 1, "{width}: {t:?}");

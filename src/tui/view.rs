@@ -8,6 +8,7 @@ use ratatui::layout::{Position, Rect};
 use ratatui_textarea::TextArea;
 use tokio::time::Instant;
 
+use super::clipboard::Clipboard;
 use super::keys::{self, KeyAction, KeyMode};
 use super::pane::PaneView;
 use crate::engine::run::AgentState;
@@ -56,6 +57,18 @@ pub struct InputBox {
 
 /// How long a notice stays in the footer.
 pub const NOTICE_FOR: Duration = Duration::from_secs(4);
+
+/// A search of the focused pane, or of the inspector while it is open.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Search {
+    pub query: String,
+    /// The query is being typed (the footer is its input line).
+    pub editing: bool,
+    /// The current match: a line of what is searched, as drawn, and a byte offset in it.
+    pub at: Option<(usize, usize)>,
+    /// The current match's number among them all, and how many there are.
+    pub count: Option<(usize, usize)>,
+}
 
 /// A one-line message for the footer, beside the keys that matter most, until it expires.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,6 +121,14 @@ pub struct View {
     pub columns: usize,
     /// The last frame showed the list of agents beside the focused pane.
     pub compact: bool,
+    pub search: Option<Search>,
+    /// The model request the inspector shows, by its index among the agent's; `None` for the
+    /// newest.
+    pub inspected: Option<usize>,
+    /// Where the inspector's text was drawn last, for its page size and width.
+    pub inspector_area: Rect,
+    /// Where `y` puts what it copies.
+    pub clipboard: Clipboard,
 }
 
 impl View {
@@ -127,6 +148,10 @@ impl View {
             drawn: Vec::new(),
             columns: 1,
             compact: false,
+            search: None,
+            inspected: None,
+            inspector_area: Rect::default(),
+            clipboard: Clipboard::default(),
         }
     }
 
@@ -296,8 +321,11 @@ impl View {
         }
     }
 
-    /// Which key table applies now.
+    /// Which key table applies now, under any search (see [`View::search_mode`]).
     pub fn key_mode(&self) -> KeyMode {
+        if let Overlay::Inspector(_) = self.overlay {
+            return KeyMode::Inspector;
+        }
         match (&self.mode, &self.input) {
             (Mode::Replay(_), _) => KeyMode::Replay,
             (Mode::Live, Some(_)) => KeyMode::Input,
@@ -305,9 +333,38 @@ impl View {
         }
     }
 
+    /// The search's keys, which come first while there is one: typing the query, or moving
+    /// between what it found.
+    pub fn search_mode(&self) -> Option<KeyMode> {
+        self.search.as_ref().map(|s| {
+            if s.editing {
+                KeyMode::Search
+            } else {
+                KeyMode::Found
+            }
+        })
+    }
+
     pub fn on_key(&mut self, run: &Run, key: KeyEvent) -> Action {
         if key.kind == KeyEventKind::Release {
             return Action::None;
+        }
+        match self.search_mode() {
+            Some(KeyMode::Search) => {
+                match keys::action(KeyMode::Search, &key) {
+                    Some(action) => return self.perform(run, action),
+                    None => self.type_query(key),
+                }
+                return Action::None;
+            }
+            Some(KeyMode::Found)
+                if matches!(self.overlay, Overlay::None | Overlay::Inspector(_)) =>
+            {
+                if let Some(action) = keys::action(KeyMode::Found, &key) {
+                    return self.perform(run, action);
+                }
+            }
+            Some(_) | None => {}
         }
         match self.overlay {
             Overlay::ConfirmQuit => {
@@ -327,18 +384,10 @@ impl View {
                 }
                 return Action::None;
             }
-            Overlay::Inspector(top) => {
-                let page = self.page().max(5);
-                self.overlay = match key.code {
-                    KeyCode::Esc | KeyCode::Char('i' | 'q') => Overlay::None,
-                    KeyCode::Up | KeyCode::Char('k') => Overlay::Inspector(top.saturating_sub(1)),
-                    KeyCode::Down | KeyCode::Char('j') => Overlay::Inspector(top + 1),
-                    KeyCode::PageUp => Overlay::Inspector(top.saturating_sub(page)),
-                    KeyCode::PageDown | KeyCode::Char(' ') => Overlay::Inspector(top + page),
-                    KeyCode::Home => Overlay::Inspector(0),
-                    KeyCode::End => Overlay::Inspector(usize::MAX / 2),
-                    _ => Overlay::Inspector(top),
-                };
+            Overlay::Inspector(_) => {
+                if let Some(action) = keys::action(KeyMode::Inspector, &key) {
+                    return self.perform(run, action);
+                }
                 return Action::None;
             }
             Overlay::None => {}
@@ -361,6 +410,11 @@ impl View {
     /// them here.
     pub fn perform(&mut self, run: &Run, action: KeyAction) -> Action {
         let n = run.agents().len().max(1);
+        if let Overlay::Inspector(top) = self.overlay
+            && self.inspector_key(run, action, top)
+        {
+            return Action::None;
+        }
         match action {
             KeyAction::FocusNext => self.focus = (self.focus + 1) % n,
             KeyAction::FocusPrevious => self.focus = (self.focus + n - 1) % n,
@@ -380,6 +434,26 @@ impl View {
             }
             KeyAction::NextFailure => self.focus_failure(run, true),
             KeyAction::PreviousFailure => self.focus_failure(run, false),
+            KeyAction::Search => {
+                self.search = Some(Search {
+                    editing: true,
+                    ..Search::default()
+                });
+            }
+            KeyAction::Find => self.find(run),
+            KeyAction::CancelSearch | KeyAction::EndSearch => self.search = None,
+            KeyAction::NextMatch => self.step_match(run, true),
+            KeyAction::PreviousMatch => self.step_match(run, false),
+            KeyAction::Copy => self.copy(run),
+            KeyAction::CloseOverlay => {
+                self.overlay = Overlay::None;
+                self.search = None;
+            }
+            // The inspector's own: handled above while it is open.
+            KeyAction::LineUp
+            | KeyAction::LineDown
+            | KeyAction::OlderRequest
+            | KeyAction::NewerRequest => {}
             KeyAction::Zoom => self.zoomed = !self.zoomed,
             KeyAction::PageUp => self.scroll_by(run, self.focus, -(self.page() as isize)),
             KeyAction::PageDown => self.scroll_by(run, self.focus, self.page() as isize),
@@ -394,7 +468,11 @@ impl View {
                     *e = !*e;
                 }
             }
-            KeyAction::Inspect => self.overlay = Overlay::Inspector(0),
+            KeyAction::Inspect => {
+                self.overlay = Overlay::Inspector(0);
+                self.inspected = None;
+                self.search = None;
+            }
             KeyAction::Help => self.overlay = Overlay::Help,
             KeyAction::Answer => match run.pause() {
                 Some(pause) => {

@@ -15,8 +15,8 @@ use std::sync::{Arc, OnceLock};
 
 use serde::Deserialize;
 
-pub use crate::config::model::{Budget, Price, Prices};
 use crate::config::model::Crew;
+pub use crate::config::model::{Budget, Price, Prices};
 use crate::engine::event::{AgentId, Usage};
 
 /// Characters per token, to estimate a reply's tokens before the provider says.
@@ -168,14 +168,12 @@ pub struct Spend {
 impl Spend {
     /// Prompt and completion tokens, estimates included.
     pub fn tokens(&self) -> u64 {
-        self.prompt_tokens
-            .saturating_add(self.output_tokens())
+        self.prompt_tokens.saturating_add(self.output_tokens())
     }
 
     /// Completion tokens, estimates included.
     pub fn output_tokens(&self) -> u64 {
-        self.completion_tokens
-            .saturating_add(self.estimated_tokens)
+        self.completion_tokens.saturating_add(self.estimated_tokens)
     }
 
     /// Whether some of the figures are estimates.
@@ -455,7 +453,9 @@ impl Ledger {
                 self.live.subtract(&a.live);
                 a.live = spend;
             }
-            None if a.chars == 0 => a.live = Spend::of_estimate(content.chars().count() as u64, a.price),
+            None if a.chars == 0 => {
+                a.live = Spend::of_estimate(content.chars().count() as u64, a.price)
+            }
             None => self.live.subtract(&a.live),
         }
         let spend = std::mem::take(&mut a.live);
@@ -505,7 +505,9 @@ impl Ledger {
 
     /// Agent `i`'s budget.
     pub fn budget(&self, i: usize) -> Budget {
-        self.accounts.get(i).map_or_else(Budget::default, |a| a.budget)
+        self.accounts
+            .get(i)
+            .map_or_else(Budget::default, |a| a.budget)
     }
 
     /// Whether agent `agent`'s budget (when given) or the run's has been reached, estimates of
@@ -543,7 +545,10 @@ mod tests {
     #[test]
     fn the_table_prices_the_models_people_use_by_their_usual_names() {
         let gpt4o = table_price("gpt-4o").expect("gpt-4o is in the table");
-        assert_eq!((gpt4o.input, gpt4o.cached_input, gpt4o.output), (2.5, Some(1.25), 10.0));
+        assert_eq!(
+            (gpt4o.input, gpt4o.cached_input, gpt4o.output),
+            (2.5, Some(1.25), 10.0)
+        );
         for (name, same_as) in [
             ("openai/gpt-4o", "gpt-4o"),
             ("gpt-4o-2024-08-06", "gpt-4o"),
@@ -556,12 +561,22 @@ mod tests {
             assert_eq!(table_price(name), table_price(same_as), "{name}");
             assert!(table_price(name).is_some(), "{name}");
         }
-        for unknown in ["", "llama3.2", "gpt-4o-mini-tts-nope", "local", "qwen/qwen-unknown"] {
+        for unknown in [
+            "",
+            "llama3.2",
+            "gpt-4o-mini-tts-nope",
+            "local",
+            "qwen/qwen-unknown",
+        ] {
             assert_eq!(table_price(unknown), None, "{unknown}");
         }
         // Every entry is a real price, and every alias leads somewhere.
         let t = table();
-        assert!(t.models.len() >= 40, "a few dozen models: {}", t.models.len());
+        assert!(
+            t.models.len() >= 40,
+            "a few dozen models: {}",
+            t.models.len()
+        );
         for (name, p) in &t.models {
             assert!(p.input >= 0.0 && p.output > 0.0, "{name}: {p:?}");
             assert!(p.cached_input.is_none_or(|c| c <= p.input), "{name}: {p:?}");
@@ -576,16 +591,23 @@ mod tests {
         let price = table_price("gpt-4o");
         let spend = Spend::of_usage(&usage(1_000_000, 1_000_000, 400_000), price);
         // 600k fresh at $2.50, 400k cached at $1.25, 1M out at $10.
-        assert!((spend.cost_usd - (1.5 + 0.5 + 10.0)).abs() < 1e-9, "{spend:?}");
+        assert!(
+            (spend.cost_usd - (1.5 + 0.5 + 10.0)).abs() < 1e-9,
+            "{spend:?}"
+        );
         let none = Spend::of_usage(&usage(10, 5, 0), None);
         assert_eq!((none.cost_usd, none.unpriced_tokens), (0.0, 15));
         assert!(!none.priced());
     }
 
     fn crew(yaml: &str) -> Crew {
-        crate::config::load_crew_str(yaml, std::path::Path::new("c.yaml"), std::path::Path::new("."))
-            .crew
-            .expect("the crew loads")
+        crate::config::load_crew_str(
+            yaml,
+            std::path::Path::new("c.yaml"),
+            std::path::Path::new("."),
+        )
+        .crew
+        .expect("the crew loads")
     }
 
     #[test]
@@ -596,8 +618,14 @@ mod tests {
              agents:\n  - {id: a, model: gpt-4o, handoff_targets: [b]}\n  - {id: b, provider: local, model: gpt-4o}\n",
         );
         let terms = Terms::for_crew(&c);
-        assert_eq!(terms.price(Some("openai"), "gpt-4o").map(|p| p.input), Some(1.0));
-        assert_eq!(terms.price(Some("local"), "gpt-4o").map(|p| p.input), Some(0.0));
+        assert_eq!(
+            terms.price(Some("openai"), "gpt-4o").map(|p| p.input),
+            Some(1.0)
+        );
+        assert_eq!(
+            terms.price(Some("local"), "gpt-4o").map(|p| p.input),
+            Some(0.0)
+        );
         assert_eq!(terms.price(None, "tuned").map(|p| p.output), Some(4.0));
         assert_eq!(terms.price(None, "gpt-4.1").map(|p| p.input), Some(2.0));
         assert_eq!(terms.price(Some("openai"), "my-own"), None);
@@ -615,7 +643,14 @@ mod tests {
         assert!(live.estimated() && live.cost_usd > 0.0);
         ledger.replied(0, Some(&usage(100, 2, 0)), "abcdefghi");
         let done = ledger.total();
-        assert_eq!((done.estimated_tokens, done.completion_tokens, done.prompt_tokens), (0, 2, 100));
+        assert_eq!(
+            (
+                done.estimated_tokens,
+                done.completion_tokens,
+                done.prompt_tokens
+            ),
+            (0, 2, 100)
+        );
         assert!((done.cost_usd - (100.0 * 2.5 + 2.0 * 10.0) / 1e6).abs() < 1e-12);
         // A reply without figures keeps its estimate, from its text when nothing streamed.
         ledger.request(0, "gpt-4o");
@@ -646,7 +681,13 @@ mod tests {
         ledger.streamed(0, &"x".repeat(44));
         let hit = ledger.passed(Some(0)).expect("agent a's 150 tokens");
         assert_eq!(hit.scope, BudgetScope::Agent(0));
-        assert_eq!(hit.limit, Limit::Tokens { max: 150, spent: 151 });
+        assert_eq!(
+            hit.limit,
+            Limit::Tokens {
+                max: 150,
+                spent: 151
+            }
+        );
         assert_eq!(
             hit.describe("agent a"),
             "agent a reached its budget of 150 tokens: 151 used"
@@ -655,7 +696,10 @@ mod tests {
         assert_eq!(ledger.passed(Some(1)), None);
         ledger.request(1, "");
         ledger.replied(1, Some(&usage(900, 10, 0)), "");
-        assert_eq!(ledger.passed(Some(1)).map(|h| h.scope), Some(BudgetScope::Run));
+        assert_eq!(
+            ledger.passed(Some(1)).map(|h| h.scope),
+            Some(BudgetScope::Run)
+        );
         assert!(ledger.total().partly_priced());
     }
 

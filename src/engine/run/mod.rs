@@ -155,10 +155,9 @@ impl Finish {
             (Outcome::Completed, 0) => self.outcome.label().to_string(),
             (Outcome::Completed, 1) => "completed with 1 failure".to_string(),
             (Outcome::Completed, n) => format!("completed with {n} failures"),
-            (
-                Outcome::Paused | Outcome::Failed | Outcome::Cancelled | Outcome::Limit,
-                _,
-            ) => self.outcome.label().to_string(),
+            (Outcome::Paused | Outcome::Failed | Outcome::Cancelled | Outcome::Limit, _) => {
+                self.outcome.label().to_string()
+            }
         }
     }
 
@@ -435,7 +434,6 @@ impl Run {
     pub fn running(&self) -> bool {
         self.started && self.finish.is_none()
     }
-
 
     /// Whole replies, over all agents.
     pub fn replies(&self) -> usize {
