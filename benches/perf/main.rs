@@ -1,7 +1,8 @@
 //! crewtui's performance figures and the budgets they must meet (issue 6).
 //!
 //! `cargo bench --bench perf` runs every item; `cargo bench --bench perf -- NAME...` runs the
-//! named ones (render, history, idle, engine, fanout, memory, replay, recording). Each item
+//! named ones (render, history, idle, engine, fanout, memory, replay, recording, linear,
+//! many). Each item
 //! runs in a child process of this binary (`perf --child NAME`), so a peak RSS belongs to one
 //! scenario and nothing one item allocates slows the next. Timing budgets live here and only
 //! here: the test suite checks behaviour, never speed.
@@ -19,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crewtui::config::model::{Crew, ScriptStep};
 use crewtui::engine::Run;
-use crewtui::engine::run::{AgentInfo, TimelineLimits};
+use crewtui::engine::run::{AgentInfo, Ledger, Terms, TimelineLimits};
 use crewtui::engine::{
     self, EVENT_QUEUE, Event, EventKind, EventLog, Outcome, SessionHandle, SessionParts, Usage,
 };
@@ -65,7 +66,7 @@ use replay::*;
 use report::*;
 use streaming::*;
 
-const ITEMS: [(&str, &str); 9] = [
+const ITEMS: [(&str, &str); 10] = [
     (
         "render",
         "1. streaming render: 16 agents x 50 tokens/s, 200x50",
@@ -92,6 +93,10 @@ const ITEMS: [(&str, &str); 9] = [
     (
         "linear",
         "9. linear growth: a two-agent ping-pong, 250 / 1,000 / 2,000 turns, real binary",
+    ),
+    (
+        "many",
+        "10. watching many: 40 priced agents x 50 tokens/s, 200x50",
     ),
 ];
 
@@ -182,6 +187,7 @@ fn child(name: &str) {
         "replay" => replay_item(),
         "recording" => recording_item(),
         "linear" => linear_item(),
+        "many" => many_item(),
         other => panic!("no item {other}"),
     }
     // The scratch files (an 83 MB session among them) go with the child that made them.

@@ -120,6 +120,7 @@ pub(crate) fn memory_item() {
             input,
             "memory",
             &agents,
+            Terms::default(),
             &[],
             Launch::Running(handle),
             &theme,

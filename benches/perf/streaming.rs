@@ -97,6 +97,61 @@ pub(crate) fn render_item() {
     ));
 }
 
+/// Agents streaming at once in the "watching many" item.
+pub(crate) const MANY_AGENTS: usize = 40;
+
+/// Item 10: forty agents streaming, each on a priced model, drawn at 200x50: the grid, the
+/// titles fitted, the header's counts and live cost.
+pub(crate) fn many_item() {
+    let rt = runtime();
+    let tokens = (RENDER_RATE * RENDER_SECONDS) as usize;
+    let (mut p50s, mut p99s, mut rates) = (vec![], vec![], vec![]);
+    for _ in 0..runs() {
+        let yaml = fan_out_yaml(MANY_AGENTS, tokens, RENDER_RATE).replace(
+            "provider: scripted,",
+            "provider: scripted, model: gpt-4o-mini,",
+        );
+        let crew = load_crew(&yaml);
+        let run = rt.block_on(live_run(crew, 200, 50, Duration::from_millis(100)));
+        let (Some(from), Some(to)) = (run.tap.first_token, run.tap.finished) else {
+            panic!("the run streamed nothing: {:?}", run.tap);
+        };
+        let streaming: Vec<Duration> = run
+            .draws
+            .iter()
+            .filter(|(at, _)| *at >= from && *at <= to)
+            .map(|(_, d)| *d)
+            .collect();
+        p50s.push(percentile(&streaming, 0.50));
+        p99s.push(percentile(&streaming, 0.99));
+        rates.push(streaming.len() as f64 / (to - from).as_secs_f64());
+        assert_eq!(run.outcome, Some(Outcome::Completed));
+    }
+    note(&format!(
+        "{MANY_AGENTS} agents in one parallel group on gpt-4o-mini, {tokens} tokens each at \
+         {RENDER_RATE}/s, TestBackend 200x50 under live::run (a grid of 8 x 5 panes)"
+    ));
+    row(
+        "draw time p50 (median of runs)",
+        ms(median(&p50s)),
+        "",
+        None,
+    );
+    row(
+        "draw time p99 (median of runs)",
+        ms(median(&p99s)),
+        "< 4 ms",
+        Some(median(&p99s) < Duration::from_millis(4)),
+    );
+    let rate = median(&rates);
+    row(
+        "draws per second while streaming",
+        format!("{rate:.1}"),
+        "<= 60",
+        Some(rate <= 60.0),
+    );
+}
+
 /// What the real binary wrote to a real terminal.
 pub(crate) struct PtyRun {
     pub(crate) frames: usize,

@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use crewtui::config::model::Crew;
 use crewtui::engine;
-use crewtui::engine::run::AgentInfo;
+use crewtui::engine::run::{AgentInfo, Terms};
 use crewtui::session::{Header, Reader, Recorder};
 use crewtui::text::visible_line;
 use crewtui::tui::live::Launch;
@@ -57,6 +57,7 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<ExitCode> {
             None
         };
         let agents = AgentInfo::from_crew(&crew);
+        let terms = Terms::for_crew(&crew);
         let handle = engine::resume(crew, recording.resumable_events(), parts)
             .with_context(|| format!("{}", file.display()))?;
         if let Some(printed) = printed {
@@ -72,6 +73,7 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<ExitCode> {
             crewtui::tui::run_live(
                 &recording.header.crew_name,
                 &agents,
+                terms,
                 recording.resumable_events(),
                 Launch::Running(handle),
                 &theme,

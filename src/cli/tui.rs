@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use crewtui::engine;
-use crewtui::engine::run::AgentInfo;
+use crewtui::engine::run::{AgentInfo, Terms};
 use crewtui::tui::live::Launch;
 
 use super::RunArgs;
@@ -20,6 +20,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     // Without --input the crew's own input is used; with neither, the TUI asks for one.
     let input = args.input.or_else(|| crew.input.clone());
     let agents = AgentInfo::from_crew(&crew);
+    let terms = Terms::for_crew(&crew);
     let name = crew.name.clone();
     let recorded: Arc<Mutex<Option<PathBuf>>> = Arc::default();
     let outcome = setup::runtime()?.block_on(async {
@@ -47,7 +48,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         };
-        crewtui::tui::run_live(&name, &agents, &[], launch, &theme)
+        crewtui::tui::run_live(&name, &agents, terms, &[], launch, &theme)
             .await
             .context("running the terminal UI")
     })?;

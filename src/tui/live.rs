@@ -17,7 +17,7 @@ use super::render;
 use super::theme::Theme;
 use super::view::{Action, InputPurpose, View};
 use crate::config::model::Crew;
-use crate::engine::run::{AgentInfo, TimelineLimits};
+use crate::engine::run::{AgentInfo, Terms, TimelineLimits};
 use crate::engine::{self, Command, Event, EventLog, Outcome, Run, SessionHandle, SessionParts};
 
 /// At most 60 frames a second: a frame waits this long after the last one ended (16 ms would
@@ -59,12 +59,15 @@ async fn next_event(session: &mut Option<SessionHandle>) -> Option<Event> {
 }
 
 /// Shows a session live on `terminal` until the user quits. `prior` are events recorded before
-/// (a resumed session), folded in first. Returns the run's outcome, if it got that far.
+/// (a resumed session), folded in first; `terms` price the run as its crew says. Returns the
+/// run's outcome, if it got that far.
+#[allow(clippy::too_many_arguments)]
 pub async fn run<B, S>(
     terminal: &mut Terminal<B>,
     mut input_events: S,
     crew_name: &str,
     agents: &[AgentInfo],
+    terms: Terms,
     prior: &[Event],
     launch: Launch,
     theme: &Theme,
@@ -74,7 +77,7 @@ where
     B::Error: Into<io::Error>,
     S: Stream<Item = io::Result<TermEvent>> + Unpin,
 {
-    let mut run = Run::new(crew_name, agents, TimelineLimits::default());
+    let mut run = Run::new(crew_name, agents, TimelineLimits::default()).with_terms(terms);
     for event in prior {
         run.apply(event);
     }

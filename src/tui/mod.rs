@@ -26,7 +26,7 @@ use std::io;
 
 use crossterm::event::EventStream;
 
-use crate::engine::run::AgentInfo;
+use crate::engine::run::{AgentInfo, Terms};
 use crate::engine::{Event, Outcome};
 use crate::session::Playback;
 use live::Launch;
@@ -37,6 +37,7 @@ use theme::Theme;
 pub async fn run_live(
     crew_name: &str,
     agents: &[AgentInfo],
+    terms: Terms,
     prior: &[Event],
     launch: Launch,
     theme: &Theme,
@@ -47,6 +48,7 @@ pub async fn run_live(
         EventStream::new(),
         crew_name,
         agents,
+        terms,
         prior,
         launch,
         theme,

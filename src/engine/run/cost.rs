@@ -431,13 +431,21 @@ impl Ledger {
         let Some(a) = self.accounts.get_mut(i) else {
             return;
         };
-        a.chars += text.chars().count() as u64;
-        let live = Spend::of_estimate(a.chars, a.price);
-        if live.estimated_tokens != a.live.estimated_tokens {
-            self.live.subtract(&a.live);
-            self.live.add(&live);
-            a.live = live;
+        // Most tokens are ASCII, whose characters are its bytes.
+        let chars = if text.is_ascii() {
+            text.len()
+        } else {
+            text.chars().count()
+        };
+        a.chars += chars as u64;
+        // The estimate moves a token at a time: nothing to do until it does.
+        if a.chars.div_ceil(CHARS_PER_TOKEN) == a.live.estimated_tokens {
+            return;
         }
+        let live = Spend::of_estimate(a.chars, a.price);
+        self.live.subtract(&a.live);
+        self.live.add(&live);
+        a.live = live;
     }
 
     /// Agent `i`'s reply ended: the provider's figures replace the estimate; without them the
