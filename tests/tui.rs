@@ -983,3 +983,27 @@ fn the_inspector_shows_every_request_and_searches_them() {
         "the first Esc ends the search, the second closes"
     );
 }
+
+#[test]
+fn f_and_shift_f_go_round_the_agents_with_failures_in_screen_order() {
+    let (_, run) = workers(16);
+    let mut view = View::new(run.agents().len());
+    draw(&run, &mut view, 160, 48, 2000);
+    // Workers 3 and 11 had a tool fail (indexes 2 and 10).
+    view.on_key(&run, key(KeyCode::Char('f')));
+    assert_eq!(view.focus, 2);
+    assert_eq!(
+        view.notice_text(),
+        Some("Worker 3: ✗ read_file failed: part3.csv: no such file")
+    );
+    view.on_key(&run, key(KeyCode::Char('f')));
+    assert_eq!(view.focus, 10);
+    view.on_key(&run, key(KeyCode::Char('f')));
+    assert_eq!(view.focus, 2, "round again");
+    view.on_key(&run, key(KeyCode::Char('F')));
+    assert_eq!(view.focus, 10);
+    // Down from Worker 3 is the pane drawn under it, whatever the last row's widths.
+    view.focus = 2;
+    view.on_key(&run, key(KeyCode::Down));
+    assert_eq!(view.focus, 8);
+}
