@@ -6,9 +6,11 @@
 
 pub mod config;
 pub mod engine;
+pub mod files;
 pub mod provider;
 pub mod redact;
 pub mod session;
+pub mod signals;
 pub mod text;
 pub mod tools;
 #[cfg(feature = "tui")]

@@ -23,6 +23,18 @@ fn crewtui(args: &[&str]) -> Output {
     crewtui_command(args).output().expect("crewtui runs")
 }
 
+/// `crewtui run CREW --headless --sessions-dir DIR`, started with stdout and stderr piped.
+fn spawn_headless(crew: &Path, dir: &Path) -> std::process::Child {
+    use std::process::Stdio;
+    crewtui_command(&["run", crew.to_str().unwrap(), "--headless"])
+        .arg("--sessions-dir")
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// A fresh directory under the target dir for one test.
 fn scratch(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
@@ -422,25 +434,11 @@ fn a_closed_stdout_ends_the_run_with_an_error_and_the_file_stays_whole() {
 #[test]
 fn a_killed_run_leaves_a_file_that_holds_all_but_its_last_second() {
     use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
     use std::time::{Duration, Instant};
 
-    let reply: String = (0..400).map(|i| format!("word{i} ")).collect();
-    let crew = write_crew(
-        "killed-crew",
-        &format!(
-            "name: killed\ninput: go\nsettings: {{scripted_tokens_per_second: 50}}\n\
-             agents:\n  - {{id: a, provider: scripted, script: [{{reply: \"{reply}\"}}]}}\n"
-        ),
-    );
+    let crew = streaming_crew("killed", 400, 50);
     let dir = scratch("killed-sessions");
-    let mut child = crewtui_command(&["run", crew.to_str().unwrap(), "--headless"])
-        .arg("--sessions-dir")
-        .arg(&dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_headless(&crew, &dir);
     // Each line headless prints, with when it was read.
     let (tx, rx) = std::sync::mpsc::channel();
     let stdout = child.stdout.take().unwrap();
@@ -468,8 +466,8 @@ fn a_killed_run_leaves_a_file_that_holds_all_but_its_last_second() {
         .iter()
         .map(|e| serde_json::to_value(e).unwrap())
         .collect();
-    // What the file holds is what was printed, in order, cut somewhere near the end...
-    assert!(recorded.len() <= printed.len());
+    // What the file holds is what was printed, in order, cut somewhere near the end (either
+    // may be a little ahead: the file and stdout have writers of their own)...
     for (recorded, (_, printed)) in recorded.iter().zip(&printed) {
         assert_eq!(recorded, printed);
     }
@@ -484,6 +482,412 @@ fn a_killed_run_leaves_a_file_that_holds_all_but_its_last_second() {
         "{} events in the file, {old} printed more than 2.5 s before the kill",
         recorded.len()
     );
+}
+
+/// Waits for `child` to end, killing it and failing after a generous overall timeout: what is
+/// tested is that it ends at all.
+fn wait_within(child: &mut std::process::Child, what: &str) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: crewtui never ended");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// The command's output, once it ended (see [`wait_within`]).
+fn output_within(mut command: Command, what: &str) -> Output {
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read as it comes, so a full pipe never holds the child up.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stdout, &mut bytes);
+        bytes
+    });
+    let err = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stderr, &mut bytes);
+        bytes
+    });
+    let status = wait_within(&mut child, what);
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+/// One agent streaming `words` words at `rate` tokens a second (0: as fast as it can).
+fn streaming_crew(name: &str, words: usize, rate: u32) -> PathBuf {
+    let reply: String = (0..words).map(|i| format!("word{i} ")).collect();
+    write_crew(
+        name,
+        &format!(
+            "name: {name}\ninput: go\nsettings: {{scripted_tokens_per_second: {rate}}}\n\
+             agents:\n  - {{id: a, provider: scripted, script: [{{reply: \"{reply}\"}}]}}\n"
+        ),
+    )
+}
+
+fn signal(child: &std::process::Child, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn a_stalled_reader_holds_up_neither_the_file_nor_a_signal() {
+    // Far more than a pipe holds, emitted as fast as the engine can.
+    let crew = streaming_crew("stalled", 60_000, 0);
+    let dir = scratch("stalled-sessions");
+    let mut child = spawn_headless(&crew, &dir);
+    // The read end stays open and is never read, as with `| sleep 30`.
+    let _unread = child.stdout.take().unwrap();
+    // The file goes on growing far past what stdout took (a pipe holds 64 KiB): it does not
+    // wait for stdout.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let file = loop {
+        let grown = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| std::fs::metadata(p).is_ok_and(|m| m.len() > 768 * 1024));
+        if let Some(file) = grown {
+            break file;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the session file stopped growing while stdout was not read"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    // A signal still ends the run, stdout stalled as it is.
+    signal(&child, "INT");
+    let status = wait_within(&mut child, "SIGINT with stdout stalled");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("SIGINT: cancelling the run")
+            && stderr.contains("the session file has them"),
+        "{stderr}"
+    );
+    let recording = crewtui::session::read(&file).unwrap();
+    assert_eq!(recording.warnings, [], "whole lines only");
+    for (i, e) in recording.events.iter().enumerate() {
+        assert_eq!(e.seq, i as u64, "nothing missing");
+    }
+    assert!(matches!(
+        recording.events.last().unwrap().kind,
+        crewtui::engine::EventKind::SessionFinished {
+            outcome: crewtui::engine::Outcome::Cancelled,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn sigterm_and_sighup_end_a_headless_run_with_every_event_printed_and_recorded() {
+    use std::io::{BufRead, BufReader};
+
+    let crew = streaming_crew("terminated", 5_000, 400);
+    for name in ["TERM", "HUP"] {
+        let dir = scratch(&format!("terminated-{name}"));
+        let mut child = spawn_headless(&crew, &dir);
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut printed = String::new();
+        // Well into the stream.
+        while printed.lines().count() < 100 {
+            assert!(stdout.read_line(&mut printed).unwrap() > 0, "{printed}");
+        }
+        signal(&child, name);
+        std::io::Read::read_to_string(&mut stdout, &mut printed).unwrap();
+        let status = wait_within(&mut child, name);
+        assert_eq!(status.code(), Some(1), "SIG{name}: cancelled exits 1");
+        let recorded = std::fs::read_to_string(only_file(&dir)).unwrap();
+        let (_header, events) = recorded.split_once('\n').unwrap();
+        assert!(
+            printed == events,
+            "SIG{name}: stdout and the session file differ: {} lines printed, {} recorded",
+            printed.lines().count(),
+            events.lines().count()
+        );
+        let last: Value = serde_json::from_str(events.lines().last().unwrap()).unwrap();
+        assert_eq!(last["type"], "session_finished", "SIG{name}");
+        assert_eq!(last["outcome"], "cancelled", "SIG{name}");
+    }
+}
+
+#[test]
+fn a_closed_or_full_stdout_or_stderr_is_an_ordinary_exit_never_a_panic() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    // Thousands of warnings: far more than one line, so printing goes on after the reader left.
+    let agents: String = (0..3000)
+        .map(|i| {
+            format!("  - {{id: a{i}, provider: scripted, colour: blue, script: [{{reply: x}}]}}\n")
+        })
+        .collect();
+    let crew = write_crew("big-validate", &format!("name: big\nagents:\n{agents}"));
+    let crew = crew.to_str().unwrap();
+
+    // `crewtui validate big.yaml | head -1`: the reader takes one line and goes.
+    let mut child = crewtui_command(&["validate", crew])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains(": warning: "), "{first}");
+    let status = wait_within(&mut child, "validate | head -1");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "a valid crew, whatever the reader took: {stderr}"
+    );
+    assert_eq!(stderr, "", "quiet");
+
+    let full = || std::fs::File::create("/dev/full").unwrap();
+    // A full disk is an error, said on stderr.
+    for args in [&["validate", crew][..], &["--help"], &["--version"]] {
+        let out = crewtui_command(args).stdout(full()).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("writing to stdout") && stderr.contains("No space left"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+
+    // A stderr that fails leaves nowhere to say anything; the status says it.
+    let out = crewtui_command(&["run", "no-such-crew.yaml", "--headless"])
+        .stderr(full())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "an error, not a panic (101)");
+    let (read, write) = std::io::pipe().unwrap();
+    drop(read);
+    let out = crewtui_command(&["validate", crew, "--no-such-flag"])
+        .stderr(write)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "a usage error, said or not");
+}
+
+/// A crew whose agent pauses for the user, then runs a tool that sleeps for a while: a
+/// resumed run of it holds its session file open, writing nothing, while the tool runs.
+fn pausing_crew(name: &str) -> PathBuf {
+    write_crew(
+        name,
+        &format!(
+            "name: {name}\ninput: go\nsettings: {{scripted_tokens_per_second: 0}}\n\
+             tools:\n  nap: {{command: sleep, args: [\"60\"], timeout_seconds: 120}}\n\
+             routing:\n  agent_behaviors:\n    a: {{wait_for_signal: true}}\n\
+             agents:\n  - id: a\n    provider: scripted\n    tools: [nap]\n    script:\n\
+             \x20     - reply: Which day?\n\
+             \x20     - tool_calls: [{{tool: nap, arguments: {{}}}}]\n\
+             \x20     - reply: done\n"
+        ),
+    )
+}
+
+#[test]
+fn two_resumes_of_one_file_never_interleave_and_a_refused_one_changes_nothing() {
+    use std::process::Stdio;
+
+    let crew = pausing_crew("locked");
+    let dir = scratch("locked-sessions");
+    let out = crewtui(&[
+        "run",
+        crew.to_str().unwrap(),
+        "--headless",
+        "--sessions-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "paused");
+    let file = only_file(&dir);
+    let path = file.to_str().unwrap();
+    // A crash left half a line at the end.
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes.extend_from_slice(b"{\"seq\":99,\"t_ms\":1,\"ty");
+    std::fs::write(&file, &bytes).unwrap();
+
+    let mut first = crewtui_command(&["resume", path, "--headless", "--answer", "Tuesday"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first resume runs its tool now: it holds the file and writes nothing meanwhile.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !std::fs::read_to_string(&file)
+        .unwrap()
+        .contains("\"tool_call\"")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first resume never got to its tool"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let before = std::fs::read(&file).unwrap();
+    let second = output_within(
+        crewtui_command(&["resume", path, "--headless", "--answer", "Wednesday"]),
+        "a second resume",
+    );
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{path}: another process is appending to this session"
+        )) && stderr.contains(&format!("pid {}", first.id()))
+            && stderr.contains("crewtui resume"),
+        "the holder is named: {stderr}"
+    );
+    assert!(second.stdout.is_empty());
+    assert!(
+        std::fs::read(&file).unwrap() == before,
+        "the refused resume changed the file"
+    );
+
+    // The first goes on to its end undisturbed (stopped here, with the same graceful end).
+    signal(&first, "TERM");
+    assert_eq!(wait_within(&mut first, "the first resume").code(), Some(1));
+    let recording = crewtui::session::read(&file).unwrap();
+    assert_eq!(
+        recording.warnings,
+        [],
+        "the torn line was cut by the first resume"
+    );
+    let finished = recording
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, crewtui::engine::EventKind::SessionFinished { .. }))
+        .count();
+    assert_eq!(
+        finished, 2,
+        "the first part's end and the resume's, no third"
+    );
+    for (i, e) in recording.events.iter().enumerate() {
+        assert_eq!(e.seq, i as u64, "one numbering, no duplicates");
+    }
+
+    // A resume refused for another reason (the session ended) leaves a torn tail alone too.
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes.extend_from_slice(b"{\"seq\":99,\"t_ms\":1,\"ty");
+    std::fs::write(&file, &bytes).unwrap();
+    let out = crewtui(&["resume", path, "--headless"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already ended"));
+    assert!(
+        std::fs::read(&file).unwrap() == bytes,
+        "the refused resume changed the file"
+    );
+}
+
+#[test]
+fn fifos_and_devices_are_refused_at_once_with_a_clear_error() {
+    let dir = scratch("special-files");
+    let fifo = dir.join("named.yaml");
+    let status = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(status.success());
+    let fifo = fifo.to_str().unwrap();
+    let demo = instant_demo("special-files");
+    let demo = demo.to_str().unwrap();
+    let sessions = dir.join("sessions");
+    std::fs::create_dir_all(&sessions).unwrap();
+    Command::new("mkfifo")
+        .arg(sessions.join("fifo.jsonl"))
+        .status()
+        .unwrap();
+    let sessions = sessions.to_str().unwrap();
+
+    let fifo_is = "a FIFO (named pipe), not a regular file";
+    let device_is = "a character device, not a regular file";
+    let cases: [(&[&str], &str, &str); 10] = [
+        (&["validate", fifo], fifo, fifo_is),
+        (&["run", fifo, "--headless"], fifo, fifo_is),
+        (&["validate", "/dev/zero"], "/dev/zero", device_is),
+        (&["replay", fifo, "--headless"], fifo, fifo_is),
+        (
+            &["replay", "/dev/zero", "--headless"],
+            "/dev/zero",
+            device_is,
+        ),
+        (&["replay", "/dev/zero"], "/dev/zero", device_is),
+        (&["resume", fifo, "--headless"], fifo, fifo_is),
+        (
+            &["resume", "/dev/zero", "--headless"],
+            "/dev/zero",
+            device_is,
+        ),
+        (&["run", demo, "--theme", fifo], fifo, fifo_is),
+        (
+            &["run", demo, "--theme", "/dev/zero"],
+            "/dev/zero",
+            device_is,
+        ),
+    ];
+    for (args, named, is) in cases {
+        let out = output_within(crewtui_command(args), &format!("{args:?}"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}{stdout}");
+        let said = format!("{stderr}{stdout}");
+        assert!(
+            said.contains(named) && said.contains(is),
+            "{args:?} names the file and what it is: {said}"
+        );
+    }
+
+    // A FIFO among the sessions is no session; the listing goes on without it.
+    let out = output_within(
+        crewtui_command(&["sessions", "--sessions-dir", sessions]),
+        "sessions",
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("no sessions in {sessions}\n")
+    );
+}
+
+#[test]
+fn the_log_is_private_like_the_sessions() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let state = scratch("private-log");
+    let out = Command::new(env!("CARGO_BIN_EXE_crewtui"))
+        .args(["validate", "no-such-crew.yaml"])
+        .env("XDG_STATE_HOME", &state)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&state.join("crewtui")), 0o700);
+    assert_eq!(mode(&state.join("crewtui/crewtui.log")), 0o600);
 }
 
 /// The events of `kind` in a headless run's output.
@@ -572,20 +976,6 @@ fn command_tools_never_see_provider_keys() {
     );
 }
 
-/// The processes whose command line is `sleep SECONDS`, by pid.
-fn sleeping(seconds: &str) -> Vec<u32> {
-    let wanted = format!("sleep\0{seconds}\0");
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|entry| {
-            let entry = entry.ok()?;
-            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
-            (cmdline == wanted.as_bytes()).then_some(pid)
-        })
-        .collect()
-}
-
 #[test]
 fn what_a_command_tool_leaves_running_ends_with_its_call() {
     // Durations no other test uses, to tell these sleeps from any other.
@@ -606,7 +996,7 @@ fn what_a_command_tool_leaves_running_ends_with_its_call() {
     );
     let run = crewtui_command(&["run", crew.to_str().unwrap(), "--headless"]).output();
     // Killed before each call returned; a killed process may take a moment to be gone.
-    let running = || -> Vec<u32> { seconds.iter().flat_map(|s| sleeping(s)).collect() };
+    let running = || -> Vec<u32> { seconds.iter().flat_map(|s| common::sleeping(s)).collect() };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let mut left = running();
     while !left.is_empty() && std::time::Instant::now() < deadline {

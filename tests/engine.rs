@@ -1,14 +1,16 @@
 //! The engine driven as a front end drives it: crews from YAML, events out, commands in.
+//! Tests of timeouts and cancellation run on tokio's paused clock: it moves only when every
+//! task waits on a timer, straight to the next one, so the times events are stamped with are
+//! the times the run would have taken, however loaded the machine.
 
 mod common;
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use common::{crew, finish, run_on, run_to_end, start, streamed, types};
 use crewtui::engine::routing::{Route, route};
 use crewtui::engine::{
-    self, Command, EventKind, HandoffReason, Outcome, SessionParts, ToolFailureKind,
+    self, Command, Event, EventKind, HandoffReason, Outcome, SessionParts, ToolFailureKind,
 };
 use crewtui::provider::{ChatMessage, ChatRequest, DeltaStream, Provider, ScriptedProvider};
 
@@ -201,7 +203,19 @@ agents:
     assert_eq!(finish(&events).0, Outcome::Completed);
 }
 
-#[tokio::test]
+/// When the first event `matches` was stamped, in ms of the run.
+fn stamped(events: &[Event], matches: impl Fn(&EventKind) -> bool) -> u64 {
+    let event = events.iter().find(|e| matches(&e.kind));
+    let event = event.unwrap_or_else(|| panic!("no such event in {:?}", types(events)));
+    event.t_ms
+}
+
+/// How late an event may follow what brings it about (a cancel, a timeout coming due): the
+/// goal is 100 ms. On the paused clock only the engine's own timers move time, so this holds
+/// exactly however slow the machine, and a miss means the engine waited on a timer.
+const PROMPT_MS: u64 = 100;
+
+#[tokio::test(start_paused = true)]
 async fn a_hanging_tool_times_out_and_the_model_hears_of_it() {
     let crew = crew(
         r#"
@@ -216,18 +230,25 @@ agents:
       - {reply: "moved on"}
 "#,
     );
-    let started = Instant::now();
     let events = run_to_end(start(crew, "go"), &[]).await;
-    assert!(started.elapsed() < Duration::from_secs(10));
-    let kind = events.iter().find_map(|e| match &e.kind {
-        EventKind::ToolFailed { kind, .. } => Some(*kind),
+    let failed = events.iter().find_map(|e| match &e.kind {
+        EventKind::ToolFailed { kind, error, .. } => Some((*kind, error.clone())),
         _ => None,
     });
-    assert_eq!(kind, Some(ToolFailureKind::Timeout));
+    assert_eq!(
+        failed,
+        Some((ToolFailureKind::Timeout, "timed out after 1 s".to_string()))
+    );
+    // The crew's tool_timeout_seconds, not the default of 30 s.
+    let called = stamped(&events, |k| matches!(k, EventKind::ToolCall { .. }));
+    let timed_out = stamped(&events, |k| matches!(k, EventKind::ToolFailed { .. }));
+    let took = timed_out - called;
+    assert!((1000..1000 + PROMPT_MS).contains(&took), "{took} ms");
+    assert_eq!(streamed(&events, "solo"), "moved on");
     assert_eq!(finish(&events).0, Outcome::Completed);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn cancelling_one_parallel_agent_leaves_the_others_running() {
     let long = "word ".repeat(40);
     let yaml = format!(
@@ -250,28 +271,28 @@ agents:
     );
     let mut handle = start(crew(&yaml), "go");
     let mut events = Vec::new();
-    let mut cancel_sent = None;
-    let mut cancel_seen = None;
+    let mut cancel_sent = false;
     while let Some(event) = handle.events.recv().await {
-        match &event.kind {
-            EventKind::Token { agent, .. } if agent == "b" && cancel_sent.is_none() => {
-                handle
-                    .commands
-                    .send(Command::CancelAgent("b".into()))
-                    .await
-                    .unwrap();
-                cancel_sent = Some(Instant::now());
-            }
-            EventKind::AgentCancelled { agent } if agent == "b" => {
-                cancel_seen = cancel_sent.map(|t| t.elapsed());
-            }
-            _ => {}
+        if matches!(&event.kind, EventKind::Token { agent, .. } if agent == "b") && !cancel_sent {
+            handle
+                .commands
+                .send(Command::CancelAgent("b".into()))
+                .await
+                .unwrap();
+            cancel_sent = true;
         }
         events.push(event);
     }
-    let stopped_in = cancel_seen.expect("b was cancelled");
-    // 100 ms is the goal; the bound is loose so a loaded CI machine does not flake.
-    assert!(stopped_in < Duration::from_millis(500), "{stopped_in:?}");
+    let asked = stamped(
+        &events,
+        |k| matches!(k, EventKind::Token { agent, .. } if agent == "b"),
+    );
+    let stopped = stamped(
+        &events,
+        |k| matches!(k, EventKind::AgentCancelled { agent } if agent == "b"),
+    );
+    // With a second of b's reply still to stream.
+    assert!(stopped - asked < PROMPT_MS, "{asked} ms -> {stopped} ms");
     assert_eq!(streamed(&events, "a"), long);
     assert_eq!(streamed(&events, "c"), long);
     assert!(streamed(&events, "b").len() < long.len());
@@ -289,7 +310,7 @@ agents:
     assert_eq!(finish(&events).0, Outcome::Completed);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn cancelling_the_session_stops_everything() {
     let long = "word ".repeat(200);
     let yaml = format!(
@@ -341,7 +362,7 @@ async fn max_rounds_ends_a_run_with_outcome_limit() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn timeout_seconds_ends_a_run_with_outcome_limit() {
     let crew = crew(
         r#"
@@ -355,14 +376,15 @@ agents:
       - {tool_calls: [{tool: fault, arguments: {mode: hang}}]}
 "#,
     );
-    let started = Instant::now();
     let events = run_to_end(start(crew, "go"), &[]).await;
-    assert!(started.elapsed() < Duration::from_secs(5));
     assert!(types(&events).contains(&"agent_cancelled".to_string()));
     assert_eq!(
         finish(&events),
         (Outcome::Limit, "timeout_seconds (1) reached".to_string())
     );
+    // The run's 1 s, not the hanging tool's 30 s.
+    let ended = events.last().unwrap().t_ms;
+    assert!((1000..1000 + PROMPT_MS).contains(&ended), "{ended} ms");
 }
 
 const PAUSING: &str = r#"
@@ -521,7 +543,7 @@ async fn a_finished_run_cannot_be_resumed() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn cancelling_an_agent_in_a_tool_call_stops_it_at_once() {
     let crew = crew(
         r#"
@@ -536,7 +558,6 @@ agents:
 "#,
     );
     let mut handle = start(crew, "go");
-    let mut sent = None;
     let mut events = Vec::new();
     while let Some(event) = handle.events.recv().await {
         if matches!(event.kind, EventKind::ToolCall { .. }) {
@@ -545,16 +566,15 @@ agents:
                 .send(Command::CancelAgent("solo".into()))
                 .await
                 .unwrap();
-            sent = Some(Instant::now());
-        }
-        if matches!(event.kind, EventKind::AgentCancelled { .. }) {
-            let took = sent.expect("cancel sent").elapsed();
-            // 100 ms is the goal; the bound is loose so a loaded CI machine does not flake.
-            assert!(took < Duration::from_millis(500), "{took:?}");
         }
         events.push(event);
     }
-    assert!(types(&events).contains(&"agent_cancelled".to_string()));
+    let called = stamped(&events, |k| matches!(k, EventKind::ToolCall { .. }));
+    let stopped = stamped(&events, |k| matches!(k, EventKind::AgentCancelled { .. }));
+    // The tool would have run until its timeout of 30 s.
+    assert!(stopped - called < PROMPT_MS, "{called} ms -> {stopped} ms");
+    let kinds = types(&events);
+    assert!(!kinds.contains(&"tool_failed".to_string()), "{kinds:?}");
     assert_eq!(
         finish(&events),
         (Outcome::Cancelled, "agent `solo` was cancelled".to_string())

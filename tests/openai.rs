@@ -1,19 +1,26 @@
 //! The `openai` provider against a fake OpenAI-compatible server over real HTTP: framing,
 //! deltas, retries, timeouts, cancellation, keys, and a whole headless run of the binary.
+//! Where a test is about back-offs or deadlines, the provider runs on a [`TestClock`]: the test
+//! sees each wait asked for and moves the clock past a deadline itself.
 
 mod common;
 #[path = "common/fake_openai.rs"]
 mod fake_openai;
+#[path = "common/provider_clock.rs"]
+mod provider_clock;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::{crew, finish, run_to_end, streamed, types};
 use crewtui::config::model::Settings;
-use crewtui::engine::{self, Command, Event, EventKind, Outcome, SessionParts, ToolFailureKind};
-use crewtui::provider::{Provider, Usage};
+use crewtui::engine::{
+    self, Command, Event, EventKind, Outcome, SessionHandle, SessionParts, ToolFailureKind,
+};
+use crewtui::provider::{OpenAiProvider, Provider, Usage};
 use fake_openai::{End, FakeServer, Framing, Reply, collect, provider, request};
+use provider_clock::TestClock;
 use serde_json::{Value, json};
-use tokio::time::Instant;
 
 fn chunk(delta: Value) -> String {
     json!({"id": "c1", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": null}]})
@@ -81,6 +88,13 @@ fn quick() -> Settings {
         stream_idle_timeout_seconds: 5,
         ..Settings::default()
     }
+}
+
+/// A keyless provider aimed at `server`, on a clock of the test's own.
+fn clocked(server: &FakeServer, settings: &Settings) -> (OpenAiProvider, TestClock) {
+    let clock = TestClock::new();
+    let p = provider(server, None, settings).with_clock(clock.handle());
+    (p, clock)
 }
 
 fn assert_hello(got: &fake_openai::Streamed) {
@@ -281,7 +295,8 @@ async fn an_answer_without_events_is_an_error_not_an_empty_reply() {
     let page =
         Reply::sse("<html><body>Please log in</body></html>\n").header("content-type", "text/html");
     let server = FakeServer::start(vec![page, Reply::events(&as_strs(&hello_events()))]).await;
-    let got = collect(provider(&server, None, &settings).stream(request("hi"))).await;
+    let (p, clock) = clocked(&server, &settings);
+    let got = collect(p.stream(request("hi"))).await;
     let error = got.error.expect("fails");
     assert!(
         error
@@ -291,15 +306,18 @@ async fn an_answer_without_events_is_an_error_not_an_empty_reply() {
         error.message
     );
     assert_eq!(server.requests().len(), 1, "a page is not retried");
-    // An empty answer is, once.
+    assert!(clock.back_offs().is_empty(), "{:?}", clock.back_offs());
+    // An empty answer is, once, after a back-off.
     let server = FakeServer::start(vec![
         Reply::sse(Vec::new()),
         Reply::events(&as_strs(&hello_events())),
     ])
     .await;
-    let got = collect(provider(&server, None, &settings).stream(request("hi"))).await;
+    let (p, clock) = clocked(&server, &settings);
+    let got = collect(p.stream(request("hi"))).await;
     assert_hello(&got);
     assert_eq!(server.requests().len(), 2);
+    assert_eq!(clock.back_offs().len(), 1);
 }
 
 #[tokio::test]
@@ -352,14 +370,11 @@ async fn rate_limited_then_success_waits_as_asked() {
         Reply::events(&as_strs(&hello_events())),
     ])
     .await;
-    let got = collect(provider(&server, None, &quick()).stream(request("hi"))).await;
+    let (p, clock) = clocked(&server, &quick());
+    let got = collect(p.stream(request("hi"))).await;
     assert_hello(&got);
-    let seen = server.requests();
-    assert_eq!(seen.len(), 2, "one retry");
-    let waited = seen[1].at - seen[0].at;
-    println!("429 retry-after-ms 200: next attempt after {waited:?}");
-    assert!(waited >= Duration::from_millis(200), "{waited:?}");
-    assert!(waited < Duration::from_millis(1500), "{waited:?}");
+    assert_eq!(server.requests().len(), 2, "one retry");
+    assert_eq!(clock.back_offs(), [Duration::from_millis(200)]);
 }
 
 #[tokio::test]
@@ -369,14 +384,11 @@ async fn retry_after_in_seconds_is_honoured() {
         Reply::events(&as_strs(&hello_events())),
     ])
     .await;
-    let got = collect(provider(&server, None, &quick()).stream(request("hi"))).await;
+    let (p, clock) = clocked(&server, &quick());
+    let got = collect(p.stream(request("hi"))).await;
     assert_hello(&got);
-    let seen = server.requests();
-    let waited = seen[1].at - seen[0].at;
-    assert!(
-        waited >= Duration::from_secs(1) && waited < Duration::from_secs(3),
-        "{waited:?}"
-    );
+    assert_eq!(server.requests().len(), 2);
+    assert_eq!(clock.back_offs(), [Duration::from_secs(1)]);
 }
 
 #[tokio::test]
@@ -387,7 +399,8 @@ async fn out_of_quota_is_not_retried() {
         Reply::events(&as_strs(&hello_events())),
     ])
     .await;
-    let got = collect(provider(&server, None, &quick()).stream(request("hi"))).await;
+    let (p, clock) = clocked(&server, &quick());
+    let got = collect(p.stream(request("hi"))).await;
     let error = got.error.expect("fails");
     assert_eq!(error.status, Some(429));
     assert!(!error.retryable);
@@ -402,6 +415,7 @@ async fn out_of_quota_is_not_retried() {
         error.message
     );
     assert_eq!(server.requests().len(), 1);
+    assert!(clock.back_offs().is_empty(), "{:?}", clock.back_offs());
     assert_eq!(got.deltas, 1, "nothing but the error");
 }
 
@@ -412,14 +426,14 @@ async fn server_error_then_success_backs_off() {
         Reply::events(&as_strs(&hello_events())),
     ])
     .await;
-    let got = collect(provider(&server, None, &quick()).stream(request("hi"))).await;
+    let (p, clock) = clocked(&server, &quick());
+    let got = collect(p.stream(request("hi"))).await;
     assert_hello(&got);
-    let seen = server.requests();
-    assert_eq!(seen.len(), 2);
-    let waited = seen[1].at - seen[0].at;
-    println!("500: next attempt after {waited:?} (backoff 0.5 s less up to 25% jitter)");
+    assert_eq!(server.requests().len(), 2);
+    // Half a second, less up to a quarter of it at random.
+    let waited = clock.back_offs();
     assert!(
-        waited >= Duration::from_millis(375) && waited < Duration::from_secs(2),
+        matches!(waited[..], [w] if w >= Duration::from_millis(375) && w <= Duration::from_millis(500)),
         "{waited:?}"
     );
 }
@@ -436,7 +450,8 @@ async fn retries_stop_at_max_retries_and_report_the_last_failure() {
         Reply::events(&as_strs(&hello_events())),
     ])
     .await;
-    let got = collect(provider(&server, None, &settings).stream(request("hi"))).await;
+    let (p, clock) = clocked(&server, &settings);
+    let got = collect(p.stream(request("hi"))).await;
     let error = got.error.expect("fails");
     assert_eq!(error.status, Some(502));
     assert!(error.retryable);
@@ -453,6 +468,7 @@ async fn retries_stop_at_max_retries_and_report_the_last_failure() {
         error.message
     );
     assert_eq!(server.requests().len(), 2);
+    assert_eq!(clock.back_offs().len(), 1);
 }
 
 #[tokio::test]
@@ -501,10 +517,48 @@ fn solo_crew(server: &FakeServer) -> crewtui::config::model::Crew {
     crew(&SOLO.replace("BASE", &server.base_url()))
 }
 
-async fn run_solo(server: &FakeServer) -> Vec<Event> {
+/// The solo crew's session, its provider on `clock`.
+fn start_solo(server: &FakeServer, clock: &TestClock) -> SessionHandle {
     let crew = solo_crew(server);
-    let parts = SessionParts::for_crew(&crew, &reqwest::Client::new());
-    run_to_end(engine::start(crew, "go".into(), parts), &[]).await
+    let mut parts = SessionParts::for_crew(&crew, &reqwest::Client::new());
+    let p = provider(server, None, &crew.settings).with_clock(clock.handle());
+    parts.providers.insert("fake", Arc::new(p));
+    engine::start(crew, "go".into(), parts)
+}
+
+/// The solo crew run to its end on a clock that never moves: no deadline passes on a slow
+/// machine.
+async fn run_solo(server: &FakeServer) -> Vec<Event> {
+    run_to_end(start_solo(server, &TestClock::new()), &[]).await
+}
+
+/// Far longer than a passing test waits on the server or the session, in real time.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// Reads events into `events` until `agent` has streamed `text`.
+async fn until_streamed(
+    handle: &mut SessionHandle,
+    events: &mut Vec<Event>,
+    agent: &str,
+    text: &str,
+) {
+    while streamed(events, agent) != text {
+        let event = tokio::time::timeout(PATIENCE, handle.events.recv())
+            .await
+            .unwrap_or_else(|_| panic!("{agent} did not stream {text:?} in time"))
+            .expect("session running");
+        events.push(event);
+    }
+}
+
+/// Reads the rest of the session's events into `events`.
+async fn to_the_end(handle: &mut SessionHandle, events: &mut Vec<Event>) {
+    while let Some(event) = tokio::time::timeout(PATIENCE, handle.events.recv())
+        .await
+        .expect("the session ends in time")
+    {
+        events.push(event);
+    }
 }
 
 fn agent_failed(events: &[Event]) -> (String, Option<u16>, bool) {
@@ -663,26 +717,23 @@ async fn a_connection_reset_mid_stream_is_reported_once() {
 async fn a_stall_past_the_idle_timeout_fails() {
     let reply = Reply::events(&[&text("Thinking about")]).end(End::Hang);
     let server = FakeServer::start(vec![reply]).await;
-    let started = Instant::now();
-    let events = run_solo(&server).await;
-    let took = started.elapsed();
-    println!("idle timeout 1 s: the run failed after {took:?}");
-    assert!(
-        took >= Duration::from_secs(1) && took < Duration::from_secs(5),
-        "{took:?}"
-    );
+    let clock = TestClock::new();
+    let mut handle = start_solo(&server, &clock);
+    let mut events = Vec::new();
+    until_streamed(&mut handle, &mut events, "solo", "Thinking about").await;
+    // Waiting for more, the stream gives the server the idle timeout (1 s), not a moment less.
+    assert_eq!(clock.deadline_ahead().await, Duration::from_secs(1));
+    clock.advance(Duration::from_millis(999));
+    assert_eq!(clock.deadline_ahead().await, Duration::from_millis(1));
+    clock.advance(Duration::from_millis(1));
+    to_the_end(&mut handle, &mut events).await;
     assert_eq!(finish(&events).0, Outcome::Failed);
     let (error, _, _) = agent_failed(&events);
     assert!(error.contains("nothing arrived for 1 s"), "{error}");
     assert_eq!(messages(&events), [("Thinking about".to_string(), true)]);
     assert_eq!(server.requests().len(), 1);
     // Giving up closed the connection.
-    assert!(
-        server
-            .wait_disconnect(Duration::from_secs(2))
-            .await
-            .is_some()
-    );
+    assert!(server.wait_disconnect(PATIENCE).await.is_some());
 }
 
 #[tokio::test]
@@ -694,7 +745,19 @@ async fn no_first_byte_in_time_is_retried_then_reported() {
     };
     let hang = Reply::sse(Vec::new()).end(End::Hang);
     let server = FakeServer::start(vec![hang.clone(), hang]).await;
-    let got = collect(provider(&server, None, &settings).stream(request("hi"))).await;
+    let (p, clock) = clocked(&server, &settings);
+    let call = tokio::spawn(collect(p.stream(request("hi"))));
+    // Each attempt gives the server the first-token timeout (1 s) for its first byte.
+    for attempt in 1..=2 {
+        assert!(
+            server.wait_requests(attempt, PATIENCE).await,
+            "attempt {attempt}"
+        );
+        let ahead = clock.deadline_ahead().await;
+        assert_eq!(ahead, Duration::from_secs(1), "attempt {attempt}");
+        clock.advance(ahead);
+    }
+    let got = call.await.expect("the call ends");
     let error = got.error.expect("fails");
     assert!(
         error.message.contains("no answer within 1 s"),
@@ -706,41 +769,30 @@ async fn no_first_byte_in_time_is_retried_then_reported() {
         2,
         "a timeout before any output is retried"
     );
+    assert_eq!(clock.back_offs().len(), 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn cancelling_mid_stream_drops_the_connection_at_once() {
     let reply = Reply::events(&[&text("Working"), &text(" on it")]).end(End::Hang);
     let server = FakeServer::start(vec![reply]).await;
-    let crew = solo_crew(&server);
-    let parts = SessionParts::for_crew(&crew, &reqwest::Client::new());
-    let mut handle = engine::start(crew, "go".into(), parts);
+    let clock = TestClock::new();
+    let mut handle = start_solo(&server, &clock);
     let mut events = Vec::new();
-    let mut text = String::new();
-    while text != "Working on it" {
-        let event = tokio::time::timeout(Duration::from_secs(5), handle.events.recv())
-            .await
-            .expect("tokens in time")
-            .expect("session running");
-        if let EventKind::Token { text: t, .. } = &event.kind {
-            text.push_str(t);
-        }
-        events.push(event);
-    }
-    let cancelled_at = Instant::now();
+    until_streamed(&mut handle, &mut events, "solo", "Working on it").await;
+    // The stream waits on its idle deadline, which cannot pass: the clock stays where it is.
+    // Only the cancel can close the connection now.
+    assert_eq!(clock.deadline_ahead().await, Duration::from_secs(1));
     handle.commands.send(Command::CancelSession).await.unwrap();
-    let seen_at = server
-        .wait_disconnect(Duration::from_secs(5))
-        .await
-        .expect("the server sees the client leave");
-    let gap = seen_at.saturating_duration_since(cancelled_at);
-    println!("cancel to server-side disconnect: {gap:?}");
-    assert!(gap < Duration::from_secs(1), "{gap:?}");
-    while let Some(event) = handle.events.recv().await {
-        events.push(event);
-    }
+    assert!(
+        server.wait_disconnect(PATIENCE).await.is_some(),
+        "the server sees the client leave"
+    );
+    to_the_end(&mut handle, &mut events).await;
     assert_eq!(finish(&events).0, Outcome::Cancelled);
-    assert!(types(&events).contains(&"agent_cancelled".to_string()));
+    let kinds = types(&events);
+    assert!(kinds.contains(&"agent_cancelled".to_string()), "{kinds:?}");
+    assert!(!kinds.contains(&"agent_failed".to_string()), "{kinds:?}");
 }
 
 const SECRET: &str = "sk-test-SECRET-0123456789abcdef";

@@ -275,7 +275,14 @@ async fn play_agents(
     };
     let mut terminal = Terminal::new(common::term::Screen(TestBackend::new(100, 14))).unwrap();
     let theme = Theme::default_dark();
-    let replay = crewtui::tui::replay::run(&mut terminal, input, playback, &theme, Some(1.0));
+    let replay = crewtui::tui::replay::run(
+        &mut terminal,
+        input,
+        futures_util::stream::pending(),
+        playback,
+        &theme,
+        Some(1.0),
+    );
     let (done, ()) = tokio::join!(replay, press);
     done.expect("the replay runs");
     terminal.backend().0.to_string()

@@ -13,7 +13,7 @@ use crewtui::config::model::Crew;
 use crewtui::engine::{
     self, Event, EventKind, HandoffReason, Outcome, SessionParts, ToolFailureKind, Usage,
 };
-use crewtui::session::{self, Header, Recorder, SessionError};
+use crewtui::session::{self, Header, ManualClock, Recorder, SessionError};
 
 /// A fresh directory under the target dir for one test.
 fn scratch(name: &str) -> PathBuf {
@@ -181,31 +181,25 @@ fn token(seq: u64, text: &str) -> Event {
     )
 }
 
-/// Polls `done` for up to 15 s (three times `session::SYNC_EVERY`): long enough on any machine, and the test still fails, rather
-/// than hangs, when what it waits for never happens.
-fn eventually(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + 3 * session::SYNC_EVERY;
-    while !done() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "never happened: {what}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 #[test]
 fn tokens_reach_the_file_while_the_session_is_quiet_and_a_pause_at_once() {
     let dir = scratch("quiet");
     let header = Header::new("s1", &small_crew(), "go", at(1_795_898_212));
-    let mut recorder = Recorder::create(&dir, &header).unwrap();
+    let clock = ManualClock::new();
+    let mut recorder = Recorder::create_timed(&dir, &header, clock.clock()).unwrap();
     let path = recorder.path().to_path_buf();
     for seq in 0..3 {
         recorder.record(&token(seq, "word ")).unwrap();
     }
     // Nothing else happens: the writer's own thread still writes the tokens out, for
-    // `tail -f` and for a crash, without waiting for the session to move on.
-    eventually("the tokens are written", || lines(&path).len() == 4);
+    // `tail -f` and for a crash, without waiting for the session to move on — once they are
+    // `FILE_FLUSH_EVERY` old, and not before.
+    clock.advance(session::FLUSH_EVERY);
+    assert_eq!(lines(&path).len(), 1, "tokens are held back");
+    clock.advance(session::FILE_FLUSH_EVERY - session::FLUSH_EVERY - Duration::from_millis(1));
+    assert_eq!(lines(&path).len(), 1, "tokens are held back");
+    clock.advance(Duration::from_millis(1));
+    assert_eq!(lines(&path).len(), 4, "the tokens are written");
     assert_eq!(recorder.fsyncs(), 0, "tokens are never synced");
 
     recorder.record(&token(3, "last ")).unwrap();
@@ -219,7 +213,7 @@ fn tokens_reach_the_file_while_the_session_is_quiet_and_a_pause_at_once() {
     );
     recorder.record(&paused).unwrap();
     // The process may wait for a person here, or be killed: the pause and everything before
-    // it are on disk when `record` returns.
+    // it are on disk when `record` returns, though no time passed.
     assert_eq!(recorder.fsyncs(), 1);
     let recording = session::read(&path).unwrap();
     assert_eq!(recording.events.len(), 5);
@@ -232,20 +226,26 @@ fn tokens_reach_the_file_while_the_session_is_quiet_and_a_pause_at_once() {
 fn a_boundary_is_synced_within_the_sync_interval_though_nothing_follows() {
     let dir = scratch("boundary-sync");
     let header = Header::new("s1", &small_crew(), "go", at(1_795_898_212));
-    let mut recorder = Recorder::create(&dir, &header).unwrap();
+    let clock = ManualClock::new();
+    let mut recorder = Recorder::create_timed(&dir, &header, clock.clock()).unwrap();
     let events = small_run("a", (10, 3), None);
     for e in &events {
         recorder.record(e).unwrap();
     }
-    // The writer started a moment ago, so the sync of the header and the reply waits for the
-    // interval to end; then the writer's thread takes it.
-    assert_eq!(recorder.fsyncs(), 0);
-    eventually("the reply is synced", || recorder.fsyncs() == 1);
+    // The reply is a boundary: written within `FLUSH_EVERY` with everything before it...
+    clock.advance(session::FLUSH_EVERY);
     assert_eq!(
         session::read(recorder.path()).unwrap().events,
         events,
-        "written before it was synced"
+        "written before it is synced"
     );
+    // ...and synced once `SYNC_EVERY` has passed since the writer started, by the writer's
+    // thread, since nothing else comes.
+    assert_eq!(recorder.fsyncs(), 0);
+    clock.advance(session::SYNC_EVERY - session::FLUSH_EVERY - Duration::from_millis(1));
+    assert_eq!(recorder.fsyncs(), 0, "synced before the interval is over");
+    clock.advance(Duration::from_millis(1));
+    assert_eq!(recorder.fsyncs(), 1);
 }
 
 #[test]
@@ -375,7 +375,7 @@ fn a_file_without_a_session_header_is_an_error_naming_it() {
 }
 
 #[test]
-fn appending_cuts_the_torn_tail_first() {
+fn appending_locks_the_file_and_cuts_the_torn_tail_before_the_first_new_line() {
     let dir = scratch("append");
     let header = Header::new("s1", &small_crew(), "go", at(1_795_898_212));
     let events = small_run("a", (10, 3), None);
@@ -387,16 +387,28 @@ fn appending_cuts_the_torn_tail_first() {
     file.write_all(b"{\"seq\":5,\"t_ms\":500,\"type\":\"tok")
         .unwrap();
     drop(file);
+    let torn = std::fs::read(&path).unwrap();
 
     let (mut recorder, recording) = Recorder::append(&path).unwrap();
     assert_eq!(recording.events, events);
     assert_eq!(recording.warnings.len(), 1);
     assert_eq!(recording.warnings[0].line, 7);
-    assert_eq!(
-        std::fs::metadata(&path).unwrap().len(),
-        recording.valid_len,
-        "the torn line is gone before anything is appended"
+    // Nothing is cut until something is appended: a resume refused now (a session that
+    // ended) leaves the file as it was.
+    assert_eq!(std::fs::read(&path).unwrap(), torn);
+
+    // One process at a time appends: a second is refused, naming the holder, and changes
+    // nothing.
+    let error = Recorder::append(&path).unwrap_err();
+    assert!(matches!(error, SessionError::Locked { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(
+        message.starts_with(&format!("{}: another process", path.display()))
+            && message.contains(&format!("pid {}", std::process::id())),
+        "{message}"
     );
+    assert_eq!(std::fs::read(&path).unwrap(), torn);
+
     let more = event(
         5,
         600,
@@ -409,9 +421,11 @@ fn appending_cuts_the_torn_tail_first() {
     drop(recorder);
 
     let again = session::read(&path).unwrap();
-    assert_eq!(again.warnings, []);
+    assert_eq!(again.warnings, [], "the torn line is gone");
     assert_eq!(again.events.len(), events.len() + 1);
     assert_eq!(again.events.last(), Some(&more));
+    // The lock goes with the recorder.
+    assert!(Recorder::append(&path).is_ok());
 }
 
 /// Three sessions of two crews, a cut-off one among them, and files that are not sessions.

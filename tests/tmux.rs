@@ -1,6 +1,8 @@
 //! End to end: the real binary in a real terminal (tmux), driven by keys and read back from the
 //! screen as a person would see it.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -37,18 +39,66 @@ impl Tmux {
 
     /// Waits until the screen shows `what`, failing with the screen if it never does.
     fn wait_for(&self, what: &str) -> String {
+        self.wait_until(what, |screen| screen.contains(what))
+    }
+
+    /// Waits until `done` holds for the screen, failing with the screen if it never does.
+    fn wait_until(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let screen = self.screen();
-            if screen.contains(what) {
+            if done(&screen) {
                 return screen;
             }
             assert!(
                 Instant::now() < deadline,
-                "never saw {what:?}; screen:\n{screen}"
+                "never saw {what}; screen:\n{screen}"
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// What tmux knows of the terminal state the program left: `alternate_on mouse_any_flag
+    /// cursor_flag`, e.g. `1 1 0` for a full-screen program with the mouse and no cursor.
+    fn flags(&self) -> String {
+        self.run(&[
+            "display-message",
+            "-p",
+            "-t",
+            "e2e",
+            "#{alternate_on} #{mouse_any_flag} #{cursor_flag}",
+        ])
+        .trim()
+        .to_string()
+    }
+
+    /// Waits until [`Tmux::flags`] are `expected`.
+    fn wait_flags(&self, expected: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.flags() != expected {
+            assert!(
+                Instant::now() < deadline,
+                "terminal flags {} never became {expected}; screen:\n{}",
+                self.flags(),
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The pid of the crewtui the pane's shell runs.
+    fn crewtui_pid(&self) -> String {
+        let shell = self.run(&["display-message", "-p", "-t", "e2e", "#{pane_pid}"]);
+        let child = Command::new("pgrep")
+            .args(["-P", shell.trim(), "-x", "crewtui"])
+            .output()
+            .expect("pgrep runs");
+        let pid = String::from_utf8_lossy(&child.stdout).trim().to_string();
+        assert!(
+            !pid.is_empty() && !pid.contains('\n'),
+            "one crewtui under the pane's shell: {pid:?}"
+        );
+        pid
     }
 }
 
@@ -71,38 +121,61 @@ fn tmux_available() -> bool {
 /// under the target dir; after it exits the shell prints its status and whether the terminal
 /// is back in cooked mode. None when tmux is missing (never on CI, where .ci/run installs it).
 fn launch(tag: &str, crew: &Path, width: u16, height: u16) -> Option<Tmux> {
-    if !tmux_available() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "tmux is required on CI (.ci/run installs it)"
-        );
-        eprintln!("SKIPPED: tmux is not installed; apt-get install tmux to run this test");
-        return None;
-    }
-    let home = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("tmux-{tag}"));
     let script = format!(
         "XDG_STATE_HOME={0} XDG_DATA_HOME={0} {1} {2}; echo EXIT=$?; stty -a | grep -o -- '-\\?icanon'; sleep 600",
-        home.display(),
+        home(tag).display(),
         env!("CARGO_BIN_EXE_crewtui"),
         crew.display()
     );
+    new_session(tag, width, height, &["bash", "-c", &script])
+}
+
+/// An interactive shell, with job control, in a new tmux session of 120 × 40 whose crewtui
+/// keeps its logs and sessions in [`home`]; None when tmux is missing, as for [`launch`].
+fn shell(tag: &str) -> Option<Tmux> {
+    let tmux = new_session(tag, 120, 40, &["bash", "--norc", "--noprofile", "-i"])?;
+    let home = home(tag);
+    tmux.keys(&[
+        &format!(
+            "export PS1='$ ' XDG_STATE_HOME={0} XDG_DATA_HOME={0}; clear",
+            home.display()
+        ),
+        "Enter",
+    ]);
+    Some(tmux)
+}
+
+/// Where the crewtui of test `tag` keeps its logs and sessions.
+fn home(tag: &str) -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("tmux-{tag}"))
+}
+
+/// Whether tmux is there; if not, says the test is skipped (never on CI, where .ci/run
+/// installs it).
+fn have_tmux() -> bool {
+    if tmux_available() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "tmux is required on CI (.ci/run installs it)"
+    );
+    eprintln!("SKIPPED: tmux is not installed; apt-get install tmux to run this test");
+    false
+}
+
+fn new_session(tag: &str, width: u16, height: u16, command: &[&str]) -> Option<Tmux> {
+    if !have_tmux() {
+        return None;
+    }
+    let _ = std::fs::remove_dir_all(home(tag));
     let tmux = Tmux {
         socket: format!("crewtui-{tag}-{}", std::process::id()),
     };
     let (w, h) = (width.to_string(), height.to_string());
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "e2e",
-        "-x",
-        &w,
-        "-y",
-        &h,
-        "bash",
-        "-c",
-        &script,
-    ]);
+    let mut args = vec!["new-session", "-d", "-s", "e2e", "-x", &w, "-y", &h];
+    args.extend(command);
+    tmux.run(&args);
     Some(tmux)
 }
 
@@ -190,36 +263,234 @@ fn the_demo_crew_in_a_real_terminal() {
     );
 }
 
+/// A crew whose one agent calls a command tool that sleeps for `seconds` (a number no other
+/// test uses, to find the program among the machine's processes).
+fn napping_crew(tag: &str, seconds: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("tmux-crew-{tag}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("napping.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "name: napping\ninput: go\nsettings: {{scripted_tokens_per_second: 0}}\n\
+             tools:\n  nap: {{command: sleep, args: [\"{seconds}\"], timeout_seconds: 600}}\n\
+             agents:\n  - id: a\n    provider: scripted\n    tools: [nap]\n    script:\n\
+             \x20     - tool_calls: [{{tool: nap, arguments: {{}}}}]\n      - reply: rested\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// The events of the one session recorded under `home`.
+fn recorded(home: &Path) -> Vec<serde_json::Value> {
+    let dir = home.join("crewtui/sessions");
+    let files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    std::fs::read_to_string(&files[0])
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 #[test]
-fn a_terminate_signal_restores_the_terminal() {
-    let crew = Path::new(env!("CARGO_MANIFEST_DIR")).join("crews/demo.yaml");
-    let Some(tmux) = launch("term", &crew, 120, 40) else {
+fn stop_signals_cancel_the_run_kill_its_tool_and_restore_the_terminal() {
+    if !have_tmux() {
+        return;
+    }
+    let signals = [
+        ("INT", "401"),
+        ("TERM", "402"),
+        ("HUP", "403"),
+        ("QUIT", "404"),
+        ("USR1", "405"),
+        ("USR2", "406"),
+        ("ALRM", "407"),
+    ];
+    // Each in a terminal of its own, at once.
+    let runs: Vec<_> = signals
+        .into_iter()
+        .map(|(signal, seconds)| {
+            std::thread::spawn(move || {
+                let seconds = format!("{seconds}.{}", std::process::id() % 1000);
+                let tag = format!("stop-{signal}");
+                let crew = napping_crew(&tag, &seconds);
+                let tmux = launch(&tag, &crew, 100, 30).expect("tmux");
+                tmux.wait_for("running tool");
+                assert_eq!(tmux.flags(), "1 1 0", "full screen, mouse on, no cursor");
+                assert!(!common::sleeping(&seconds).is_empty(), "the tool runs");
+                Command::new("kill")
+                    .args([&format!("-{signal}"), &tmux.crewtui_pid()])
+                    .status()
+                    .unwrap();
+                // The shell prints the exit status, then the terminal mode (`icanon` or
+                // `-icanon`).
+                let screen = tmux.wait_for("icanon");
+                assert!(
+                    screen.contains("EXIT=1"),
+                    "SIG{signal}: a stopped run counts as cancelled:\n{screen}"
+                );
+                let after = screen.split("EXIT=").nth(1).unwrap();
+                assert!(
+                    after.contains("icanon") && !after.contains("-icanon"),
+                    "SIG{signal}: raw mode left on:\n{screen}"
+                );
+                assert_eq!(
+                    tmux.flags(),
+                    "0 0 1",
+                    "SIG{signal}: main screen, mouse off, cursor shown"
+                );
+                let events = recorded(&home(&tag));
+                let last = events.last().unwrap();
+                assert_eq!(last["type"], "session_finished", "SIG{signal}");
+                assert_eq!(last["outcome"], "cancelled", "SIG{signal}");
+                assert!(
+                    common::sleeping(&seconds).is_empty(),
+                    "SIG{signal}: the tool was killed"
+                );
+            })
+        })
+        .collect();
+    for run in runs {
+        if let Err(panic) = run.join() {
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
+#[test]
+fn ctrl_z_and_sigtstp_suspend_and_fg_brings_the_screen_back_live_and_in_replay() {
+    let Some(tmux) = shell("suspend") else {
         return;
     };
-    tmux.wait_for("Answer Lead");
-    let shell = tmux.run(&["display-message", "-p", "-t", "e2e", "#{pane_pid}"]);
-    let child = Command::new("pgrep")
-        .args(["-P", shell.trim(), "-x", "crewtui"])
-        .output()
-        .expect("pgrep runs");
-    let pid = String::from_utf8_lossy(&child.stdout).trim().to_string();
-    assert!(!pid.is_empty(), "crewtui is running under the pane's shell");
-    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    // The shell prints the exit status, then the terminal mode (`icanon` or `-icanon`).
+    let seconds = format!("408.{}", std::process::id() % 1000);
+    let crew = napping_crew("suspend", &seconds);
+    tmux.keys(&[
+        &format!("{} {}", env!("CARGO_BIN_EXE_crewtui"), crew.display()),
+        "Enter",
+    ]);
+    tmux.wait_for("running tool");
+    tmux.wait_flags("1 1 0");
+
+    // Ctrl-Z, a key like any other in raw mode: the shell gets its terminal back, as it was.
+    tmux.keys(&["C-z"]);
+    tmux.wait_for("Stopped");
+    assert_eq!(
+        tmux.flags(),
+        "0 0 1",
+        "main screen, mouse off, cursor shown"
+    );
+    tmux.keys(&["stty -a | grep -o -- '-\\?icanon'; fg", "Enter"]);
+    tmux.wait_flags("1 1 0");
+    let screen = tmux.wait_for("running tool");
+    assert!(
+        screen.contains("nap") && !screen.contains("Stopped"),
+        "the whole screen is drawn again:\n{screen}"
+    );
+    // Keys work at once, one by one: raw mode is back.
+    tmux.keys(&["?"]);
+    tmux.wait_for("Help");
+    tmux.keys(&["Escape"]);
+    tmux.wait_until("the help closed", |screen| !screen.contains("Help"));
+
+    // SIGTSTP from outside does the same.
+    let pid = tmux.crewtui_pid();
+    Command::new("kill").args(["-TSTP", &pid]).status().unwrap();
+    tmux.wait_until("a second stop", |screen| {
+        screen.matches("Stopped").count() == 2
+    });
+    assert_eq!(
+        tmux.flags(),
+        "0 0 1",
+        "main screen, mouse off, cursor shown"
+    );
+    // The shell's own mode while crewtui is stopped: cooked, as the shell wants it.
+    tmux.keys(&["clear; stty -a | grep -o -- '-\\?icanon'", "Enter"]);
     let screen = tmux.wait_for("icanon");
-    assert!(
-        screen.contains("EXIT=1"),
-        "a terminated run counts as cancelled:\n{screen}"
+    assert!(!screen.contains("-icanon"), "{screen}");
+    tmux.keys(&["fg", "Enter"]);
+    tmux.wait_flags("1 1 0");
+    tmux.wait_for("running tool");
+    tmux.keys(&["?"]);
+    tmux.wait_for("Help");
+    assert!(!common::sleeping(&seconds).is_empty(), "the run went on");
+
+    // Quitting cancels the run; then its recording, replayed, suspends the same way.
+    tmux.keys(&["Escape"]);
+    tmux.wait_until("the help closed", |screen| !screen.contains("Help"));
+    tmux.keys(&["q"]);
+    tmux.wait_for("Quit");
+    tmux.keys(&["y"]);
+    tmux.wait_flags("0 0 1");
+    let dir = home("suspend").join("crewtui/sessions");
+    let file = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    tmux.keys(&[
+        &format!(
+            "clear; {} replay {} --speed 0.25",
+            env!("CARGO_BIN_EXE_crewtui"),
+            file.display()
+        ),
+        "Enter",
+    ]);
+    tmux.wait_for("nap");
+    tmux.wait_flags("1 1 0");
+    tmux.keys(&["C-z"]);
+    tmux.wait_for("Stopped");
+    assert_eq!(tmux.flags(), "0 0 1");
+    tmux.keys(&["fg", "Enter"]);
+    tmux.wait_flags("1 1 0");
+    tmux.wait_for("nap");
+    tmux.keys(&["q"]);
+    tmux.wait_flags("0 0 1");
+}
+
+#[test]
+fn closing_the_pane_mid_run_is_a_cancel_not_a_panic() {
+    let tag = "closed-pane";
+    let seconds = format!("409.{}", std::process::id() % 1000);
+    let crew = napping_crew(tag, &seconds);
+    let status = home(tag).join("status");
+    // The shell outlives its pane (it ignores the hangup) to write down how crewtui ended.
+    let script = format!(
+        "trap '' HUP; XDG_STATE_HOME={0} XDG_DATA_HOME={0} {1} {2}; echo $? > {3}",
+        home(tag).display(),
+        env!("CARGO_BIN_EXE_crewtui"),
+        crew.display(),
+        status.display()
     );
-    let after = screen.split("EXIT=").nth(1).unwrap();
-    assert!(
-        after.contains("icanon") && !after.contains("-icanon"),
-        "raw mode left on:\n{screen}"
-    );
-    assert!(
-        !screen.contains("Answer Lead"),
-        "the alternate screen was left:\n{screen}"
-    );
+    let Some(tmux) = new_session(tag, 100, 30, &["bash", "-c", &script]) else {
+        return;
+    };
+    tmux.wait_for("running tool");
+    // The terminal goes away under it: SIGHUP, and a terminal and stderr that fail.
+    tmux.run(&["kill-server"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let code = loop {
+        if let Ok(code) = std::fs::read_to_string(&status)
+            && code.ends_with('\n')
+        {
+            break code;
+        }
+        assert!(Instant::now() < deadline, "crewtui never ended");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(code.trim(), "1", "cancelled, not a panic (101)");
+    let last = recorded(&home(tag)).pop().unwrap();
+    assert_eq!(last["outcome"], "cancelled");
+    assert!(common::sleeping(&seconds).is_empty(), "the tool was killed");
+    let log = std::fs::read_to_string(home(tag).join("crewtui/crewtui.log")).unwrap();
+    assert!(!log.contains("panic"), "{log}");
 }
 
 /// Waits until `file` holds `what`, failing with what it holds if it never does.

@@ -186,6 +186,7 @@ pub(crate) async fn live_run(crew: Crew, width: u16, height: u16, linger: Durati
     let (outcome, stats) = live::run(
         &mut terminal,
         input,
+        futures_util::stream::pending(),
         &name,
         &agents,
         terms,

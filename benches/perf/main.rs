@@ -2,10 +2,9 @@
 //!
 //! `cargo bench --bench perf` runs every item; `cargo bench --bench perf -- NAME...` runs the
 //! named ones (render, history, idle, engine, fanout, memory, replay, recording, linear,
-//! many). Each item
-//! runs in a child process of this binary (`perf --child NAME`), so a peak RSS belongs to one
-//! scenario and nothing one item allocates slows the next. Timing budgets live here and only
-//! here: the test suite checks behaviour, never speed.
+//! cancel, many). Each item runs in a child process of this binary (`perf --child NAME`), so a
+//! peak RSS belongs to one scenario and nothing one item allocates slows the next. Timing
+//! budgets live here and only here: the test suite checks behaviour, never speed.
 //!
 //! Timed figures are medians over `PERF_RUNS` runs (default 5). CPU time is the sum of the
 //! per-thread `/proc/PID/task/*/schedstat` run times (nanoseconds); peak RSS is `VmHWM` from
@@ -25,7 +24,7 @@ use crewtui::engine::{
     self, EVENT_QUEUE, Event, EventKind, EventLog, Outcome, SessionHandle, SessionParts, Usage,
 };
 use crewtui::session::Playback;
-use crewtui::session::{self, BatchWriter, Counters, Header, Recorder};
+use crewtui::session::{self, Clock, Counters, Header, Printer, Recorder};
 use crewtui::tui::live::{self, Launch, Stats};
 use crewtui::tui::render;
 use crewtui::tui::theme::Theme;
@@ -38,7 +37,10 @@ use ratatui::buffer::Cell;
 use ratatui::layout::{Position, Size};
 use tokio::sync::mpsc;
 
+mod cancel;
 mod crews;
+#[path = "../../tests/common/fake_openai.rs"]
+mod fake_openai;
 mod fanout;
 mod harness;
 mod history;
@@ -52,6 +54,7 @@ mod replay;
 mod report;
 mod streaming;
 
+use cancel::*;
 use crews::*;
 use fanout::*;
 use harness::*;
@@ -66,7 +69,7 @@ use replay::*;
 use report::*;
 use streaming::*;
 
-const ITEMS: [(&str, &str); 10] = [
+const ITEMS: [(&str, &str); 11] = [
     (
         "render",
         "1. streaming render: 16 agents x 50 tokens/s, 200x50",
@@ -95,8 +98,12 @@ const ITEMS: [(&str, &str); 10] = [
         "9. linear growth: a two-agent ping-pong, 250 / 1,000 / 2,000 turns, real binary",
     ),
     (
+        "cancel",
+        "10. cancel: a hanging tool, a stalled stream, on the wall clock",
+    ),
+    (
         "many",
-        "10. watching many: 40 priced agents x 50 tokens/s, 200x50",
+        "11. watching many: 40 priced agents x 50 tokens/s, 200x50",
     ),
 ];
 
@@ -187,6 +194,7 @@ fn child(name: &str) {
         "replay" => replay_item(),
         "recording" => recording_item(),
         "linear" => linear_item(),
+        "cancel" => cancel_item(),
         "many" => many_item(),
         other => panic!("no item {other}"),
     }

@@ -118,6 +118,7 @@ pub(crate) fn memory_item() {
         let (_, stats) = live::run(
             &mut terminal,
             input,
+            futures_util::stream::pending(),
             "memory",
             &agents,
             Terms::default(),

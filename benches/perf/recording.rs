@@ -11,16 +11,16 @@ pub(crate) struct Measured {
 }
 
 /// `crewtui run --headless` without its session file, the baseline: each event printed the
-/// way the [`Recorder`] prints it, from one batch writer with stdout as its only output.
+/// way the [`Recorder`] prints it, through a [`Printer`] of its own.
 struct PrintOnly {
-    writer: BatchWriter,
+    printer: Printer,
     line: Vec<u8>,
 }
 
 impl EventLog for PrintOnly {
     fn record(&mut self, event: &Event) -> io::Result<()> {
         session::encode(event, &mut self.line)?;
-        self.writer.push(&self.line, session::urgency(&event.kind));
+        self.printer.push(&self.line, session::urgency(&event.kind));
         Ok(())
     }
 }
@@ -34,19 +34,18 @@ fn headless_log(
     dir: Option<&Path>,
     stdout: Box<dyn Write + Send>,
 ) -> (Box<dyn EventLog>, Option<Arc<Counters>>) {
+    let printer = Printer::start(stdout, Clock::system()).expect("the stdout thread");
     match dir {
         Some(dir) => {
             let header = Header::new(session_id, crew, "go", SystemTime::now());
-            let recorder = Recorder::create(dir, &header).expect("a session file");
-            recorder.print_to(stdout);
+            let mut recorder = Recorder::create(dir, &header).expect("a session file");
+            recorder.print_to(printer);
             let counters = recorder.counters();
             (Box::new(recorder), Some(counters))
         }
         None => {
-            let writer = BatchWriter::new().expect("the writer thread");
-            writer.add(session::Output::Stream(stdout));
             let log = PrintOnly {
-                writer,
+                printer,
                 line: Vec::with_capacity(4096),
             };
             (Box::new(log), None)

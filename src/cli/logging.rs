@@ -1,7 +1,8 @@
 //! Logs go to a file, never to the terminal: the TUI owns the screen and headless stdout is
 //! JSONL. A panic inside a tool call is logged, not printed: it is reported as an event.
 
-use std::path::PathBuf;
+use std::fs::File;
+use std::path::{Path, PathBuf};
 
 use tracing_appender::non_blocking::WorkerGuard;
 
@@ -21,9 +22,8 @@ fn log_dir() -> Option<PathBuf> {
 pub fn init() -> Option<WorkerGuard> {
     install_panic_hook();
     let dir = log_dir()?;
-    std::fs::create_dir_all(&dir).ok()?;
-    let appender = tracing_appender::rolling::never(&dir, "crewtui.log");
-    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let file = open_log(&dir).ok()?;
+    let (writer, guard) = tracing_appender::non_blocking(file);
     let level = match std::env::var("CREWTUI_LOG").as_deref() {
         Ok("trace") => tracing::Level::TRACE,
         Ok("debug") => tracing::Level::DEBUG,
@@ -38,6 +38,22 @@ pub fn init() -> Option<WorkerGuard> {
         .try_init()
         .ok()?;
     Some(guard)
+}
+
+/// `crewtui.log` in `dir`, for appending, readable by the user only like the sessions: what
+/// it says about runs is theirs. A log left readable by an older crewtui is made private too.
+fn open_log(dir: &Path) -> std::io::Result<File> {
+    crewtui::files::create_private_dir(dir)?;
+    let file = crewtui::files::private_file()
+        .create(true)
+        .append(true)
+        .open(dir.join("crewtui.log"))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(file)
 }
 
 fn install_panic_hook() {

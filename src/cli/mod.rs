@@ -2,11 +2,13 @@
 
 mod headless;
 mod logging;
+mod output;
 mod pick;
 mod replay;
 mod resume;
 mod sessions;
 mod setup;
+mod stop;
 mod tui;
 mod validate;
 
@@ -86,7 +88,10 @@ fn with_default_subcommand(mut args: Vec<OsString>) -> Vec<OsString> {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse_from(with_default_subcommand(std::env::args_os().collect()));
+    let cli = match Cli::try_parse_from(with_default_subcommand(std::env::args_os().collect())) {
+        Ok(cli) => cli,
+        Err(error) => return clap_exit(&error),
+    };
     let _log_guard = logging::init();
     let result = match cli.command {
         Commands::Validate { crew } => Ok(validate::run(&crew)),
@@ -102,9 +107,24 @@ pub fn main() -> ExitCode {
         Err(error) => {
             // Errors quote what they could not read (a theme's colour, a session's event).
             let message = format!("{error:#}");
-            eprintln!("crewtui: {}", crewtui::text::visible_line(&message));
+            output::warn(format_args!(
+                "crewtui: {}",
+                crewtui::text::visible_line(&message)
+            ));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Help, the version and usage errors, printed as everything else is (see [`output`]): clap's
+/// own exit would report success though `--help > /dev/full` wrote nothing.
+fn clap_exit(error: &clap::Error) -> ExitCode {
+    // 0 for help and the version, 2 for a usage error.
+    let status = ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+    match error.print() {
+        // A usage error goes to stderr: if that fails, there is nowhere to say so.
+        Err(_) if error.use_stderr() => status,
+        written => output::status(written, status),
     }
 }
 

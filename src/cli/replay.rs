@@ -1,12 +1,15 @@
 //! `crewtui replay SESSION`: a recorded session again, in the TUI or as a markdown transcript.
 //! SESSION is a file, an id or part of one, or `--last`.
 
-use std::io::Write;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Args;
 use crewtui::engine::run::TimelineLimits;
 use crewtui::session::Playback;
+use crewtui::signals::StopSignals;
+
+use super::output;
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
@@ -41,7 +44,7 @@ pub fn headless(args: &ReplayArgs) -> ExitCode {
     let file = match args.session.resolve() {
         Ok(file) => file,
         Err(error) => {
-            eprintln!("crewtui: {error:#}");
+            output::warn(format_args!("crewtui: {error:#}"));
             return ExitCode::FAILURE;
         }
     };
@@ -51,18 +54,11 @@ pub fn headless(args: &ReplayArgs) -> ExitCode {
             transcript
         }
         Err(error) => {
-            eprintln!("crewtui: {error}");
+            output::warn(format_args!("crewtui: {error}"));
             return ExitCode::FAILURE;
         }
     };
-    match std::io::stdout().lock().write_all(transcript.as_bytes()) {
-        // A reader that stopped early (`| head`) took all it wanted.
-        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
-            eprintln!("crewtui: writing to stdout: {error}");
-            ExitCode::FAILURE
-        }
-        Ok(()) | Err(_) => ExitCode::SUCCESS,
-    }
+    output::status(output::print(&transcript), ExitCode::SUCCESS)
 }
 
 /// The recording in the full-screen TUI, under a timeline.
@@ -78,7 +74,12 @@ pub fn run_tui(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         Some(s) if s.is_infinite() => None,
         Some(s) => Some(s),
     };
-    super::setup::runtime()?.block_on(crewtui::tui::run_replay(replayer, &theme, speed))?;
+    super::setup::block_on(async {
+        let signals = StopSignals::install().context("catching signals")?;
+        crewtui::tui::run_replay(replayer, &theme, speed, signals)
+            .await
+            .context("running the terminal UI")
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -13,11 +13,12 @@ use clap::Args;
 use crewtui::config::model::Crew;
 use crewtui::engine;
 use crewtui::engine::run::{AgentInfo, Terms};
-use crewtui::session::{Header, Reader, Recorder};
+use crewtui::session::{Header, Recorder};
+use crewtui::signals::StopSignals;
 use crewtui::text::visible_line;
 use crewtui::tui::live::Launch;
 
-use super::{headless, setup};
+use super::{headless, output, setup};
 
 #[derive(Debug, Args)]
 pub struct ResumeArgs {
@@ -41,17 +42,19 @@ pub struct ResumeArgs {
 pub fn run(args: ResumeArgs) -> anyhow::Result<ExitCode> {
     let theme = setup::theme(args.theme.as_deref())?;
     let file = args.session.resolve()?;
-    // Before the session file is touched: a crew that cannot be loaded leaves it as it was.
-    let header = Reader::open(&file)?.header().clone();
-    let crew = load_crew(&file, args.crew.as_deref(), &header)?;
-    report_changes(&header, &crew);
-    let outcome = setup::runtime()?.block_on(async {
-        // The torn tail of a crash is cut off here, before anything is appended.
-        let (recorder, recording) = Recorder::append(&file)?;
-        super::setup::report_read_warnings(&file, &recording.warnings);
+    // Refused here while another process appends to the file. Nothing in it changes until the
+    // first new event is recorded (a torn tail is cut off then): a resume refused before — its
+    // crew cannot be loaded, its session ended — leaves the file as it was.
+    let (recorder, recording) = Recorder::append(&file)?;
+    setup::report_read_warnings(&file, &recording.warnings);
+    let crew = load_crew(&file, args.crew.as_deref(), &recording.header)?;
+    report_changes(&recording.header, &crew);
+    let outcome = setup::block_on(async {
+        // Caught before the session goes on, so no signal finds it half continued.
+        let signals = StopSignals::install().context("catching signals")?;
         let mut parts = setup::session_parts(&crew)?;
-        let printed = if args.headless {
-            Some(headless::print_and_record(&mut parts, recorder))
+        let printer = if args.headless {
+            Some(headless::print_and_record(&mut parts, recorder)?)
         } else {
             parts.log = Some(Box::new(recorder));
             None
@@ -60,12 +63,13 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<ExitCode> {
         let terms = Terms::for_crew(&crew);
         let handle = engine::resume(crew, recording.resumable_events(), parts)
             .with_context(|| format!("{}", file.display()))?;
-        if let Some(printed) = printed {
+        if let Some(printer) = printer {
             headless::drive(
                 handle,
                 recording.resumable_events(),
                 args.answers.into(),
-                printed,
+                printer,
+                signals,
             )
             .await
             .map(Some)
@@ -77,12 +81,16 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<ExitCode> {
                 recording.resumable_events(),
                 Launch::Running(handle),
                 &theme,
+                signals,
             )
             .await
             .context("running the terminal UI")
         }
     })?;
-    eprintln!("crewtui: session recorded in {}", file.display());
+    output::warn(format_args!(
+        "crewtui: session recorded in {}",
+        visible_line(&file.display().to_string())
+    ));
     Ok(match outcome {
         Some(outcome) => ExitCode::from(outcome.exit_code() as u8),
         None => ExitCode::SUCCESS,
@@ -130,21 +138,23 @@ fn report_changes(header: &Header, crew: &Crew) {
         } else {
             ""
         };
-        eprintln!("crewtui: going on with the crew in {path}{note}");
+        output::warn(format_args!(
+            "crewtui: going on with the crew in {path}{note}"
+        ));
         return;
     }
-    eprintln!(
+    output::warn(format_args!(
         "crewtui: going on with the crew in {path}, which differs from the one the session was \
          recorded with:"
-    );
+    ));
     for change in changes.iter().take(MAX_CHANGES_SHOWN) {
-        eprintln!("  {change}");
+        output::warn(format_args!("  {change}"));
     }
     if let Some(more) = changes
         .len()
         .checked_sub(MAX_CHANGES_SHOWN)
         .filter(|&n| n > 0)
     {
-        eprintln!("  ... and {more} more");
+        output::warn(format_args!("  ... and {more} more"));
     }
 }

@@ -1,15 +1,16 @@
 //! `crewtui sessions`: the recorded sessions, newest first, one per line; and where sessions
 //! are recorded.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use crewtui::engine::Outcome;
 use crewtui::session::{self, SessionSummary, format_duration};
 use crewtui::text::visible_line;
 use unicode_width::UnicodeWidthStr;
+
+use super::output;
 
 /// The sessions directory: `--sessions-dir`, else the platform's data directory.
 pub fn sessions_dir(arg: Option<PathBuf>) -> anyhow::Result<PathBuf> {
@@ -24,20 +25,14 @@ pub fn run(dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let dir = sessions_dir(dir)?;
     let (sessions, errors) = session::list(&dir);
     for error in &errors {
-        eprintln!("crewtui: skipped {error}");
+        output::warn(format_args!("crewtui: skipped {error}"));
     }
     let text = if sessions.is_empty() {
         format!("no sessions in {}\n", dir.display())
     } else {
         table(&sessions)
     };
-    match std::io::stdout().lock().write_all(text.as_bytes()) {
-        // A reader that stopped early (`| head`) took all it wanted.
-        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
-        written => written
-            .map(|()| ExitCode::SUCCESS)
-            .context("writing to stdout"),
-    }
+    Ok(output::status(output::print(&text), ExitCode::SUCCESS))
 }
 
 fn table(sessions: &[SessionSummary]) -> String {

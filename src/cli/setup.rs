@@ -10,12 +10,21 @@ use crewtui::session::{Header, Recorder};
 use crewtui::text::visible_line;
 use crewtui::tui::theme::Theme;
 
-pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+/// Runs `future` on a new async runtime, then shuts the runtime down without waiting on a
+/// blocking task that may never end (a tool stuck in a read), once its worker threads have
+/// dropped what they ran — the session's recorder among it, which writes its last lines then.
+pub fn block_on<T>(future: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("starting the async runtime")
+        .context("starting the async runtime")?;
+    let result = runtime.block_on(future);
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
+    result
 }
+
+/// The longest the way out waits for the runtime's threads.
+const RUNTIME_SHUTDOWN: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The providers and tools of a crew. The HTTP client is made here, once per process: every
 /// session of the process shares its connection pool.
@@ -55,6 +64,6 @@ pub fn report_read_warnings(file: &Path, warnings: &[crewtui::session::ReadWarni
     let file = visible_line(&file);
     for warning in warnings {
         let message = visible_line(&warning.message);
-        eprintln!("{file}:{}: warning: {message}", warning.line);
+        super::output::warn(format_args!("{file}:{}: warning: {message}", warning.line));
     }
 }

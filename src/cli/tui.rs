@@ -7,11 +7,12 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context;
 use crewtui::engine;
 use crewtui::engine::run::{AgentInfo, Terms};
+use crewtui::signals::StopSignals;
 use crewtui::tui::live::Launch;
 
 use super::RunArgs;
 use super::headless::load;
-use super::setup;
+use super::{output, setup};
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let crew = load(&args.crew)?;
@@ -23,7 +24,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let terms = Terms::for_crew(&crew);
     let name = crew.name.clone();
     let recorded: Arc<Mutex<Option<PathBuf>>> = Arc::default();
-    let outcome = setup::runtime()?.block_on(async {
+    let outcome = setup::block_on(async {
+        // Caught before the session file exists, so no signal finds it half set up.
+        let signals = StopSignals::install().context("catching signals")?;
         let mut parts = setup::session_parts(&crew)?;
         let launch = match input {
             Some(input) => {
@@ -48,12 +51,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         };
-        crewtui::tui::run_live(&name, &agents, terms, &[], launch, &theme)
+        crewtui::tui::run_live(&name, &agents, terms, &[], launch, &theme, signals)
             .await
             .context("running the terminal UI")
     })?;
     if let Some(path) = recorded.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-        eprintln!("crewtui: session recorded in {}", path.display());
+        output::warn(format_args!(
+            "crewtui: session recorded in {}",
+            path.display()
+        ));
     }
     Ok(match outcome {
         Some(outcome) => ExitCode::from(outcome.exit_code() as u8),

@@ -7,7 +7,6 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde_saphyr::Spanned;
@@ -23,6 +22,7 @@ use super::sections::{
 };
 
 /// Bigger files are refused rather than read: no crew needs them, and everything is bounded.
+/// Anything but a regular file (a FIFO, a device) is refused before it is opened.
 const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// A crew as read, before cross-references are checked.
@@ -52,10 +52,11 @@ pub(crate) fn load_path(path: &Path, d: &mut Diagnostics) -> Option<Loaded> {
         .inspect_err(|err| d.file_error(path, 0, 0, format!("cannot read: {err}")))
         .ok()?;
     let (file, default_name) = if metadata.is_dir() {
+        // Whatever is there by that name is taken: reading it says if it is not a file.
         let Some(file) = ["crew.yaml", "crew.yml"]
             .map(|name| path.join(name))
             .into_iter()
-            .find(|file| file.is_file())
+            .find(|file| file.exists())
         else {
             let message = "no crew.yaml in this directory".to_string();
             d.file_error(path, 0, 0, message);
@@ -110,19 +111,13 @@ fn name_of(dir: &Path) -> String {
 }
 
 fn read_text(file: &Path, d: &mut Diagnostics) -> Option<String> {
-    let size = fs::metadata(file).map(|m| m.len()).unwrap_or(0);
-    if size > MAX_FILE_BYTES {
-        let message = format!("file is larger than {} MiB", MAX_FILE_BYTES >> 20);
-        d.file_error(file, 0, 0, message);
-        return None;
-    }
-    // Bounded even where the size is unknown (a device, a pipe).
-    let mut bytes = Vec::new();
-    let read = fs::File::open(file).and_then(|f| f.take(MAX_FILE_BYTES).read_to_end(&mut bytes));
-    if let Err(err) = read {
-        d.file_error(file, 0, 0, format!("cannot read: {err}"));
-        return None;
-    }
+    let bytes = match crate::files::read_bounded(file, MAX_FILE_BYTES) {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            d.file_error(file, 0, 0, format!("cannot read: {err}"));
+            return None;
+        }
+    };
     match String::from_utf8(bytes) {
         Ok(text) => Some(text),
         Err(err) => {
@@ -289,7 +284,7 @@ fn read_agent_file(
     let Some(path) = ["yaml", "yml"]
         .map(|ext| dir.join(format!("{id}.{ext}")))
         .into_iter()
-        .find(|p| p.is_file())
+        .find(|p| p.exists())
     else {
         let shown = PathBuf::from("agents").join(format!("{id}.yaml"));
         d.error(&site, format!("agent file {} not found", shown.display()));

@@ -2,9 +2,12 @@
 //! hands them to the front end.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::{Mutex, mpsc};
+// Tokio's clock, which the session's deadlines and tool timeouts run on: a run under a paused
+// clock is stamped with the times it would have taken.
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::event::{Event, EventKind};

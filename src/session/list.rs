@@ -5,7 +5,6 @@
 //! folded by [`Run`]. Token and model-request lines, nearly all of a long file, are recognised
 //! by the start of the line the recorder writes and never parsed.
 
-use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
@@ -72,7 +71,7 @@ pub fn list(dir: &Path) -> (Vec<SessionSummary>, Vec<SessionError>) {
 /// The summary of one session file: a projection of its run model. Lines that are not events
 /// are passed over, as replay would skip them.
 pub fn summarise(path: &Path) -> Result<SessionSummary, SessionError> {
-    let file = File::open(path).map_err(|e| SessionError::io(path, e))?;
+    let file = crate::files::open_regular(path).map_err(|e| SessionError::io(path, e))?;
     let mut lines = LineReader::new(BufReader::with_capacity(1 << 16, file));
     let header = read_header(path, &mut lines)?;
     let mut run = Run::new(

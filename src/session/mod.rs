@@ -4,13 +4,17 @@
 //!
 //! A file is `<header>\n<event>\n<event>\n...`, each event exactly as [`crate::engine::Event`]
 //! serialises (DESIGN.md "Events"). A crash can leave the last line cut off; readers ignore it
-//! with a warning and [`Recorder::append`] cuts it before writing more. This module depends on
-//! the engine's event types and the crew model, never on a front end.
+//! with a warning and [`Recorder::append`] cuts it before writing more. [`Printer`] prints the
+//! same lines on headless stdout. This module depends on the engine's event types and the
+//! crew model, never on a front end.
 
 mod batch;
+mod clock;
 mod header;
 mod list;
+mod lock;
 mod playback;
+mod printer;
 mod read;
 mod recorder;
 mod transcript;
@@ -20,11 +24,13 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 pub use batch::{
-    BatchWriter, Counters, FILE_FLUSH_EVERY, FLUSH_EVERY, Health, Output, SYNC_EVERY, Urgency,
+    BatchWriter, Counters, FILE_FLUSH_EVERY, FLUSH_EVERY, Health, SYNC_EVERY, Urgency,
 };
+pub use clock::{Clock, ManualClock};
 pub use header::{FORMAT, Header, VERSION};
 pub use list::{SessionSummary, list, summarise};
 pub use playback::{Mark, Moment, Playback};
+pub use printer::{PRINT_BUFFER, Printer};
 pub use read::{Entry, ReadWarning, Reader, Recording, read};
 pub use recorder::{Recorder, encode, urgency};
 pub use transcript::{transcript, transcript_file};
@@ -61,6 +67,18 @@ pub enum SessionError {
         VERSION
     )]
     UnsupportedVersion { path: PathBuf, version: u32 },
+    /// Another process is appending to the file: one at a time may.
+    #[error(
+        "{}: another process is appending to this session ({}); one process at a time may \
+         add to a session file",
+        shown(path),
+        holder.as_deref().unwrap_or("it holds the file's lock")
+    )]
+    Locked {
+        path: PathBuf,
+        /// `pid N: COMMAND`, when it could be found out.
+        holder: Option<String>,
+    },
 }
 
 impl SessionError {

@@ -289,7 +289,7 @@ impl Playback {
                 offset,
             } => {
                 if lines.is_none() {
-                    let mut file = File::open(&*path)?;
+                    let mut file = crate::files::open_regular(path)?;
                     file.seek(SeekFrom::Start(*offset))?;
                     *lines = Some(LineReader::new(BufReader::with_capacity(1 << 16, file)));
                 }

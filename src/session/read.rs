@@ -50,7 +50,12 @@ impl fmt::Display for ReadWarning {
 /// Reads a whole session file. Fails only when the file cannot be read or is not a session;
 /// damage after the header becomes [`Recording::warnings`].
 pub fn read(path: &Path) -> Result<Recording, SessionError> {
-    let mut reader = Reader::open(path)?;
+    read_from(Reader::open(path)?)
+}
+
+/// The rest of a recording whose header `reader` has read.
+pub(super) fn read_from(mut reader: Reader) -> Result<Recording, SessionError> {
+    let path = reader.path.clone();
     let mut events = Vec::new();
     let mut warnings = Vec::new();
     while let Some(entry) = reader.next_entry()? {
@@ -63,7 +68,7 @@ pub fn read(path: &Path) -> Result<Recording, SessionError> {
         events = super::v1::upgrade(events);
     }
     Ok(Recording {
-        path: path.to_path_buf(),
+        path,
         valid_len: reader.valid_len(),
         header: reader.header,
         events,
@@ -89,9 +94,15 @@ pub struct Reader {
 }
 
 impl Reader {
-    /// Opens `path` and reads its header line.
+    /// Opens `path` and reads its header line. Anything but a regular file is refused before
+    /// it is opened: a FIFO would block, a device never end.
     pub fn open(path: &Path) -> Result<Self, SessionError> {
-        let file = File::open(path).map_err(|e| SessionError::io(path, e))?;
+        let file = crate::files::open_regular(path).map_err(|e| SessionError::io(path, e))?;
+        Self::from_file(path, file)
+    }
+
+    /// Reads the header line of `file`, opened from `path`, from where the file stands.
+    pub(super) fn from_file(path: &Path, file: File) -> Result<Self, SessionError> {
         let mut lines = LineReader::new(BufReader::with_capacity(1 << 16, file));
         let header = read_header(path, &mut lines)?;
         Ok(Self {

@@ -11,6 +11,10 @@
 //! after whole replies, tool results, failures, never per token, and at most once per
 //! [`SYNC_EVERY`] — sixteen parallel replies ending together share one sync.
 //!
+//! The file is locked for as long as a recorder has it open (see `lock.rs`). A headless run's
+//! stdout gets each line from here too, through a [`Printer`] handed the line after the file's
+//! writer: a reader that stops reading never holds up the file.
+//!
 //! [`FLUSH_EVERY`]: super::FLUSH_EVERY
 //! [`FILE_FLUSH_EVERY`]: super::FILE_FLUSH_EVERY
 //! [`SYNC_EVERY`]: super::SYNC_EVERY
@@ -21,19 +25,25 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::batch::{BatchWriter, Counters, Health, Output, Urgency};
-use super::{Header, Recording, SessionError, name_for, read};
+use super::batch::{BatchWriter, Counters, Health, Urgency};
+use super::read::{Reader, read_from};
+use super::{Clock, Header, Printer, Recording, SessionError, lock, name_for};
 use crate::engine::{Event, EventKind, EventLog};
+use crate::files;
 
 /// Tries at most this many `-2`, `-3`, ... suffixes when two sessions of one crew start in the
 /// same second.
 const MAX_NAME_TRIES: u32 = 100;
 
-/// Appends events to one session file, and for a headless run prints them too.
+/// Appends events to one session file, holding its lock, and for a headless run prints them
+/// too.
 pub struct Recorder {
     path: PathBuf,
     writer: BatchWriter,
     file: Health,
+    printer: Option<Printer>,
+    /// A torn tail to cut off, through this descriptor, before the first line is appended.
+    cut: Option<(File, u64)>,
     /// One line is serialised here, then handed to the writer.
     line: Vec<u8>,
 }
@@ -50,7 +60,16 @@ impl Recorder {
     /// Creates `dir` (mode 0700) if needed and a new file in it (mode 0600, never replacing an
     /// existing one), named by [`super::file_name`], and writes the header line.
     pub fn create(dir: &Path, header: &Header) -> Result<Recorder, SessionError> {
-        create_dir(dir).map_err(|e| SessionError::io(dir, e))?;
+        Self::create_timed(dir, header, Clock::system())
+    }
+
+    /// [`Recorder::create`], with the writer's thread timed by `clock`.
+    pub fn create_timed(
+        dir: &Path,
+        header: &Header,
+        clock: Clock,
+    ) -> Result<Recorder, SessionError> {
+        files::create_private_dir(dir).map_err(|e| SessionError::io(dir, e))?;
         let base = name_for(&header.started_at, &header.crew_name);
         let stem = base.strip_suffix(".jsonl").unwrap_or(&base);
         let mut attempt = 1;
@@ -60,7 +79,11 @@ impl Recorder {
             } else {
                 dir.join(format!("{stem}-{attempt}.jsonl"))
             };
-            match create_file(&path) {
+            match files::private_file()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
                 Ok(file) => break (path, file),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < MAX_NAME_TRIES => {
                     attempt += 1;
@@ -68,7 +91,8 @@ impl Recorder {
                 Err(e) => return Err(SessionError::io(&path, e)),
             }
         };
-        let mut recorder = Recorder::new(path, file)?;
+        lock::exclusive(&file, &path)?;
+        let mut recorder = Recorder::new(path, file, clock)?;
         let fail = |e| SessionError::io(&recorder.path, e);
         write_json(header, &mut recorder.line).map_err(fail)?;
         recorder.line.push(b'\n');
@@ -86,27 +110,38 @@ impl Recorder {
         Ok(recorder)
     }
 
-    /// Opens an existing session file to continue it: reads it, cuts off a torn last line,
-    /// and appends from there. Returns the recording as it was read.
+    /// Opens an existing session file to continue it: takes its lock (refused while another
+    /// process appends to it), reads it, and appends from its last whole line. A torn last
+    /// line is cut off when the first event is recorded, so a resume refused after this (a
+    /// session that already ended) leaves the file as it was. Returns the recording as read.
     pub fn append(path: &Path) -> Result<(Recorder, Recording), SessionError> {
-        let recording = read(path)?;
         let fail = |e| SessionError::io(path, e);
-        let file = OpenOptions::new().append(true).open(path).map_err(fail)?;
+        let mut options = OpenOptions::new();
+        options.read(true).append(true);
+        let file = files::open_regular_with(path, options).map_err(fail)?;
+        lock::exclusive(&file, path)?;
+        // Read through the locked descriptor: the file read is the file appended to.
+        let recording = read_from(Reader::from_file(path, file.try_clone().map_err(fail)?)?)?;
         let len = file.metadata().map_err(fail)?.len();
-        if len != recording.valid_len {
-            file.set_len(recording.valid_len).map_err(fail)?;
-            file.sync_data().map_err(fail)?;
-        }
-        Ok((Recorder::new(path.to_path_buf(), file)?, recording))
+        let cut = if len == recording.valid_len {
+            None
+        } else {
+            Some((file.try_clone().map_err(fail)?, recording.valid_len))
+        };
+        let mut recorder = Recorder::new(path.to_path_buf(), file, Clock::system())?;
+        recorder.cut = cut;
+        Ok((recorder, recording))
     }
 
-    fn new(path: PathBuf, file: File) -> Result<Recorder, SessionError> {
-        let writer = BatchWriter::new().map_err(|e| SessionError::io(&path, e))?;
-        let file = writer.add(Output::File(file));
+    fn new(path: PathBuf, file: File, clock: Clock) -> Result<Recorder, SessionError> {
+        let writer = BatchWriter::new(file, clock).map_err(|e| SessionError::io(&path, e))?;
+        let file = writer.health();
         Ok(Recorder {
             path,
             writer,
             file,
+            printer: None,
+            cut: None,
             line: Vec::with_capacity(4096),
         })
     }
@@ -115,18 +150,25 @@ impl Recorder {
         &self.path
     }
 
-    /// Prints every event from now on to `out` as well (`run --headless`), from the same
-    /// serialised line. The returned [`Health`] tells when `out` fails (a closed pipe); the
-    /// recording goes on regardless.
-    pub fn print_to(&self, out: Box<dyn Write + Send>) -> Health {
-        self.writer.add(Output::Stream(out))
+    /// Prints every event from now on through `printer` as well (`run --headless`), the same
+    /// serialised line. The printer never makes the recording wait.
+    pub fn print_to(&mut self, printer: Printer) {
+        self.printer = Some(printer);
     }
 
     /// Writes `event` as one line, as soon as [`urgency`] says. Fails once the file has
     /// failed; every event after that is lost to the file.
     pub fn record(&mut self, event: &Event) -> io::Result<()> {
+        if let Some((file, len)) = self.cut.take() {
+            file.set_len(len)?;
+            file.sync_data()?;
+        }
         encode(event, &mut self.line)?;
-        self.writer.push(&self.line, urgency(&event.kind));
+        let urgency = urgency(&event.kind);
+        self.writer.push(&self.line, urgency);
+        if let Some(printer) = &self.printer {
+            printer.push(&self.line, urgency);
+        }
         self.check()
     }
 
@@ -223,29 +265,6 @@ pub fn urgency(kind: &EventKind) -> Urgency {
         EventKind::Paused { .. } | EventKind::SessionFinished { .. } => Urgency::Durable,
     }
 }
-
-fn create_dir(dir: &Path) -> io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir)
-}
-
-fn create_file(path: &Path) -> io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -249,7 +249,8 @@ impl View {
             | KeyAction::PreviousMatch
             | KeyAction::EndSearch
             | KeyAction::Copy
-            | KeyAction::CloseOverlay => return false,
+            | KeyAction::CloseOverlay
+            | KeyAction::Suspend => return false,
         };
         self.overlay = Overlay::Inspector(top);
         true

@@ -45,6 +45,9 @@ pub enum KeyAction {
     Answer,
     CancelAgent,
     CancelRun,
+    /// Give the terminal back to the shell until `fg`. The terminal carries it out
+    /// (`terminal::Process`), taking the key out of the input before any mode sees it.
+    Suspend,
     /// Send what the input box holds.
     Send,
     NewLine,
@@ -188,6 +191,15 @@ const fn when(when: When, binding: Binding) -> Binding {
 
 use KeyAction as A;
 
+/// The same in every mode: see [`KeyAction::Suspend`].
+const SUSPEND: Binding = bind(
+    &[ctrl('z')],
+    "Ctrl-Z",
+    "suspend to the shell; fg brings it back",
+    None,
+    A::Suspend,
+);
+
 /// Moving around, shared by every mode that shows panes.
 const FOCUS: [Binding; 7] = [
     bind(
@@ -307,6 +319,7 @@ const LIVE: &[Binding] = &[
         Some("^C cancel run"),
         A::CancelRun,
     ),
+    SUSPEND,
     bind(
         &[ch('i')],
         "i",
@@ -363,6 +376,7 @@ const INPUT: &[Binding] = &[
         Some("^C cancel run"),
         A::CancelRun,
     ),
+    SUSPEND,
     bind(&[key(KeyCode::F(1))], "F1", "this help", None, A::Help),
 ];
 
@@ -495,6 +509,7 @@ const REPLAY: &[Binding] = &[
         Some("q quit"),
         A::Quit,
     )),
+    SUSPEND,
 ];
 
 const INSPECTOR: &[Binding] = &[
@@ -550,6 +565,7 @@ const INSPECTOR: &[Binding] = &[
         None,
         A::Copy,
     ),
+    SUSPEND,
     essential(bind(
         &[key(KeyCode::Esc), ch('i'), ch('q')],
         "Esc, i or q",
@@ -574,6 +590,7 @@ const SEARCH: &[Binding] = &[
         Some("Esc cancels"),
         A::CancelSearch,
     )),
+    SUSPEND,
 ];
 
 const FOUND: &[Binding] = &[
@@ -632,6 +649,13 @@ pub fn action(mode: KeyMode, event: &KeyEvent) -> Option<KeyAction> {
                 .any(|c| c.code == event.code && c.modifiers == mods)
         })
         .map(|b| b.action)
+}
+
+/// Whether `event` suspends the process, in whichever mode the screen is.
+pub fn suspends(event: &KeyEvent) -> bool {
+    [KeyMode::Live, KeyMode::Input, KeyMode::Replay]
+        .into_iter()
+        .any(|mode| action(mode, event) == Some(KeyAction::Suspend))
 }
 
 /// The footer's hints for `mode` that fit in `width` columns: essential ones first kept, then
@@ -694,6 +718,27 @@ mod tests {
                     "{mode:?}: {c:?} is bound twice"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn ctrl_z_suspends_in_every_mode_and_every_help_says_so() {
+        let ctrl_z = KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL);
+        assert!(suspends(&ctrl_z));
+        assert!(!suspends(&KeyEvent::new(
+            KeyCode::Char('z'),
+            KeyModifiers::NONE
+        )));
+        // A search's results are a layer over the screen's own keys, which have it.
+        for mode in [
+            KeyMode::Live,
+            KeyMode::Input,
+            KeyMode::Replay,
+            KeyMode::Inspector,
+            KeyMode::Search,
+        ] {
+            assert_eq!(action(mode, &ctrl_z), Some(KeyAction::Suspend), "{mode:?}");
+            assert!(help(mode).any(|(keys, _)| keys == "Ctrl-Z"), "{mode:?}");
         }
     }
 

@@ -14,11 +14,13 @@ use ratatui::backend::Backend;
 use tokio::time::Instant;
 
 use super::render;
+use super::terminal::{self, Outside};
 use super::theme::Theme;
 use super::view::{Action, InputPurpose, View};
 use crate::config::model::Crew;
 use crate::engine::run::{AgentInfo, Terms, TimelineLimits};
 use crate::engine::{self, Command, Event, EventLog, Outcome, Run, SessionHandle, SessionParts};
+use crate::signals::STOP_GRACE;
 
 /// At most 60 frames a second: a frame waits this long after the last one ended (16 ms would
 /// allow 62.5).
@@ -58,13 +60,14 @@ async fn next_event(session: &mut Option<SessionHandle>) -> Option<Event> {
     }
 }
 
-/// Shows a session live on `terminal` until the user quits. `prior` are events recorded before
-/// (a resumed session), folded in first; `terms` price the run as its crew says. Returns the
-/// run's outcome, if it got that far.
+/// Shows a session live on `terminal` until the user quits, or `outside` says stop. `prior` are
+/// events recorded before (a resumed session), folded in first; `terms` price the run as its
+/// crew says. Returns the run's outcome, if it got that far.
 #[allow(clippy::too_many_arguments)]
-pub async fn run<B, S>(
+pub async fn run<B, S, O>(
     terminal: &mut Terminal<B>,
     mut input_events: S,
+    mut outside: O,
     crew_name: &str,
     agents: &[AgentInfo],
     terms: Terms,
@@ -76,6 +79,7 @@ where
     B: Backend,
     B::Error: Into<io::Error>,
     S: Stream<Item = io::Result<TermEvent>> + Unpin,
+    O: Stream<Item = Outside> + Unpin,
 {
     let mut run = Run::new(crew_name, agents, TimelineLimits::default()).with_terms(terms);
     for event in prior {
@@ -102,6 +106,9 @@ where
     let mut last_draw = Instant::now() - FRAME;
     let mut clock = tokio::time::interval(CLOCK_TICK);
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    // The terminal failed (it went away, as a closed pane does): the run is still ended as a
+    // quit ends it, then the error is returned.
+    let mut failed: Option<io::Error> = None;
     loop {
         if dirty && last_draw.elapsed() >= FRAME {
             let now_ms = if run.running() {
@@ -109,9 +116,11 @@ where
             } else {
                 run.t_ms()
             };
-            terminal
-                .draw(|frame| render::draw(frame, &run, &mut view, theme, now_ms))
-                .map_err(Into::into)?;
+            let drawn = terminal.draw(|frame| render::draw(frame, &run, &mut view, theme, now_ms));
+            if let Err(e) = drawn {
+                failed = Some(e.into());
+                break;
+            }
             stats.draws += 1;
             dirty = false;
             last_draw = Instant::now();
@@ -124,7 +133,10 @@ where
                     Some(Ok(TermEvent::Key(key))) => action = view.on_key(&run, key),
                     Some(Ok(TermEvent::Mouse(mouse))) => view.on_mouse(&run, mouse),
                     Some(Ok(_)) => {}
-                    Some(Err(e)) => return Err(e),
+                    Some(Err(e)) => {
+                        failed = Some(e);
+                        break;
+                    }
                     // No more input (the terminal went away): nothing left to show it to.
                     None => action = Action::Quit,
                 }
@@ -145,6 +157,16 @@ where
                     dirty = true;
                 }
                 None => session = None,
+            },
+            Some(outside) = outside.next() => match outside {
+                Outside::Stop => action = Action::Quit,
+                Outside::Continued => {
+                    if let Err(e) = terminal::repaint(terminal) {
+                        failed = Some(e.into());
+                        break;
+                    }
+                    dirty = true;
+                }
             },
             () = tokio::time::sleep_until(last_draw + FRAME), if dirty => {}
             _ = clock.tick(), if run.running() => dirty = true,
@@ -179,8 +201,15 @@ where
         && run.running()
     {
         let _ = handle.commands.send(Command::CancelSession).await;
-        // Give tools a moment to be stopped cleanly; the process is leaving anyway.
-        let _ = tokio::time::timeout(Duration::from_millis(500), handle.task).await;
+        // Nobody reads the events now; they are still recorded, and the session's last ones
+        // must not wait for a reader.
+        drop(handle.events);
+        // Give tools a moment to be stopped cleanly and the end to be recorded; the process
+        // is leaving anyway.
+        let _ = tokio::time::timeout(STOP_GRACE, handle.task).await;
     }
-    Ok((run.outcome(), stats))
+    match failed {
+        Some(e) => Err(e),
+        None => Ok((run.outcome(), stats)),
+    }
 }

@@ -29,11 +29,14 @@ use crossterm::event::EventStream;
 use crate::engine::run::{AgentInfo, Terms};
 use crate::engine::{Event, Outcome};
 use crate::session::Playback;
+use crate::signals::StopSignals;
 use live::Launch;
+use terminal::Process;
 use theme::Theme;
 
 /// Shows a session live in the full-screen TUI on the real terminal, restoring the terminal on
-/// the way out.
+/// the way out. A stop signal cancels the session as quitting does; the run then counts as
+/// cancelled unless it had ended already.
 pub async fn run_live(
     crew_name: &str,
     agents: &[AgentInfo],
@@ -41,47 +44,57 @@ pub async fn run_live(
     prior: &[Event],
     launch: Launch,
     theme: &Theme,
+    signals: StopSignals,
 ) -> io::Result<Option<Outcome>> {
     let mut guard = terminal::enter()?;
-    let run = live::run(
-        &mut guard.terminal,
-        EventStream::new(),
+    let mut process = Process::new(signals)?;
+    let input = process.input(EventStream::new());
+    let (outcome, stats) = live::run(
+        &mut *guard.terminal,
+        input,
+        &mut process,
         crew_name,
         agents,
         terms,
         prior,
         launch,
         theme,
+    )
+    .await?;
+    tracing::info!(
+        draws = stats.draws,
+        events = stats.events,
+        "live TUI finished"
     );
-    tokio::select! {
-        done = run => {
-            let (outcome, stats) = done?;
-            tracing::info!(draws = stats.draws, events = stats.events, "live TUI finished");
-            Ok(outcome)
-        }
-        () = terminal::terminated() => {
-            tracing::warn!("terminated by a signal");
-            Ok(Some(Outcome::Cancelled))
-        }
-    }
+    Ok(match outcome {
+        None if process.stopped() => Some(Outcome::Cancelled),
+        outcome => outcome,
+    })
 }
 
 /// Plays a recording in the full-screen TUI. `speed` `None` is as fast as possible.
-pub async fn run_replay(replayer: Playback, theme: &Theme, speed: Option<f64>) -> io::Result<()> {
+pub async fn run_replay(
+    replayer: Playback,
+    theme: &Theme,
+    speed: Option<f64>,
+    signals: StopSignals,
+) -> io::Result<()> {
     let mut guard = terminal::enter()?;
-    let run = replay::run(
-        &mut guard.terminal,
-        EventStream::new(),
+    let mut process = Process::new(signals)?;
+    let input = process.input(EventStream::new());
+    let stats = replay::run(
+        &mut *guard.terminal,
+        input,
+        &mut process,
         replayer,
         theme,
         speed,
+    )
+    .await?;
+    tracing::info!(
+        draws = stats.draws,
+        events = stats.events,
+        "replay finished"
     );
-    tokio::select! {
-        done = run => {
-            let stats = done?;
-            tracing::info!(draws = stats.draws, events = stats.events, "replay finished");
-        }
-        () = terminal::terminated() => tracing::warn!("terminated by a signal"),
-    }
     Ok(())
 }

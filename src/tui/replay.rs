@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use super::keys::{self, KeyAction, KeyMode};
 use super::live::{FRAME, Stats};
 use super::render;
+use super::terminal::{self, Outside};
 use super::theme::Theme;
 use super::view::{Action, Mode, Overlay, Timeline, View};
 use crate::session::{Moment, Playback};
@@ -106,10 +107,12 @@ fn slower(speed: Option<f64>) -> Option<f64> {
     }
 }
 
-/// Plays `replayer` on `terminal` until the user quits. `speed` `None` is as fast as possible.
-pub async fn run<B, S>(
+/// Plays `replayer` on `terminal` until the user quits, or `outside` says stop. `speed` `None`
+/// is as fast as possible.
+pub async fn run<B, S, O>(
     terminal: &mut Terminal<B>,
     mut input_events: S,
+    mut outside: O,
     mut replayer: Playback,
     theme: &Theme,
     speed: Option<f64>,
@@ -118,6 +121,7 @@ where
     B: Backend,
     B::Error: Into<io::Error>,
     S: Stream<Item = io::Result<TermEvent>> + Unpin,
+    O: Stream<Item = Outside> + Unpin,
 {
     let mut view = View::new(replayer.run().agents().len());
     let mut clock = Clock {
@@ -194,6 +198,15 @@ where
                 }
                 dirty = true;
             }
+            Some(outside) = outside.next() => match outside {
+                Outside::Stop => break,
+                Outside::Continued => {
+                    terminal::repaint(terminal).map_err(Into::into)?;
+                    // Playback goes on from where it stood, not by the time it was stopped.
+                    clock.rebase(replayer.t_ms());
+                    dirty = true;
+                }
+            },
             () = tokio::time::sleep_until(last_draw + FRAME), if dirty => {}
             // The clock on screen moves through a long wait.
             () = tokio::time::sleep_until(last_draw + CLOCK_TICK), if clock.playing && !dirty => dirty = true,

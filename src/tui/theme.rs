@@ -16,6 +16,8 @@ use crate::engine::Outcome;
 const DARK: &str = include_str!("../../themes/dark.yaml");
 const LIGHT: &str = include_str!("../../themes/light.yaml");
 const HIGH_CONTRAST: &str = include_str!("../../themes/high-contrast.yaml");
+/// A theme file lists a few dozen colours; anything this large is not one.
+const MAX_THEME_BYTES: u64 = 1024 * 1024;
 
 /// The names `--theme` accepts without a path.
 pub const BUILT_IN: &[&str] = &["dark", "light", "high-contrast"];
@@ -88,10 +90,14 @@ impl Theme {
             Some(path)
                 if Path::new(path).exists() || path.contains('/') || path.ends_with(".yaml") =>
             {
-                let text = std::fs::read_to_string(path).map_err(|error| ThemeError::Read {
+                let read = |error| ThemeError::Read {
                     file: path.to_string(),
                     error,
-                })?;
+                };
+                let bytes =
+                    crate::files::read_bounded(Path::new(path), MAX_THEME_BYTES).map_err(read)?;
+                let text = String::from_utf8(bytes)
+                    .map_err(|e| read(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
                 theme.patch(&text, path)?;
             }
             Some(other) => return Err(ThemeError::Unknown(other.to_string())),

@@ -550,6 +550,9 @@ impl View {
             | KeyAction::Jump
             | KeyAction::NextMoment
             | KeyAction::PreviousMoment => {}
+            // The real terminal takes Ctrl-Z before the view; elsewhere there is no shell to
+            // give a screen back to.
+            KeyAction::Suspend => {}
         }
         Action::None
     }

@@ -124,7 +124,6 @@ pub struct Seen {
     /// Request line and headers, as sent.
     pub head: String,
     pub body: serde_json::Value,
-    pub at: Instant,
 }
 
 impl Seen {
@@ -149,7 +148,8 @@ struct State {
 pub struct FakeServer {
     pub addr: SocketAddr,
     state: Arc<Mutex<State>>,
-    disconnected: Arc<Notify>,
+    /// Told of every request and every disconnect.
+    changed: Arc<Notify>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -168,16 +168,12 @@ impl FakeServer {
             replies: replies.into(),
             ..State::default()
         }));
-        let disconnected = Arc::new(Notify::new());
-        let task = tokio::spawn(accept(
-            listener,
-            Arc::clone(&state),
-            Arc::clone(&disconnected),
-        ));
+        let changed = Arc::new(Notify::new());
+        let task = tokio::spawn(accept(listener, Arc::clone(&state), Arc::clone(&changed)));
         Self {
             addr,
             state,
-            disconnected,
+            changed,
             task,
         }
     }
@@ -197,24 +193,40 @@ impl FakeServer {
 
     /// The first disconnect seen, waiting up to `timeout` for one.
     pub async fn wait_disconnect(&self, timeout: Duration) -> Option<Instant> {
+        self.wait_for(timeout, |state| state.disconnects.first().copied())
+            .await
+    }
+
+    /// Whether `n` requests have arrived, waiting up to `timeout` for them.
+    pub async fn wait_requests(&self, n: usize, timeout: Duration) -> bool {
+        self.wait_for(timeout, |state| (state.seen.len() >= n).then_some(()))
+            .await
+            .is_some()
+    }
+
+    async fn wait_for<T>(
+        &self,
+        timeout: Duration,
+        found: impl Fn(&State) -> Option<T>,
+    ) -> Option<T> {
         let deadline = Instant::now() + timeout;
         loop {
-            let notified = self.disconnected.notified();
-            if let Some(at) = self.disconnects().first() {
-                return Some(*at);
+            let notified = self.changed.notified();
+            if let Some(found) = found(&self.state.lock().unwrap()) {
+                return Some(found);
             }
             tokio::time::timeout_at(deadline, notified).await.ok()?;
         }
     }
 }
 
-async fn accept(listener: TcpListener, state: Arc<Mutex<State>>, disconnected: Arc<Notify>) {
+async fn accept(listener: TcpListener, state: Arc<Mutex<State>>, changed: Arc<Notify>) {
     while let Ok((socket, _)) = listener.accept().await {
-        tokio::spawn(serve(socket, Arc::clone(&state), Arc::clone(&disconnected)));
+        tokio::spawn(serve(socket, Arc::clone(&state), Arc::clone(&changed)));
     }
 }
 
-async fn serve(mut socket: TcpStream, state: Arc<Mutex<State>>, disconnected: Arc<Notify>) {
+async fn serve(mut socket: TcpStream, state: Arc<Mutex<State>>, changed: Arc<Notify>) {
     let _ = socket.set_nodelay(true);
     let Some((head, body)) = read_request(&mut socket).await else {
         return;
@@ -224,10 +236,10 @@ async fn serve(mut socket: TcpStream, state: Arc<Mutex<State>>, disconnected: Ar
         state.seen.push(Seen {
             head,
             body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
-            at: Instant::now(),
         });
         state.replies.pop_front()
     };
+    changed.notify_waiters();
     let reply = reply.unwrap_or_else(|| {
         Reply::status(
             500,
@@ -236,7 +248,7 @@ async fn serve(mut socket: TcpStream, state: Arc<Mutex<State>>, disconnected: Ar
     });
     let gone = |state: &Mutex<State>| {
         state.lock().unwrap().disconnects.push(Instant::now());
-        disconnected.notify_waiters();
+        changed.notify_waiters();
     };
     if write_reply(&mut socket, &reply).await.is_err() {
         gone(&state);

@@ -191,3 +191,18 @@ pub fn story(events: &[Event], nondeterministic_tools: &[&str]) -> Story {
     }
     s
 }
+
+/// The processes whose command line is `sleep SECONDS`, by pid: how a test finds the program a
+/// command tool started (a number of seconds no other test uses tells it apart).
+pub fn sleeping(seconds: &str) -> Vec<u32> {
+    let wanted = format!("sleep\0{seconds}\0");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            (cmdline == wanted.as_bytes()).then_some(pid)
+        })
+        .collect()
+}

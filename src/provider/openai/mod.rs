@@ -9,7 +9,9 @@
 //! shared by every session. The API key lives only in the Authorization header value and is cut
 //! out of every message; `Debug` never shows it. The endpoint is shown only without the
 //! credentials and query its `base_url` may carry, and those are cut out of messages too.
+//! Back-offs and deadlines are reckoned on the provider's [`Clock`].
 
+mod clock;
 mod deltas;
 mod error;
 mod request;
@@ -25,8 +27,10 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde_json::Value;
 use tokio::time::Instant;
 
+pub use clock::Clock;
 pub use error::BuildError;
 
+use self::clock::TokioClock;
 use self::deltas::{Assembler, Flow};
 use self::error::Failure;
 use self::sse::{SseDecoder, SseEvent};
@@ -98,6 +102,7 @@ pub struct OpenAiProvider {
     inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     /// The provider's name in the crew, for messages.
     name: String,
@@ -111,6 +116,7 @@ struct Inner {
     max_retries: u32,
     first_byte_timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
+    clock: Arc<dyn Clock>,
 }
 
 impl fmt::Debug for OpenAiProvider {
@@ -177,8 +183,18 @@ impl OpenAiProvider {
                 max_retries: settings.max_retries,
                 first_byte_timeout: seconds(settings.first_token_timeout_seconds),
                 idle_timeout: seconds(settings.stream_idle_timeout_seconds),
+                clock: Arc::new(TokioClock),
             }),
         })
+    }
+
+    /// The same provider, its back-offs and deadlines reckoned on `clock`.
+    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
+        let mut inner = Inner::clone(&self.inner);
+        inner.clock = clock;
+        Self {
+            inner: Arc::new(inner),
+        }
     }
 }
 
@@ -279,7 +295,7 @@ impl Call {
                             self.retries,
                             self.redact(&failure.message)
                         );
-                        tokio::time::sleep(wait).await;
+                        self.inner.clock.back_off(wait).await;
                         continue;
                     }
                     self.error = Some(self.provider_error(failure));
@@ -293,7 +309,7 @@ impl Call {
     async fn open(&mut self, out: &mut Vec<Delta>) -> Result<Option<Reading>, Failure> {
         let inner = Arc::clone(&self.inner);
         loop {
-            let first_byte_deadline = inner.first_byte_timeout.map(|t| Instant::now() + t);
+            let first_byte_deadline = inner.first_byte_timeout.map(|t| inner.clock.now() + t);
             let body = serde_json::to_vec(&self.body)
                 .map_err(|e| Failure::garbage(format!("encoding the request: {e}")))?;
             let mut request = inner
@@ -305,7 +321,7 @@ impl Call {
             if let Some(key) = &inner.key {
                 request = request.header(AUTHORIZATION, key.header.clone());
             }
-            let response = within(first_byte_deadline, request.send())
+            let response = within(&*inner.clock, first_byte_deadline, request.send())
                 .await
                 .ok_or_else(|| first_byte_timeout(&inner))?
                 .map_err(|e| Failure::transport(e.without_url()))?;
@@ -388,11 +404,11 @@ impl Reading {
     /// Reads one network chunk and decodes what it completes. `Ok(true)` once the reply ended.
     async fn advance(&mut self, inner: &Inner, out: &mut Vec<Delta>) -> Result<bool, Failure> {
         let deadline = if self.got_byte {
-            inner.idle_timeout.map(|t| Instant::now() + t)
+            inner.idle_timeout.map(|t| inner.clock.now() + t)
         } else {
             self.first_byte_deadline
         };
-        let chunk = match within(deadline, self.response.chunk()).await {
+        let chunk = match within(&*inner.clock, deadline, self.response.chunk()).await {
             Some(chunk) => chunk.map_err(|e| Failure::transport(e.without_url()))?,
             None if self.got_byte => {
                 let seconds = inner.idle_timeout.unwrap_or_default().as_secs();
@@ -450,7 +466,7 @@ async fn read_body(
     let mut body = Vec::new();
     let mut deadline = first_byte_deadline;
     loop {
-        let chunk = within(deadline, response.chunk())
+        let chunk = within(&*inner.clock, deadline, response.chunk())
             .await
             .ok_or_else(|| Failure::timeout("the server stopped sending its answer".into()))?
             .map_err(|e| Failure::transport(e.without_url()))?;
@@ -462,15 +478,25 @@ async fn read_body(
             body.truncate(limit);
             return Ok(body);
         }
-        deadline = inner.idle_timeout.map(|t| Instant::now() + t);
+        deadline = inner.idle_timeout.map(|t| inner.clock.now() + t);
     }
 }
 
-/// `future`, or `None` if `deadline` passes first.
-async fn within<F: Future>(deadline: Option<Instant>, future: F) -> Option<F::Output> {
-    match deadline {
-        Some(at) => tokio::time::timeout_at(at, future).await.ok(),
-        None => Some(future.await),
+/// `future`, or `None` if `deadline` passes on `clock` first.
+async fn within<F: Future>(
+    clock: &dyn Clock,
+    deadline: Option<Instant>,
+    future: F,
+) -> Option<F::Output> {
+    let Some(at) = deadline else {
+        return Some(future.await);
+    };
+    // The future first, as `tokio::time::timeout` does: an answer that is ready counts even
+    // when the deadline has passed too.
+    tokio::select! {
+        biased;
+        output = future => Some(output),
+        () = clock.deadline(at) => None,
     }
 }
 
