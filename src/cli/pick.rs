@@ -34,7 +34,9 @@ impl SessionArg {
             (None, false) => bail!("name a session: a file, an id, or --last"),
         };
         let path = Path::new(query);
-        if !self.last && path.is_file() {
+        // Anything there by that name is what was meant: opening it says what is wrong with
+        // it (a directory, a FIFO, a device), which is more than "no such session".
+        if !self.last && std::fs::symlink_metadata(path).is_ok() {
             return Ok(path.to_path_buf());
         }
         if !self.last && (query.contains('/') || query.ends_with(".jsonl")) {
