@@ -37,7 +37,6 @@ pub fn run(dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
 
 fn table(sessions: &[SessionSummary]) -> String {
     let header = [
-        "ID",
         "STARTED",
         "CREW",
         "OUTCOME",
@@ -45,6 +44,7 @@ fn table(sessions: &[SessionSummary]) -> String {
         "TOKENS IN/OUT",
         "COST",
         "DURATION",
+        "ID",
         "FILE",
     ];
     let rows: Vec<[String; 9]> = sessions
@@ -61,7 +61,6 @@ fn table(sessions: &[SessionSummary]) -> String {
             let shown = |text: &str| visible_line(text).into_owned();
             let approx = if s.spend.estimated() { "~" } else { "" };
             [
-                shown(&s.session_id),
                 shown(&s.started_at),
                 shown(&s.crew),
                 outcome,
@@ -69,6 +68,7 @@ fn table(sessions: &[SessionSummary]) -> String {
                 format!("{}/{approx}{}", s.tokens.0, s.tokens.1),
                 s.spend.cost_text().unwrap_or_else(|| "-".to_string()),
                 format_duration(s.duration_ms),
+                shown(&s.session_id),
                 shown(&s.path.display().to_string()),
             ]
         })
@@ -80,7 +80,7 @@ fn table(sessions: &[SessionSummary]) -> String {
         }
     }
     // Counts line up on the right, text on the left; the path is last so it never pads.
-    let numeric = [false, false, false, false, true, true, true, true, false];
+    let numeric = [false, false, false, true, true, true, true, false, false];
     let mut out = String::new();
     let header = header.map(str::to_string);
     for row in std::iter::once(&header).chain(&rows) {
