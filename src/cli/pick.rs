@@ -34,13 +34,12 @@ impl SessionArg {
             (None, false) => bail!("name a session: a file, an id, or --last"),
         };
         let path = Path::new(query);
-        // Anything there by that name is what was meant: opening it says what is wrong with
-        // it (a directory, a FIFO, a device), which is more than "no such session".
-        if !self.last && std::fs::symlink_metadata(path).is_ok() {
+        // Anything there by that name, or a name that can only be a path, is a file: opening
+        // it says what is wrong with it (missing, a directory, a FIFO), which is more than
+        // "no such session".
+        let a_path = query.contains('/') || query.ends_with(".jsonl");
+        if !self.last && (a_path || std::fs::symlink_metadata(path).is_ok()) {
             return Ok(path.to_path_buf());
-        }
-        if !self.last && (query.contains('/') || query.ends_with(".jsonl")) {
-            bail!("{}: no such session file", visible_line(query));
         }
         let dir = super::sessions::sessions_dir(self.sessions_dir.clone())?;
         let sessions = headers(&dir);
