@@ -1105,12 +1105,12 @@ fn replay_finds_a_session_by_id_part_of_it_or_last_and_sessions_lists_ids_and_co
     let listing = crewtui(&["sessions", "--sessions-dir", dir_arg]);
     let listing = String::from_utf8_lossy(&listing.stdout).into_owned();
     let head = listing.lines().next().unwrap_or_default();
-    assert!(head.contains(" ID ") && head.contains(" COST "), "{listing}");
+    assert!(
+        head.contains(" ID ") && head.contains(" COST "),
+        "{listing}"
+    );
     for id in [&first, &second] {
-        let row = listing
-            .lines()
-            .find(|l| l.contains(id.as_str()))
-            .expect(id);
+        let row = listing.lines().find(|l| l.contains(id.as_str())).expect(id);
         assert!(row.contains(" $0.0"), "a priced row: {row}");
     }
 

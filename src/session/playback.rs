@@ -36,13 +36,18 @@ pub enum Moment {
 }
 
 impl Moment {
-    fn of(kind: &EventKind) -> Moment {
+    /// What kind of moment an event is, and the agent it is about (see [`Mark::agent`]).
+    fn of(kind: &EventKind) -> (Moment, Option<&str>) {
         match kind {
-            EventKind::ToolCall { .. } => Moment::ToolCall,
-            EventKind::ToolFailed { .. } | EventKind::AgentFailed { .. } => Moment::Failure,
-            EventKind::Handoff { .. } => Moment::Handoff,
-            EventKind::ParallelStarted { .. } => Moment::Group,
-            EventKind::Paused { .. } => Moment::Pause,
+            EventKind::ToolCall { agent, .. } => (Moment::ToolCall, Some(agent.as_str())),
+            EventKind::ToolFailed { agent, .. } | EventKind::AgentFailed { agent, .. } => {
+                (Moment::Failure, Some(agent.as_str()))
+            }
+            EventKind::Handoff { to, .. } => (Moment::Handoff, Some(to.as_str())),
+            EventKind::ParallelStarted { agents, .. } => {
+                (Moment::Group, agents.first().map(|a| a.as_str()))
+            }
+            EventKind::Paused { agent, .. } => (Moment::Pause, Some(agent.as_str())),
             EventKind::SessionStarted { .. }
             | EventKind::SessionResumed {}
             | EventKind::AgentStarted { .. }
@@ -54,7 +59,7 @@ impl Moment {
             | EventKind::ParallelFinished { .. }
             | EventKind::Resumed { .. }
             | EventKind::AgentCancelled { .. }
-            | EventKind::SessionFinished { .. } => Moment::Plain,
+            | EventKind::SessionFinished { .. } => (Moment::Plain, None),
         }
     }
 }
@@ -67,30 +72,6 @@ pub struct Mark {
     /// The agent a moment is about, by its index in the run: who called the tool or failed,
     /// who was handed to, a group's first member, who paused.
     pub agent: Option<u32>,
-}
-
-/// The agent a moment is about (see [`Mark::agent`]).
-fn moment_agent(kind: &EventKind) -> Option<&str> {
-    match kind {
-        EventKind::ToolCall { agent, .. }
-        | EventKind::ToolFailed { agent, .. }
-        | EventKind::AgentFailed { agent, .. }
-        | EventKind::Paused { agent, .. } => Some(agent.as_str()),
-        EventKind::Handoff { to, .. } => Some(to.as_str()),
-        EventKind::ParallelStarted { agents, .. } => agents.first().map(|a| a.as_str()),
-        EventKind::SessionStarted { .. }
-        | EventKind::SessionResumed {}
-        | EventKind::AgentStarted { .. }
-        | EventKind::ModelRequest { .. }
-        | EventKind::Token { .. }
-        | EventKind::Message { .. }
-        | EventKind::ToolResult { .. }
-        | EventKind::TurnEnded { .. }
-        | EventKind::ParallelFinished { .. }
-        | EventKind::Resumed { .. }
-        | EventKind::AgentCancelled { .. }
-        | EventKind::SessionFinished { .. } => None,
-    }
 }
 
 #[derive(Clone, Debug)]
@@ -190,17 +171,10 @@ impl Playback {
     /// `offset` is where the line after it starts.
     fn index(&mut self, run: &mut Run, event: &Event, offset: u64) {
         run.apply(event);
-        let moment = Moment::of(&event.kind);
-        let agent = match moment {
-            Moment::Plain => None,
-            Moment::ToolCall
-            | Moment::Failure
-            | Moment::Handoff
-            | Moment::Group
-            | Moment::Pause => moment_agent(&event.kind)
-                .and_then(|id| run.agent_index(id))
-                .and_then(|i| u32::try_from(i).ok()),
-        };
+        let (moment, agent) = Moment::of(&event.kind);
+        let agent = agent
+            .and_then(|id| run.agent_index(id))
+            .and_then(|i| u32::try_from(i).ok());
         self.marks.push(Mark {
             t_ms: event.t_ms,
             moment,

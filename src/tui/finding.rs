@@ -10,7 +10,6 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::clipboard::bounded;
 use super::inspector;
-use super::keys::KeyAction;
 use super::pane::human_bytes;
 use super::search;
 use super::title::pinned_rows;
@@ -177,20 +176,23 @@ impl View {
         self.notify(notice);
     }
 
-    /// A key while the inspector is open; false when it is not the inspector's to handle.
-    pub(super) fn inspector_key(&mut self, run: &Run, action: KeyAction, top: usize) -> bool {
+    /// Moves the inspector: its scroll, or to another of the agent's requests.
+    pub(super) fn inspector_move(&mut self, run: &Run, to: Move) {
+        let Overlay::Inspector(top) = self.overlay else {
+            return;
+        };
         let page = (self.inspector_area.height as usize).max(5);
         let requests = run.agents().get(self.focus).map_or(0, |a| a.call_count());
         let shown = self.inspected.unwrap_or(requests.saturating_sub(1));
-        let top = match action {
-            KeyAction::LineUp => top.saturating_sub(1),
-            KeyAction::LineDown => top + 1,
-            KeyAction::PageUp => top.saturating_sub(page),
-            KeyAction::PageDown => top + page,
-            KeyAction::Oldest => 0,
-            KeyAction::Follow => usize::MAX / 2,
-            KeyAction::OlderRequest | KeyAction::NewerRequest => {
-                let next = if action == KeyAction::OlderRequest {
+        let top = match to {
+            Move::LineUp => top.saturating_sub(1),
+            Move::LineDown => top + 1,
+            Move::PageUp => top.saturating_sub(page),
+            Move::PageDown => top + page,
+            Move::Top => 0,
+            Move::Bottom => usize::MAX / 2,
+            Move::Older | Move::Newer => {
+                let next = if to == Move::Older {
                     shown.checked_sub(1)
                 } else {
                     Some(shown + 1).filter(|&n| n < requests)
@@ -205,54 +207,30 @@ impl View {
                         0
                     }
                     None => {
-                        let edge = if action == KeyAction::OlderRequest {
+                        self.notify(if to == Move::Older {
                             "This is the first request."
                         } else {
                             "This is the newest request."
-                        };
-                        self.notify(edge);
+                        });
                         top
                     }
                 }
             }
-            KeyAction::FocusNext
-            | KeyAction::FocusPrevious
-            | KeyAction::FocusUp
-            | KeyAction::FocusDown
-            | KeyAction::Zoom
-            | KeyAction::Expand
-            | KeyAction::Inspect
-            | KeyAction::Help
-            | KeyAction::Quit
-            | KeyAction::Answer
-            | KeyAction::CancelAgent
-            | KeyAction::CancelRun
-            | KeyAction::Send
-            | KeyAction::NewLine
-            | KeyAction::LeaveInput
-            | KeyAction::PlayPause
-            | KeyAction::StepForward
-            | KeyAction::StepBack
-            | KeyAction::Faster
-            | KeyAction::Slower
-            | KeyAction::Start
-            | KeyAction::End
-            | KeyAction::Jump
-            | KeyAction::NextMoment
-            | KeyAction::PreviousMoment
-            | KeyAction::NextFailure
-            | KeyAction::PreviousFailure
-            | KeyAction::Search
-            | KeyAction::Find
-            | KeyAction::CancelSearch
-            | KeyAction::NextMatch
-            | KeyAction::PreviousMatch
-            | KeyAction::EndSearch
-            | KeyAction::Copy
-            | KeyAction::CloseOverlay
-            | KeyAction::Suspend => return false,
         };
         self.overlay = Overlay::Inspector(top);
-        true
     }
+}
+
+/// Where the inspector goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Move {
+    LineUp,
+    LineDown,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    /// The agent's previous / next model request.
+    Older,
+    Newer,
 }

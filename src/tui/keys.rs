@@ -241,6 +241,35 @@ const FOCUS: [Binding; 7] = [
     ),
 ];
 
+/// Finding things, shared by the live screen and the replay.
+const LOOKING: [Binding; 4] = [
+    when(
+        When::Failures,
+        bind(
+            &[ch('f')],
+            "f / F",
+            "focus the next / previous agent with a failure",
+            Some("f next failure"),
+            A::NextFailure,
+        ),
+    ),
+    bind(&[ch('F')], "", "", None, A::PreviousFailure),
+    bind(
+        &[ch('/')],
+        "/",
+        "search the focused pane (n / N then move between matches)",
+        Some("/ search"),
+        A::Search,
+    ),
+    bind(
+        &[ch('y')],
+        "y",
+        "copy the focused agent's last reply to the clipboard",
+        Some("y copy"),
+        A::Copy,
+    ),
+];
+
 const LIVE: &[Binding] = &[
     FOCUS[0],
     FOCUS[1],
@@ -280,31 +309,10 @@ const LIVE: &[Binding] = &[
             A::Answer,
         )),
     ),
-    when(
-        When::Failures,
-        bind(
-            &[ch('f')],
-            "f / F",
-            "focus the next / previous agent with a failure",
-            Some("f next failure"),
-            A::NextFailure,
-        ),
-    ),
-    bind(&[ch('F')], "", "", None, A::PreviousFailure),
-    bind(
-        &[ch('/')],
-        "/",
-        "search the focused pane (n / N then move between matches)",
-        Some("/ search"),
-        A::Search,
-    ),
-    bind(
-        &[ch('y')],
-        "y",
-        "copy the focused agent's last reply to the clipboard",
-        Some("y copy"),
-        A::Copy,
-    ),
+    LOOKING[0],
+    LOOKING[1],
+    LOOKING[2],
+    LOOKING[3],
     bind(
         &[ch('c'), key(KeyCode::Esc)],
         "c or Esc",
@@ -445,17 +453,8 @@ const REPLAY: &[Binding] = &[
         A::FocusNext,
     ),
     bind(&[key(KeyCode::BackTab)], "", "", None, A::FocusPrevious),
-    when(
-        When::Failures,
-        bind(
-            &[ch('f')],
-            "f / F",
-            "focus the next / previous agent with a failure",
-            Some("f next failure"),
-            A::NextFailure,
-        ),
-    ),
-    bind(&[ch('F')], "", "", None, A::PreviousFailure),
+    LOOKING[0],
+    LOOKING[1],
     FOCUS[2],
     FOCUS[3],
     bind(
@@ -474,20 +473,8 @@ const REPLAY: &[Binding] = &[
         None,
         A::Expand,
     ),
-    bind(
-        &[ch('/')],
-        "/",
-        "search the focused pane (n / N then move between matches)",
-        None,
-        A::Search,
-    ),
-    bind(
-        &[ch('y')],
-        "y",
-        "copy the focused agent's last reply to the clipboard",
-        None,
-        A::Copy,
-    ),
+    LOOKING[2],
+    LOOKING[3],
     bind(
         &[ch('i')],
         "i",

@@ -9,6 +9,7 @@ use ratatui_textarea::TextArea;
 use tokio::time::Instant;
 
 use super::clipboard::Clipboard;
+use super::finding::Move;
 use super::keys::{self, KeyAction, KeyMode};
 use super::pane::PaneView;
 use crate::engine::run::AgentState;
@@ -410,11 +411,7 @@ impl View {
     /// them here.
     pub fn perform(&mut self, run: &Run, action: KeyAction) -> Action {
         let n = run.agents().len().max(1);
-        if let Overlay::Inspector(top) = self.overlay
-            && self.inspector_key(run, action, top)
-        {
-            return Action::None;
-        }
+        let inspecting = matches!(self.overlay, Overlay::Inspector(_));
         match action {
             KeyAction::FocusNext => self.focus = (self.focus + 1) % n,
             KeyAction::FocusPrevious => self.focus = (self.focus + n - 1) % n,
@@ -450,10 +447,14 @@ impl View {
                 self.search = None;
             }
             // The inspector's own: handled above while it is open.
-            KeyAction::LineUp
-            | KeyAction::LineDown
-            | KeyAction::OlderRequest
-            | KeyAction::NewerRequest => {}
+            KeyAction::LineUp => self.inspector_move(run, Move::LineUp),
+            KeyAction::LineDown => self.inspector_move(run, Move::LineDown),
+            KeyAction::OlderRequest => self.inspector_move(run, Move::Older),
+            KeyAction::NewerRequest => self.inspector_move(run, Move::Newer),
+            KeyAction::PageUp if inspecting => self.inspector_move(run, Move::PageUp),
+            KeyAction::PageDown if inspecting => self.inspector_move(run, Move::PageDown),
+            KeyAction::Oldest if inspecting => self.inspector_move(run, Move::Top),
+            KeyAction::Follow if inspecting => self.inspector_move(run, Move::Bottom),
             KeyAction::Zoom => self.zoomed = !self.zoomed,
             KeyAction::PageUp => self.scroll_by(run, self.focus, -(self.page() as isize)),
             KeyAction::PageDown => self.scroll_by(run, self.focus, self.page() as isize),
