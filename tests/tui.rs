@@ -875,6 +875,11 @@ fn a_search_highlights_the_focused_pane_and_n_goes_round_its_matches() {
         screen.contains("line 58: add a Retry") && screen.contains("3 of 3"),
         "{screen}"
     );
+    // The search goes with the focus: the editor's pane has no match.
+    view.on_key(&run, key(KeyCode::Tab));
+    view.on_key(&run, key(KeyCode::Char('n')));
+    assert_eq!(view.notice_text(), Some("Not found: retry"));
+    view.on_key(&run, key(KeyCode::BackTab));
     // Esc ends the search: no marks, the usual keys again.
     view.on_key(&run, key(KeyCode::Esc));
     let terminal = draw60(&mut view);

@@ -94,14 +94,19 @@ impl View {
         let Some((lines, top, height)) = self.searched_lines(run) else {
             return;
         };
-        let from = self.search.as_ref().and_then(|s| s.at).or_else(|| {
-            // The first search starts from what is on screen.
-            if forward {
-                top.checked_sub(1).map(|line| (line, usize::MAX))
-            } else {
-                Some((top + height, 0))
-            }
-        });
+        let focus = self.focus;
+        let from = self
+            .search
+            .as_ref()
+            .and_then(|s| s.at_in(focus))
+            .or_else(|| {
+                // The first search starts from what is on screen.
+                if forward {
+                    top.checked_sub(1).map(|line| (line, usize::MAX))
+                } else {
+                    Some((top + height, 0))
+                }
+            });
         let Some(((line, start, _), number, all)) =
             search::step(lines.iter().map(String::as_str), &query, from, forward)
         else {
@@ -114,6 +119,7 @@ impl View {
         };
         if let Some(search) = &mut self.search {
             search.at = Some((line, start));
+            search.agent = focus;
             search.count = Some((number, all));
         }
         // The footer says where the match is; an older notice would hide it.
@@ -139,10 +145,11 @@ impl View {
     /// Copies the line of the current match, or else the focused agent's last reply (the
     /// request shown, in the inspector), and says so.
     pub(super) fn copy(&mut self, run: &Run) {
+        let focus = self.focus;
         let matched = self
             .search
             .as_ref()
-            .and_then(|s| s.at)
+            .and_then(|s| s.at_in(focus))
             .and_then(|(line, _)| {
                 let (lines, _, _) = self.searched_lines(run)?;
                 lines.into_iter().nth(line)

@@ -186,6 +186,7 @@ pub fn draw(frame: &mut Frame, area: Rect, run: &Run, view: &mut View, theme: &T
     let top = top.min(lines.len().saturating_sub(inner.height as usize));
     view.overlay = Overlay::Inspector(top);
     let found = view.search.as_ref().filter(|s| !s.query.is_empty());
+    let focus = view.focus;
     let shown: Vec<Line> = lines
         .into_iter()
         .enumerate()
@@ -193,7 +194,10 @@ pub fn draw(frame: &mut Frame, area: Rect, run: &Run, view: &mut View, theme: &T
         .take(inner.height as usize)
         .map(|(n, (t, s))| match found {
             Some(search) => {
-                let current = search.at.filter(|(line, _)| *line == n).map(|(_, at)| at);
+                let current = search
+                    .at_in(focus)
+                    .filter(|(line, _)| *line == n)
+                    .map(|(_, at)| at);
                 search::highlighted(t, line_style(s, theme), &search.query, current)
             }
             None => Line::styled(t, line_style(s, theme)),

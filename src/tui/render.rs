@@ -365,7 +365,7 @@ fn draw_pane(
         .map(|(row, (text, style))| match search {
             Some(search) => {
                 let current = search
-                    .at
+                    .at_in(index)
                     .filter(|(line, _)| *line == first + row)
                     .map(|(_, at)| at);
                 search::highlighted(text, line_style(style, theme), &search.query, current)

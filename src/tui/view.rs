@@ -67,8 +67,18 @@ pub struct Search {
     pub editing: bool,
     /// The current match: a line of what is searched, as drawn, and a byte offset in it.
     pub at: Option<(usize, usize)>,
+    /// The agent whose pane (or inspector) `at` is in: another agent focused since starts the
+    /// search afresh.
+    pub agent: usize,
     /// The current match's number among them all, and how many there are.
     pub count: Option<(usize, usize)>,
+}
+
+impl Search {
+    /// The current match, if it is in agent `agent`'s pane (or inspector).
+    pub fn at_in(&self, agent: usize) -> Option<(usize, usize)> {
+        self.at.filter(|_| self.agent == agent)
+    }
 }
 
 /// A one-line message for the footer, beside the keys that matter most, until it expires.
