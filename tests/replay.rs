@@ -184,8 +184,8 @@ async fn a_replay_stopped_half_way() {
 
 /// A recording with an 18 s silence: an agent that thought for a long time.
 fn long_wait() -> Vec<engine::Event> {
-    use crewtui::engine::{Event, EventKind};
-    let kinds = [
+    use crewtui::engine::EventKind;
+    let kinds = vec![
         (
             0,
             EventKind::SessionStarted {
@@ -228,10 +228,15 @@ fn long_wait() -> Vec<engine::Event> {
             },
         ),
     ];
+    numbered(kinds)
+}
+
+/// Events of these kinds at these times, numbered in order.
+fn numbered(kinds: Vec<(u64, engine::EventKind)>) -> Vec<engine::Event> {
     kinds
         .into_iter()
         .enumerate()
-        .map(|(seq, (t_ms, kind))| Event {
+        .map(|(seq, (t_ms, kind))| engine::Event {
             seq: seq as u64,
             t_ms,
             kind,
@@ -306,7 +311,7 @@ async fn a_long_recorded_wait_plays_in_two_seconds_and_the_timeline_says_so() {
 
 /// Two agents over 100 s: a tool call by `risks` at 10 s, a failure of its tool at 80 s.
 fn two_moments() -> (Vec<AgentInfo>, Vec<engine::Event>) {
-    use crewtui::engine::{Event, EventKind, ToolFailureKind};
+    use crewtui::engine::{EventKind, ToolFailureKind};
     let agents: Vec<AgentInfo> = ["lead", "risks"]
         .iter()
         .map(|id| AgentInfo {
@@ -371,15 +376,7 @@ fn two_moments() -> (Vec<AgentInfo>, Vec<engine::Event>) {
             },
         ),
     ];
-    let events = kinds
-        .into_iter()
-        .enumerate()
-        .map(|(seq, (t_ms, kind))| Event {
-            seq: seq as u64,
-            t_ms,
-            kind,
-        })
-        .collect();
+    let events = numbered(kinds);
     (agents, events)
 }
 
