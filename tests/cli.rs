@@ -1070,3 +1070,82 @@ fn tool_calls_past_the_cap_fail_and_the_turn_goes_on() {
     let last = events.last().unwrap();
     assert_eq!(last["outcome"], "completed", "{last}");
 }
+
+/// A run of one scripted agent on a priced model, recorded in `dir`; returns its session id.
+fn priced_session(dir: &Path, crew: &Path) -> String {
+    let out = crewtui(&[
+        "run",
+        crew.to_str().unwrap(),
+        "--headless",
+        "--sessions-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    jsonl(&out)[0]["session_id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn replay_finds_a_session_by_id_part_of_it_or_last_and_sessions_lists_ids_and_cost() {
+    let dir = scratch("by-id-sessions");
+    let crew = write_crew(
+        "by-id",
+        "name: priced\ninput: go\nsettings: {scripted_tokens_per_second: 0}\nagents:\n  \
+         - {id: a, provider: scripted, model: o1, script: [{reply: \"One reply, priced at o1 rates.\"}]}\n",
+    );
+    let first = priced_session(&dir, &crew);
+    let second = priced_session(&dir, &crew);
+    assert_ne!(first, second);
+    let dir_arg = dir.to_str().unwrap();
+
+    let listing = crewtui(&["sessions", "--sessions-dir", dir_arg]);
+    let listing = String::from_utf8_lossy(&listing.stdout).into_owned();
+    let head = listing.lines().next().unwrap_or_default();
+    assert!(
+        head.contains(" ID ") && head.contains(" COST "),
+        "{listing}"
+    );
+    for id in [&first, &second] {
+        let row = listing.lines().find(|l| l.contains(id.as_str())).expect(id);
+        assert!(row.contains(" $0.0"), "a priced row: {row}");
+    }
+
+    let transcript_of = |args: &[&str]| {
+        let mut all = vec!["replay"];
+        all.extend(args);
+        all.extend(["--headless", "--sessions-dir", dir_arg]);
+        crewtui(&all)
+    };
+    let heading = |id: &str| format!("# Session {id}\n");
+    // The whole id, its random end as a narrow header shows it, and --last.
+    let end = format!("…{}", first.rsplit('-').next().unwrap());
+    for (args, id) in [
+        (vec![first.as_str()], &first),
+        (vec![end.as_str()], &first),
+        (vec!["--last"], &second),
+    ] {
+        let out = transcript_of(&args);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.starts_with(&heading(id)), "{args:?}: {text}");
+        assert!(text.contains("- Cost: $0.0"), "{text}");
+    }
+    // The start both share names neither; a path still works.
+    let shared = &first[..8];
+    let out = transcript_of(&[shared]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("matches 2 sessions") && stderr.contains(&first),
+        "{stderr}"
+    );
+    let out = transcript_of(&["nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no session `nope`"),
+        "{out:?}"
+    );
+}

@@ -438,3 +438,62 @@ async fn a_detached_session_resumes_from_its_gate_as_if_never_left() {
     joined.extend(rest);
     assert_eq!(story(&joined, &[]), story(&whole, &[]));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_crew_budget_stops_at_a_budget_gate_once_instead_of_ending_the_run() {
+    let yaml = r#"
+name: budgeted
+settings: {scripted_tokens_per_second: 0, max_tokens: 20}
+agents:
+  - id: first
+    provider: scripted
+    handoff_targets: [second]
+    budget: {max_tokens: 5}
+    script: [{reply: "one two three"}]
+  - id: second
+    provider: scripted
+    handoff_targets: [third]
+    script: [{reply: "four five six"}]
+  - id: third
+    provider: scripted
+    is_terminal: true
+    script: [{reply: "seven"}]
+"#;
+    let events = drive(
+        start_with(crew(yaml), "go", GateSettings::default()),
+        continue_when(|_| true),
+    )
+    .await;
+    let stops: Vec<(String, String)> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Gate {
+                agent,
+                kind: GateKind::Budget,
+                reason,
+                detail,
+                ..
+            } => {
+                assert_eq!(reason, "budget");
+                Some((agent.to_string(), detail["budget"].as_str()?.to_string()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stops.len(), 2, "{stops:?}");
+    assert_eq!(stops[0].0, "first");
+    assert!(
+        stops[0]
+            .1
+            .starts_with("agent first reached its budget of 5 tokens"),
+        "{stops:?}"
+    );
+    // The run's budget is passed by a later reply, and stops once for all the replies after.
+    assert!(
+        stops[1]
+            .1
+            .starts_with("the run reached its budget of 20 tokens"),
+        "{stops:?}"
+    );
+    assert_eq!(finish(&events).0, Outcome::Completed);
+}

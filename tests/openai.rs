@@ -106,7 +106,8 @@ fn assert_hello(got: &fake_openai::Streamed) {
             Some("stop".into()),
             Some(Usage {
                 prompt_tokens: 9,
-                completion_tokens: 3
+                completion_tokens: 3,
+                cached_tokens: 0
             }),
             false
         ))
@@ -335,7 +336,8 @@ async fn a_server_that_does_not_stream_is_understood() {
             Some("stop".into()),
             Some(Usage {
                 prompt_tokens: 4,
-                completion_tokens: 3
+                completion_tokens: 3,
+                cached_tokens: 0
             }),
             false
         ))

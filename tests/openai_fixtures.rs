@@ -439,6 +439,7 @@ fn check(expect: &Expect, got: &Streamed) {
             let usage = usage.map(|(p, c)| Usage {
                 prompt_tokens: p,
                 completion_tokens: c,
+                cached_tokens: 0,
             });
             assert_eq!(
                 got.done,

@@ -169,6 +169,7 @@ async fn a_replay_stopped_half_way() {
         speed: Some(1.0),
         t_ms: replayer.t_ms(),
         total_ms: replayer.total_ms(),
+        skipping: None,
     });
     let mut terminal = Terminal::new(TestBackend::new(140, 36)).unwrap();
     view.sync(replayer.run());
@@ -179,4 +180,230 @@ async fn a_replay_stopped_half_way() {
     let screen = terminal.backend().to_string();
     assert!(screen.contains(&format!("event {half} / {}", replayer.len())));
     insta::assert_snapshot!(screen);
+}
+
+/// A recording with an 18 s silence: an agent that thought for a long time.
+fn long_wait() -> Vec<engine::Event> {
+    use crewtui::engine::EventKind;
+    let kinds = vec![
+        (
+            0,
+            EventKind::SessionStarted {
+                session_id: "20261128T120000Z-abcdef".into(),
+                crew: "thinker".into(),
+                input: "think".into(),
+            },
+        ),
+        (
+            0,
+            EventKind::AgentStarted {
+                agent: "deep".into(),
+                turn: 1,
+                input: "think".into(),
+                round: Some(1),
+                entry: None,
+            },
+        ),
+        (
+            100,
+            EventKind::Token {
+                agent: "deep".into(),
+                text: "Let me think. ".into(),
+                reasoning: false,
+            },
+        ),
+        (
+            18_100,
+            EventKind::Token {
+                agent: "deep".into(),
+                text: "Done thinking.".into(),
+                reasoning: false,
+            },
+        ),
+        (
+            18_200,
+            EventKind::SessionFinished {
+                outcome: engine::Outcome::Completed,
+                reason: String::new(),
+            },
+        ),
+    ];
+    numbered(kinds)
+}
+
+/// Events of these kinds at these times, numbered in order.
+fn numbered(kinds: Vec<(u64, engine::EventKind)>) -> Vec<engine::Event> {
+    kinds
+        .into_iter()
+        .enumerate()
+        .map(|(seq, (t_ms, kind))| engine::Event {
+            seq: seq as u64,
+            t_ms,
+            kind,
+        })
+        .collect()
+}
+
+/// Plays `events` at 1× in the replay TUI under the paused clock; after `then` the keys in
+/// `keys` are pressed (the last usually `q`), else the input ends. Returns the last frame.
+async fn play(events: Vec<engine::Event>, then: std::time::Duration, keys: &[char]) -> String {
+    let agents = [AgentInfo {
+        id: "deep".into(),
+        name: "Deep".into(),
+        role: "thinks".into(),
+    }];
+    play_agents(&agents, events, then, keys).await
+}
+
+async fn play_agents(
+    agents: &[AgentInfo],
+    events: Vec<engine::Event>,
+    then: std::time::Duration,
+    keys: &[char],
+) -> String {
+    use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+    let initial = Run::new("thinker", agents, TimelineLimits::default());
+    let playback = Playback::from_events(initial, events);
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<TermEvent>>(8);
+    let input =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|e| (e, rx)) });
+    let input = Box::pin(input);
+    let keys: Vec<char> = keys.to_vec();
+    let press = async move {
+        tokio::time::sleep(then).await;
+        for c in keys {
+            let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+            let _ = tx.send(Ok(TermEvent::Key(key))).await;
+            // Time for a frame between keys, as a person takes.
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    let mut terminal = Terminal::new(common::term::Screen(TestBackend::new(100, 14))).unwrap();
+    let theme = Theme::default_dark();
+    let replay = crewtui::tui::replay::run(
+        &mut terminal,
+        input,
+        futures_util::stream::pending(),
+        playback,
+        &theme,
+        Some(1.0),
+    );
+    let (done, ()) = tokio::join!(replay, press);
+    done.expect("the replay runs");
+    terminal.backend().0.to_string()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_long_recorded_wait_plays_in_two_seconds_and_the_timeline_says_so() {
+    // A second into the 18 s wait: the clock has run half of it, and the timeline says why.
+    let screen = play(long_wait(), std::time::Duration::from_millis(1_150), &['q']).await;
+    assert!(screen.contains("» 18.0s wait played in 2s"), "{screen}");
+    assert!(!screen.contains("Done thinking."), "{screen}");
+    insta::assert_snapshot!(screen);
+    // Three seconds in, the whole 18 s recording has played.
+    let screen = play(long_wait(), std::time::Duration::from_secs(3), &['q']).await;
+    assert!(
+        screen.contains("Done thinking.") && screen.contains("event 5 / 5"),
+        "{screen}"
+    );
+    assert!(!screen.contains("wait played"), "{screen}");
+}
+
+/// Two agents over 100 s: a tool call by `risks` at 10 s, a failure of its tool at 80 s.
+fn two_moments() -> (Vec<AgentInfo>, Vec<engine::Event>) {
+    use crewtui::engine::{EventKind, ToolFailureKind};
+    let agents: Vec<AgentInfo> = ["lead", "risks"]
+        .iter()
+        .map(|id| AgentInfo {
+            id: (*id).into(),
+            name: format!("{}{}", id[..1].to_uppercase(), &id[1..]),
+            role: String::new(),
+        })
+        .collect();
+    let start = |agent: &str| EventKind::AgentStarted {
+        agent: agent.into(),
+        turn: 1,
+        input: "go".into(),
+        round: None,
+        entry: None,
+    };
+    let token = |agent: &str, text: &str| EventKind::Token {
+        agent: agent.into(),
+        text: text.into(),
+        reasoning: false,
+    };
+    let kinds = vec![
+        (
+            0,
+            EventKind::SessionStarted {
+                session_id: "20261128T120000Z-abcdef".into(),
+                crew: "moments".into(),
+                input: "go".into(),
+            },
+        ),
+        (0, start("lead")),
+        (1_000, token("lead", "Looking.")),
+        (5_000, start("risks")),
+        (
+            10_000,
+            EventKind::ToolCall {
+                agent: "risks".into(),
+                call_id: "c1".into(),
+                tool: "fault".into(),
+                arguments: serde_json::json!({"mode": "panic"}),
+            },
+        ),
+        (
+            50_000,
+            token("lead", " Still looking at the half way mark."),
+        ),
+        (
+            80_000,
+            EventKind::ToolFailed {
+                agent: "risks".into(),
+                call_id: "c1".into(),
+                tool: "fault".into(),
+                error: "tool panicked: boom".into(),
+                kind: ToolFailureKind::Panic,
+                entry: None,
+            },
+        ),
+        (
+            100_000,
+            EventKind::SessionFinished {
+                outcome: engine::Outcome::Completed,
+                reason: String::new(),
+            },
+        ),
+    ];
+    let events = numbered(kinds);
+    (agents, events)
+}
+
+#[tokio::test(start_paused = true)]
+async fn n_and_p_land_on_a_moment_focus_its_agent_and_say_what_it_was() {
+    let (agents, events) = two_moments();
+    let now = std::time::Duration::ZERO;
+    // Space pauses at the start; n goes to the first moment, the tool call.
+    let screen = play_agents(&agents, events.clone(), now, &[' ', 'n', 'q']).await;
+    assert!(
+        screen.contains("1 of 2 · tool call: Risks calls fault"),
+        "{screen}"
+    );
+    assert!(screen.contains("┏ Risks"), "Risks has the focus:\n{screen}");
+    let screen = play_agents(&agents, events.clone(), now, &[' ', 'n', 'n', 'q']).await;
+    assert!(
+        screen.contains("2 of 2 · failure: Risks: ✗ fault panicked: tool panicked: boom"),
+        "{screen}"
+    );
+    let screen = play_agents(&agents, events.clone(), now, &[' ', 'n', 'n', 'p', 'q']).await;
+    assert!(screen.contains("1 of 2 · tool call"), "{screen}");
+    // 5 is half of the recording's 100 s, not half of its 8 events: the 50 s token is in,
+    // the 80 s failure not yet.
+    let screen = play_agents(&agents, events, now, &[' ', '5', 'q']).await;
+    assert!(screen.contains("00:50.0 / 01:40.0"), "{screen}");
+    assert!(
+        screen.contains("half way mark") && !screen.contains("boom"),
+        "{screen}"
+    );
 }

@@ -77,6 +77,7 @@ fn small_run(agent: &str, tokens: (u64, u64), outcome: Option<Outcome>) -> Vec<E
             usage: Some(Usage {
                 prompt_tokens: tokens.0,
                 completion_tokens: tokens.1,
+                cached_tokens: 0,
             }),
             finish_reason: Some("stop".into()),
             truncated: false,

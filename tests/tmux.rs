@@ -229,7 +229,8 @@ fn the_demo_crew_in_a_real_terminal() {
     );
 
     // Risks' tool panics: its pane turns red and shows the panic; the run goes on to the end.
-    let screen = tmux.wait_for("completed — agent `editor` is terminal");
+    // Risks' tool failed on the way: the outcome says so.
+    let screen = tmux.wait_for("completed with 1 failure — agent `editor` is terminal");
     assert!(screen.contains("load model crashed"), "{screen}");
     assert!(
         screen.contains("path lead → [research ×3] → writer → editor"),
@@ -490,4 +491,107 @@ fn closing_the_pane_mid_run_is_a_cancel_not_a_panic() {
     assert!(common::sleeping(&seconds).is_empty(), "the tool was killed");
     let log = std::fs::read_to_string(home(tag).join("crewtui/crewtui.log")).unwrap();
     assert!(!log.contains("panic"), "{log}");
+}
+
+/// The clipboard writes in the pane's raw output, once there are `n` whole ones (the pane's
+/// output reaches its file a little after the screen shows the notice).
+fn wait_for_copies(file: &Path, n: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let copies = clipboard_writes(&std::fs::read(file).unwrap_or_default());
+        if copies.len() >= n {
+            return copies;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "saw {} clipboard writes, not {n}: {copies:?}",
+            copies.len()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The texts put on the clipboard by the OSC 52 sequences in `bytes`.
+fn clipboard_writes(bytes: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    text.split("\x1b]52;c;")
+        .skip(1)
+        // A write still on its way has no terminator yet.
+        .filter_map(|rest| rest.split_once('\x07').map(|(b64, _)| b64))
+        .map(|b64| {
+            let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+            let mut bits = 0u32;
+            let mut count = 0;
+            let mut out = Vec::new();
+            for c in b64.bytes().filter(|&c| c != b'=') {
+                let v = alphabet.iter().position(|&a| a == c).expect("base64") as u32;
+                bits = bits << 6 | v;
+                count += 6;
+                if count >= 8 {
+                    count -= 8;
+                    out.push((bits >> count) as u8);
+                    bits &= (1 << count) - 1;
+                }
+            }
+            String::from_utf8(out).expect("UTF-8")
+        })
+        .collect()
+}
+
+#[test]
+fn f_finds_the_failed_agent_slash_searches_it_and_y_copies_by_osc_52() {
+    let Some(tmux) = launch("find", &slow_demo(), 160, 48) else {
+        return;
+    };
+    // Everything the program writes to the terminal, raw, and tmux keeping what it is sent
+    // for the clipboard.
+    let raw = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tmux-find-output");
+    let _ = std::fs::remove_file(&raw);
+    tmux.run(&["set-option", "-g", "set-clipboard", "on"]);
+    tmux.run(&[
+        "pipe-pane",
+        "-t",
+        "e2e",
+        "-O",
+        &format!("cat >> {}", raw.display()),
+    ]);
+    tmux.wait_for("Answer Lead");
+    tmux.keys(&["Crew authors on Linux", "Enter"]);
+    // Risks' tool panics; once its reply is in, f brings the focus to it from the lead.
+    tmux.wait_for("before the announcement");
+    tmux.keys(&["f"]);
+    let screen = tmux.wait_for("Risks: ✗ fault panicked");
+    assert!(
+        screen.contains("┏ ✗ Risks"),
+        "Risks has the focus:\n{screen}"
+    );
+    assert!(
+        screen.contains("1 failed"),
+        "the header counts it:\n{screen}"
+    );
+
+    tmux.keys(&["/", "CDN", "Enter"]);
+    tmux.wait_for("/CDN · 1 of 1");
+    tmux.keys(&["y"]);
+    tmux.wait_for("Copied the line of the match");
+    let copies = wait_for_copies(&raw, 1);
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    assert!(copies[0].contains("CDN"), "{copies:?}");
+    let buffer = tmux.run(&["show-buffer"]);
+    assert_eq!(buffer, copies[0], "tmux took the copy for its clipboard");
+
+    // Without a search, y copies the agent's whole last reply. (Esc is sent on its own: Esc
+    // and a key right after it read as Alt and the key.)
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("Tab focus");
+    tmux.keys(&["y"]);
+    tmux.wait_for("Copied Risks's last reply");
+    let copies = wait_for_copies(&raw, 2);
+    assert_eq!(copies.len(), 2, "{copies:?}");
+    assert!(
+        copies[1].starts_with("The load model crashed, so I estimated by hand")
+            && copies[1].ends_with("before the announcement."),
+        "{copies:?}"
+    );
+    tmux.keys(&["C-c", "q"]);
 }

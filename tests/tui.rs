@@ -2,13 +2,14 @@
 
 use crewtui::engine::run::{AgentInfo, TimelineLimits};
 use crewtui::engine::{Command, Event, EventKind, Message, Run, ToolDef, ToolFailureKind, Usage};
+use crewtui::tui::clipboard::Clipboard;
 use crewtui::tui::render;
 use crewtui::tui::theme::Theme;
 use crewtui::tui::view::{Action, Overlay, View};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use ratatui::style::Color;
+use ratatui::style::{Color, Modifier};
 
 /// Events with consecutive sequence numbers at chosen times.
 #[derive(Default)]
@@ -60,6 +61,7 @@ impl Events {
             usage: Some(Usage {
                 prompt_tokens: 1200,
                 completion_tokens: 48,
+                cached_tokens: 0,
             }),
             finish_reason: Some("stop".into()),
             truncated: false,
@@ -164,7 +166,7 @@ fn four_agents_streaming() {
 }
 
 #[test]
-fn a_parallel_group_of_three_side_by_side() {
+fn a_parallel_group_is_marked_in_place_and_no_pane_moves() {
     let agents = vec![
         info("lead", "leads"),
         info("market", "market"),
@@ -176,14 +178,17 @@ fn a_parallel_group_of_three_side_by_side() {
     session(&mut e, "Plan the launch");
     e.start("lead", "Plan the launch")
         .tokens("lead", "Research this three ways. [RESEARCH]")
-        .message("lead", "Research this three ways. [RESEARCH]")
-        .at(500)
-        .push(EventKind::ParallelStarted {
-            group: "research".into(),
-            agents: vec!["market".into(), "tech".into(), "risks".into()],
-            round: None,
-            handoffs: None,
-        });
+        .message("lead", "Research this three ways. [RESEARCH]");
+    let before = fold(&agents, &e);
+    let mut view = View::new(before.agents().len());
+    draw(&before, &mut view, 140, 32, 500);
+    let places = view.drawn.clone();
+    e.at(500).push(EventKind::ParallelStarted {
+        group: "research".into(),
+        agents: vec!["market".into(), "tech".into(), "risks".into()],
+        round: None,
+        handoffs: None,
+    });
     for a in ["market", "tech", "risks"] {
         e.start(a, "Research this three ways. [RESEARCH]");
     }
@@ -192,14 +197,11 @@ fn a_parallel_group_of_three_side_by_side() {
         .tokens("tech", "Two items open on the checklist.")
         .tokens("risks", "The docs site is the weak point.");
     let run = fold(&agents, &e);
-    let mut view = View::new(run.agents().len());
     let terminal = draw(&run, &mut view, 140, 32, 1500);
+    assert_eq!(view.drawn, places, "every pane stays where it was");
     let screen = terminal.backend().to_string();
-    // The three members share the top row.
-    let top = screen.lines().nth(2).unwrap();
-    for name in ["Market", "Tech", "Risks"] {
-        assert!(top.contains(name), "{name} not in the top row: {top}");
-    }
+    // Each member says it is in the group, where it is; nobody else does.
+    assert_eq!(screen.matches("∥ research").count(), 3, "{screen}");
     insta::assert_snapshot!(terminal.backend());
 }
 
@@ -502,4 +504,511 @@ fn esc_leaves_the_answer_box_and_the_other_keys_work_until_a_answers() {
     view.on_key(&run, key(KeyCode::Char('a')));
     assert!(view.input.is_some());
     assert_eq!(view.focus, 0);
+}
+
+/// `n` workers named as people name them (`Worker 1` … `Worker n`), all busy: most
+/// streaming, one whose tool failed, one cancelled, some done.
+fn workers(n: usize) -> (Vec<AgentInfo>, Run) {
+    let agents: Vec<AgentInfo> = (1..=n)
+        .map(|i| AgentInfo {
+            id: format!("w{i:02}").into(),
+            name: format!("Worker {i}"),
+            role: "researcher".into(),
+        })
+        .collect();
+    let mut e = Events::default();
+    session(&mut e, "Split the survey");
+    e.push(EventKind::ParallelStarted {
+        group: "survey".into(),
+        agents: agents.iter().map(|a| a.id.clone()).collect(),
+        round: None,
+        handoffs: None,
+    });
+    for a in &agents {
+        e.start(a.id.as_str(), "Split the survey");
+        e.push(EventKind::ModelRequest {
+            agent: a.id.clone(),
+            model: "gpt-4o-mini".into(),
+            call: Some(0),
+            messages_from: 0,
+            system_prompt: Some("You are a researcher.".into()),
+            messages: vec![Message::User {
+                content: "Split the survey".into(),
+            }],
+            tools: Some(Vec::new()),
+        });
+    }
+    e.at(1500);
+    for (i, a) in agents.iter().enumerate() {
+        let id = a.id.as_str();
+        e.tokens(id, &format!("Reading part {} of the survey. ", i + 1));
+        match i % 8 {
+            2 => {
+                e.push(EventKind::ToolFailed {
+                    agent: id.into(),
+                    call_id: format!("c{i}").into(),
+                    tool: "read_file".into(),
+                    error: format!("part{}.csv: no such file", i + 1),
+                    kind: ToolFailureKind::Error,
+                    entry: None,
+                });
+                e.tokens(id, "The file is missing; going on without it.");
+            }
+            4 => {
+                e.push(EventKind::AgentCancelled { agent: id.into() });
+            }
+            6 => {
+                e.message(id, &format!("Reading part {} of the survey. ", i + 1));
+            }
+            _ => {}
+        }
+    }
+    let run = fold(&agents, &e);
+    (agents, run)
+}
+
+/// The label of each agent drawn on `screen`, as read back from it: every title's, or every
+/// list line's.
+fn distinct_labels(agents: &[AgentInfo], screen: &str, shown: usize) {
+    let mut seen = Vec::new();
+    for a in &agents[..shown] {
+        let label = format!(" {} ", a.name);
+        let listed = format!("▶{} ", a.name);
+        assert!(
+            screen.contains(&label) || screen.contains(&listed),
+            "{} cannot be read:\n{screen}",
+            a.name
+        );
+        seen.push(label);
+    }
+    seen.dedup();
+    assert_eq!(seen.len(), shown);
+}
+
+#[test]
+fn sixteen_and_forty_agents_every_label_distinct_at_three_sizes() {
+    for (n, width, height, grid) in [
+        (16, 160, 48, true),
+        (16, 120, 30, true),
+        (16, 80, 24, false),
+        (40, 160, 48, true),
+        (40, 120, 30, false),
+        (40, 80, 24, false),
+    ] {
+        let (agents, run) = workers(n);
+        let mut view = View::new(run.agents().len());
+        let terminal = draw(&run, &mut view, width, height, 2000);
+        let screen = terminal.backend().to_string();
+        let listed = screen.contains(&format!(" {n} agents "));
+        assert_eq!(!listed, grid, "{n} agents at {width}x{height}:\n{screen}");
+        // A grid shows every agent; the list as many as its rows hold.
+        let shown = if grid {
+            n
+        } else {
+            (height as usize - 5).min(n)
+        };
+        distinct_labels(&agents, &screen, shown);
+        // Titles never overwrite each other: a badge follows each label.
+        for line in screen.lines().filter(|l| l.contains("Worker")) {
+            assert!(
+                !line.contains("Worker ─") && !line.contains("Worke…"),
+                "{line}"
+            );
+        }
+        insta::assert_snapshot!(
+            format!("workers_{n}_at_{width}x{height}"),
+            terminal.backend()
+        );
+    }
+}
+
+#[test]
+fn a_failed_agent_is_marked_without_colour_and_its_failure_stays_in_view() {
+    let (agents, mut events) = panicked_tool();
+    // Enough said after the failure that its line has long scrolled away.
+    for i in 1..=30 {
+        events.tokens("risks", &format!("estimate line {i}\n"));
+    }
+    events.at(2000).push(EventKind::AgentFailed {
+        agent: "writer".into(),
+        error: "HTTP 429: quota exceeded".into(),
+        status: Some(429),
+        retryable: false,
+    });
+    let run = fold(&agents, &events);
+    let mut view = View::new(run.agents().len());
+    let theme = Theme::load(None, true).unwrap();
+    let mut terminal = Terminal::new(TestBackend::new(100, 16)).unwrap();
+    terminal
+        .draw(|f| render::draw(f, &run, &mut view, &theme, 3000))
+        .unwrap();
+    let screen = terminal.backend().to_string();
+    assert!(
+        !screen.contains("✗ panicked"),
+        "the failure's own line scrolled away:\n{screen}"
+    );
+    for seen in [
+        "✗ Risks",
+        "✗ Writer",
+        "✗ failed",
+        "✗ fault panicked: tool panicked: load model",
+        "✗ failed (HTTP 429): HTTP 429: quota exceeded",
+        "2 failed",
+    ] {
+        assert!(screen.contains(seen), "{seen:?} not on screen:\n{screen}");
+    }
+    insta::assert_snapshot!(terminal.backend());
+}
+
+/// A run of three agents at gpt-4o's prices, one with a failed tool, finished or not.
+fn priced_run(finished: bool) -> (Vec<AgentInfo>, Events) {
+    let agents = vec![
+        info("risks", "risk analyst"),
+        info("writer", "writes"),
+        info("editor", "edits"),
+    ];
+    let mut e = Events::default();
+    session(&mut e, "Find the risks");
+    for (agent, t) in [("risks", 0), ("writer", 500), ("editor", 900)] {
+        e.at(t)
+            .start(agent, "Find the risks")
+            .push(EventKind::ModelRequest {
+                agent: agent.into(),
+                model: "gpt-4o".into(),
+                call: Some(0),
+                messages_from: 0,
+                system_prompt: Some("You help.".into()),
+                messages: vec![Message::User {
+                    content: "Find the risks".into(),
+                }],
+                tools: Some(Vec::new()),
+            });
+        e.tokens(agent, "Done.").message(agent, "Done.");
+    }
+    e.push(EventKind::ToolFailed {
+        agent: "risks".into(),
+        call_id: "c1".into(),
+        tool: "fault".into(),
+        error: "tool panicked: load model crashed".into(),
+        kind: ToolFailureKind::Panic,
+        entry: None,
+    });
+    if finished {
+        e.at(61_000).push(EventKind::SessionFinished {
+            outcome: crewtui::engine::Outcome::Completed,
+            reason: "agent `editor` is terminal".into(),
+        });
+    }
+    (agents, e)
+}
+
+#[test]
+fn the_header_counts_agents_prices_the_run_and_keeps_the_outcome_at_80_columns() {
+    let (agents, events) = priced_run(true);
+    let run = fold(&agents, &events);
+    let theme = Theme::default_dark();
+    let mut widths = Vec::new();
+    for width in [160u16, 120, 80, 60] {
+        let mut view = View::new(run.agents().len());
+        let terminal = draw(&run, &mut view, width, 20, 61_000);
+        let header: String = terminal
+            .backend()
+            .to_string()
+            .lines()
+            .next()
+            .unwrap()
+            .to_string();
+        assert!(
+            header.contains("completed with 1 failure"),
+            "{width} columns: {header}"
+        );
+        // Three replies of 1200 prompt and 48 completion tokens at $2.50 and $10 a million.
+        if width >= 80 {
+            assert!(header.contains("$0.010"), "{width}: {header}");
+            assert!(
+                header.contains("1 failed") || header.contains("✗1"),
+                "{header}"
+            );
+        }
+        // The outcome is drawn in the failure colour.
+        let buffer = terminal.backend().buffer();
+        let at = header.find("completed with").unwrap();
+        let x = header[..at].chars().count() as u16;
+        assert_eq!(buffer[(x, 0)].fg, theme.error, "{width}: {header}");
+        widths.push(header);
+    }
+    insta::assert_snapshot!(widths.join("\n"));
+}
+
+#[test]
+fn the_footer_keeps_help_and_quit_beside_a_notice_down_to_60_columns() {
+    let (agents, events) = four_streaming();
+    let run = fold(&agents, &events);
+    for width in [60u16, 80, 120] {
+        let mut view = View::new(run.agents().len());
+        view.on_key(&run, key(KeyCode::Char('c')));
+        let screen = draw(&run, &mut view, width, 20, 2000).backend().to_string();
+        let footer = screen.lines().last().unwrap();
+        assert!(footer.contains("Cancelling planner."), "{footer}");
+        assert!(
+            footer.contains("? help") && footer.contains("q quit"),
+            "{footer}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_notice_gives_the_footer_back_to_the_keys_after_a_few_seconds() {
+    let (agents, events) = four_streaming();
+    let run = fold(&agents, &events);
+    let mut view = View::new(run.agents().len());
+    view.on_key(&run, key(KeyCode::Char('c')));
+    let footer = |view: &mut View| {
+        let screen = draw(&run, view, 120, 20, 2000).backend().to_string();
+        screen.lines().last().unwrap().to_string()
+    };
+    tokio::time::advance(std::time::Duration::from_secs(3)).await;
+    assert!(footer(&mut view).contains("Cancelling planner."));
+    tokio::time::advance(std::time::Duration::from_secs(2)).await;
+    let after = footer(&mut view);
+    assert!(!after.contains("Cancelling"), "{after}");
+    assert!(after.contains("Tab focus"), "the hints are back: {after}");
+}
+
+#[test]
+fn the_light_theme_paints_its_background_and_dims_readably() {
+    let (agents, events) = four_streaming();
+    let run = fold(&agents, &events);
+    let mut view = View::new(run.agents().len());
+    let theme = Theme::load(Some("light"), false).unwrap();
+    let mut terminal = Terminal::new(TestBackend::new(100, 20)).unwrap();
+    terminal
+        .draw(|f| render::draw(f, &run, &mut view, &theme, 2000))
+        .unwrap();
+    let buffer = terminal.backend().buffer();
+    assert!(
+        buffer
+            .content()
+            .iter()
+            .all(|c| c.bg == Color::Rgb(255, 255, 255)),
+        "every cell is on white"
+    );
+    // The footer's hints are dim text: drawn in the theme's dim ink, which reads on white.
+    let footer = buffer.area.height - 1;
+    let dim = buffer[(2, footer)].fg;
+    assert_eq!(dim, theme.dim);
+    let ink = crewtui::tui::theme::rgb(dim).unwrap();
+    assert!(crewtui::tui::theme::contrast(ink, (255, 255, 255)) >= 4.5);
+}
+
+/// A writer whose reply mentions "retry" on three of its sixty lines.
+fn long_reply() -> (Vec<AgentInfo>, Run) {
+    let agents = vec![info("writer", "writes"), info("editor", "edits")];
+    let mut e = Events::default();
+    session(&mut e, "write");
+    e.start("writer", "write");
+    for i in 1..=60 {
+        let line = match i {
+            5 | 20 | 58 => format!("line {i}: add a Retry here\n"),
+            _ => format!("line {i}\n"),
+        };
+        e.tokens("writer", &line);
+    }
+    let run = fold(&agents, &e);
+    (agents, run)
+}
+
+fn modifiers_of(terminal: &Terminal<TestBackend>, needle: &str) -> Vec<Modifier> {
+    let screen = terminal.backend().to_string();
+    let buffer = terminal.backend().buffer();
+    let mut found = Vec::new();
+    for (y, line) in screen.lines().enumerate() {
+        // The screen's lines are quoted: column 0 is the quote.
+        let line = &line[1..];
+        if let Some(at) = line.find(needle) {
+            let x = line[..at].chars().count() as u16;
+            found.push(buffer[(x, y as u16)].modifier);
+        }
+    }
+    found
+}
+
+#[test]
+fn a_search_highlights_the_focused_pane_and_n_goes_round_its_matches() {
+    let (_, run) = long_reply();
+    let mut view = View::new(run.agents().len());
+    let draw60 = |view: &mut View| draw(&run, view, 60, 16, 1000);
+    draw60(&mut view);
+    view.on_key(&run, key(KeyCode::Char('/')));
+    for c in "retry".chars() {
+        view.on_key(&run, key(KeyCode::Char(c)));
+    }
+    let typing = draw60(&mut view).backend().to_string();
+    assert!(
+        typing.lines().last().unwrap().contains("/retry"),
+        "{typing}"
+    );
+    view.on_key(&run, key(KeyCode::Enter));
+    // From what is on screen (the newest lines): line 58 first, the last of three.
+    let terminal = draw60(&mut view);
+    let screen = terminal.backend().to_string();
+    assert!(screen.contains("/retry · 3 of 3"), "{screen}");
+    let marks = modifiers_of(&terminal, "Retry");
+    assert_eq!(marks.len(), 1, "{screen}");
+    assert!(
+        marks[0].contains(Modifier::REVERSED | Modifier::BOLD),
+        "{marks:?}"
+    );
+    // n goes round to the first, scrolling up to it.
+    view.on_key(&run, key(KeyCode::Char('n')));
+    let terminal = draw60(&mut view);
+    let screen = terminal.backend().to_string();
+    assert!(
+        screen.contains("line 5: add a Retry") && screen.contains("1 of 3"),
+        "{screen}"
+    );
+    assert!(screen.contains("↑ End"), "scrolled back: {screen}");
+    insta::assert_snapshot!(terminal.backend());
+    view.on_key(&run, key(KeyCode::Char('N')));
+    let screen = draw60(&mut view).backend().to_string();
+    assert!(
+        screen.contains("line 58: add a Retry") && screen.contains("3 of 3"),
+        "{screen}"
+    );
+    // The search goes with the focus: the editor's pane has no match.
+    view.on_key(&run, key(KeyCode::Tab));
+    view.on_key(&run, key(KeyCode::Char('n')));
+    assert_eq!(view.notice_text(), Some("Not found: retry"));
+    view.on_key(&run, key(KeyCode::BackTab));
+    // Esc ends the search: no marks, the usual keys again.
+    view.on_key(&run, key(KeyCode::Esc));
+    let terminal = draw60(&mut view);
+    assert!(
+        modifiers_of(&terminal, "Retry")
+            .iter()
+            .all(|m| !m.contains(Modifier::REVERSED))
+    );
+    assert!(view.search.is_none());
+}
+
+#[test]
+fn y_copies_the_last_reply_or_the_line_of_the_match() {
+    let (agents, mut events) = priced_run(false);
+    events.message("writer", "The plan, in full: ship on Tuesday.");
+    let run = fold(&agents, &events);
+    let mut view = View::new(run.agents().len());
+    view.clipboard = Clipboard::Kept(Vec::new());
+    view.focus = 1;
+    draw(&run, &mut view, 100, 20, 1000);
+    view.on_key(&run, key(KeyCode::Char('y')));
+    assert_eq!(
+        view.clipboard,
+        Clipboard::Kept(vec!["The plan, in full: ship on Tuesday.".into()])
+    );
+    assert_eq!(
+        view.notice_text(),
+        Some("Copied Writer's last reply (35 B).")
+    );
+    view.on_key(&run, key(KeyCode::Char('/')));
+    for c in "turn".chars() {
+        view.on_key(&run, key(KeyCode::Char(c)));
+    }
+    view.on_key(&run, key(KeyCode::Enter));
+    draw(&run, &mut view, 100, 20, 1000);
+    view.on_key(&run, key(KeyCode::Char('y')));
+    let Clipboard::Kept(copies) = &view.clipboard else {
+        panic!("kept");
+    };
+    assert_eq!(
+        copies.last().map(String::as_str),
+        Some("── turn 1 ── Find the risks")
+    );
+}
+
+#[test]
+fn the_inspector_shows_every_request_and_searches_them() {
+    let agents = vec![info("writer", "writes")];
+    let mut e = Events::default();
+    session(&mut e, "write");
+    e.start("writer", "write");
+    for call in 0..3u32 {
+        e.push(EventKind::ModelRequest {
+            agent: "writer".into(),
+            model: "gpt-4o".into(),
+            call: Some(call),
+            messages_from: call as usize,
+            system_prompt: (call == 0).then(|| "You write.".into()),
+            messages: vec![Message::User {
+                content: format!("draft number {}", call + 1),
+            }],
+            tools: (call == 0).then(Vec::new),
+        });
+        e.tokens("writer", &format!("reply {}", call + 1))
+            .message("writer", &format!("reply {}", call + 1));
+    }
+    let run = fold(&agents, &e);
+    let mut view = View::new(1);
+    view.on_key(&run, key(KeyCode::Char('i')));
+    let newest = draw(&run, &mut view, 100, 30, 1000).backend().to_string();
+    assert!(newest.contains("Request 3 of 3"), "{newest}");
+    assert!(
+        newest.contains("user: draft number 3") && newest.contains("reply 3"),
+        "{newest}"
+    );
+    view.on_key(&run, key(KeyCode::Left));
+    view.on_key(&run, key(KeyCode::Left));
+    let first = draw(&run, &mut view, 100, 30, 1000);
+    let screen = first.backend().to_string();
+    assert!(screen.contains("Request 1 of 3"), "{screen}");
+    assert!(
+        screen.contains("user: draft number 1") && !screen.contains("draft number 2"),
+        "{screen}"
+    );
+    view.on_key(&run, key(KeyCode::Left));
+    assert_eq!(view.notice_text(), Some("This is the first request."));
+    // `/` searches what the inspector shows.
+    view.on_key(&run, key(KeyCode::Char('/')));
+    for c in "draft".chars() {
+        view.on_key(&run, key(KeyCode::Char(c)));
+    }
+    view.on_key(&run, key(KeyCode::Enter));
+    let terminal = draw(&run, &mut view, 100, 30, 1000);
+    let marks = modifiers_of(&terminal, "draft");
+    assert!(
+        marks.iter().any(|m| m.contains(Modifier::REVERSED)),
+        "{}",
+        terminal.backend()
+    );
+    insta::assert_snapshot!(terminal.backend());
+    view.on_key(&run, key(KeyCode::Esc));
+    view.on_key(&run, key(KeyCode::Esc));
+    assert_eq!(
+        view.overlay,
+        Overlay::None,
+        "the first Esc ends the search, the second closes"
+    );
+}
+
+#[test]
+fn f_and_shift_f_go_round_the_agents_with_failures_in_screen_order() {
+    let (_, run) = workers(16);
+    let mut view = View::new(run.agents().len());
+    draw(&run, &mut view, 160, 48, 2000);
+    // Workers 3 and 11 had a tool fail (indexes 2 and 10).
+    view.on_key(&run, key(KeyCode::Char('f')));
+    assert_eq!(view.focus, 2);
+    assert_eq!(
+        view.notice_text(),
+        Some("Worker 3: ✗ read_file failed: part3.csv: no such file")
+    );
+    view.on_key(&run, key(KeyCode::Char('f')));
+    assert_eq!(view.focus, 10);
+    view.on_key(&run, key(KeyCode::Char('f')));
+    assert_eq!(view.focus, 2, "round again");
+    view.on_key(&run, key(KeyCode::Char('F')));
+    assert_eq!(view.focus, 10);
+    // Down from Worker 3 is the pane drawn under it, whatever the last row's widths.
+    view.focus = 2;
+    view.on_key(&run, key(KeyCode::Down));
+    assert_eq!(view.focus, 8);
 }

@@ -178,6 +178,7 @@ pub(crate) struct LiveRun {
 /// `linger` after the session finished.
 pub(crate) async fn live_run(crew: Crew, width: u16, height: u16, linger: Duration) -> LiveRun {
     let agents = AgentInfo::from_crew(&crew);
+    let terms = Terms::for_crew(&crew);
     let name = crew.name.clone();
     let p = parts(&crew);
     let (keys_tx, input) = keys();
@@ -190,6 +191,7 @@ pub(crate) async fn live_run(crew: Crew, width: u16, height: u16, linger: Durati
         futures_util::stream::pending(),
         &name,
         &agents,
+        terms,
         &[],
         Launch::Running(handle),
         &theme,

@@ -2,9 +2,9 @@
 //!
 //! `cargo bench --bench perf` runs every item; `cargo bench --bench perf -- NAME...` runs the
 //! named ones (render, history, idle, engine, fanout, memory, replay, recording, linear,
-//! cancel). Each item runs in a child process of this binary (`perf --child NAME`), so a peak
-//! RSS belongs to one scenario and nothing one item allocates slows the next. Timing budgets
-//! live here and only here: the test suite checks behaviour, never speed.
+//! cancel, many). Each item runs in a child process of this binary (`perf --child NAME`), so a
+//! peak RSS belongs to one scenario and nothing one item allocates slows the next. Timing
+//! budgets live here and only here: the test suite checks behaviour, never speed.
 //!
 //! Timed figures are medians over `PERF_RUNS` runs (default 5). CPU time is the sum of the
 //! per-thread `/proc/PID/task/*/schedstat` run times (nanoseconds); peak RSS is `VmHWM` from
@@ -19,7 +19,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crewtui::config::model::{Crew, ScriptStep};
 use crewtui::engine::Run;
-use crewtui::engine::run::{AgentInfo, TimelineLimits};
+use crewtui::engine::run::{AgentInfo, Ledger, Terms, TimelineLimits};
 use crewtui::engine::{
     self, EVENT_QUEUE, Event, EventKind, EventLog, Outcome, SessionHandle, SessionParts, Usage,
 };
@@ -69,7 +69,7 @@ use replay::*;
 use report::*;
 use streaming::*;
 
-const ITEMS: [(&str, &str); 10] = [
+const ITEMS: [(&str, &str); 11] = [
     (
         "render",
         "1. streaming render: 16 agents x 50 tokens/s, 200x50",
@@ -100,6 +100,10 @@ const ITEMS: [(&str, &str); 10] = [
     (
         "cancel",
         "10. cancel: a hanging tool, a stalled stream, on the wall clock",
+    ),
+    (
+        "many",
+        "11. watching many: 40 priced agents x 50 tokens/s, 200x50",
     ),
 ];
 
@@ -191,6 +195,7 @@ fn child(name: &str) {
         "recording" => recording_item(),
         "linear" => linear_item(),
         "cancel" => cancel_item(),
+        "many" => many_item(),
         other => panic!("no item {other}"),
     }
     // The scratch files (an 83 MB session among them) go with the child that made them.

@@ -87,6 +87,7 @@ pub(crate) fn memory_item() {
                         usage: Some(Usage {
                             prompt_tokens: 10,
                             completion_tokens: MEMORY_TOKENS as u64,
+                            cached_tokens: 0,
                         }),
                         finish_reason: Some("stop".into()),
                         truncated: false,
@@ -121,6 +122,7 @@ pub(crate) fn memory_item() {
             futures_util::stream::pending(),
             "memory",
             &agents,
+            Terms::default(),
             &[],
             Launch::Running(handle),
             &theme,

@@ -21,15 +21,26 @@ pub(crate) async fn drain(mut handle: SessionHandle) -> (u64, u64, Option<Outcom
     (events, turns, outcome)
 }
 
+/// The ring, its agents on a priced model, so that the cost tally prices every reply.
+fn priced_ring() -> Crew {
+    let mut crew = ring_crew(TURNS, TURN_TOKENS);
+    for agent in &mut crew.agents {
+        agent.model = "gpt-4o-mini".into();
+    }
+    crew
+}
+
 pub(crate) fn engine_item() {
     let rt = runtime();
     let (mut turn_rates, mut event_rates, mut counts) = (vec![], vec![], (0, 0));
+    let mut engine_times = Vec::new();
     for _ in 0..runs() {
-        let crew = ring_crew(TURNS, TURN_TOKENS);
+        let crew = priced_ring();
         let p = parts(&crew);
         let t = Instant::now();
         let (events, turns, outcome) =
             rt.block_on(async { drain(engine::start(crew, "go".into(), p)).await });
+        engine_times.push(t.elapsed());
         let secs = t.elapsed().as_secs_f64();
         assert_eq!(outcome, Some(Outcome::Limit), "the ring runs to max_rounds");
         turn_rates.push(turns as f64 / secs);
@@ -54,4 +65,67 @@ pub(crate) fn engine_item() {
         None,
     );
     row("peak RSS", mb(peak_rss()), "", None);
+
+    // The same run once more, its events kept, then fed to the tally alone, many times.
+    let crew = priced_ring();
+    let ledger = Ledger::for_crew(&crew);
+    let p = parts(&crew);
+    let events = rt.block_on(async {
+        let mut handle = engine::start(crew, "go".into(), p);
+        let mut events = Vec::new();
+        while let Some(event) = handle.events.recv().await {
+            events.push(event);
+        }
+        events
+    });
+    let tally_times: Vec<Duration> = (0..runs() * 4)
+        .map(|_| tally(ledger.clone(), &events))
+        .collect();
+    let (engine_time, tally_time) = (median(&engine_times), median(&tally_times));
+    let share = tally_time.as_secs_f64() / engine_time.as_secs_f64() * 100.0;
+    note(
+        "cost tally: the run's events through a Ledger as the run model feeds it (a price \
+         looked up per model call, an estimate per token, the provider's figures per reply, \
+         the budgets asked before every model call), timed alone against the engine's whole run",
+    );
+    row("cost tally over one run's events", ms(tally_time), "", None);
+    row(
+        "cost tally / engine time",
+        format!("{share:.2} %"),
+        "< 1 %",
+        Some(share < 1.0),
+    );
+}
+
+/// How long `events` take to go through `ledger` the way the run model feeds it, with the
+/// budgets asked before every model call as the engine would. Which account an event is for
+/// is found beforehand: the run model has that index already.
+fn tally(mut ledger: Ledger, events: &[Event]) -> Duration {
+    let account = |agent: &engine::AgentId| ledger.account_of(agent.as_str()).unwrap_or(0);
+    let accounts: Vec<usize> = events
+        .iter()
+        .map(|event| match &event.kind {
+            EventKind::ModelRequest { agent, .. }
+            | EventKind::Token { agent, .. }
+            | EventKind::Message { agent, .. } => account(agent),
+            _ => 0,
+        })
+        .collect();
+    let t = Instant::now();
+    for (event, &i) in events.iter().zip(&accounts) {
+        match &event.kind {
+            EventKind::ModelRequest { model, .. } => {
+                std::hint::black_box(ledger.passed(Some(i)));
+                ledger.request(i, model);
+            }
+            EventKind::Token { text, .. } => ledger.streamed(i, text),
+            EventKind::Message { usage, content, .. } => {
+                ledger.replied(i, usage.as_ref(), content);
+            }
+            _ => {}
+        }
+    }
+    let spent = t.elapsed();
+    assert!(ledger.total().cost_usd > 0.0, "every reply was priced");
+    spent
 }

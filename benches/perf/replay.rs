@@ -124,6 +124,7 @@ pub(crate) fn write_session(path: &Path, n: usize) -> Crew {
                     usage: Some(Usage {
                         prompt_tokens: 100,
                         completion_tokens: 400,
+                        cached_tokens: 0,
                     }),
                     finish_reason: Some("stop".into()),
                     truncated: false,
@@ -225,6 +226,7 @@ pub(crate) fn replay_draw(
         speed: Some(1.0),
         t_ms: replayer.t_ms(),
         total_ms: replayer.total_ms(),
+        skipping: None,
     });
     view.sync(replayer.run());
     let now_ms = replayer.t_ms();

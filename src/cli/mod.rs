@@ -4,6 +4,7 @@ mod control;
 mod headless;
 mod logging;
 mod output;
+mod pick;
 mod replay;
 mod resume;
 mod sessions;

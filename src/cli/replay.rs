@@ -1,6 +1,6 @@
-//! `crewtui replay FILE`: a recorded session again, in the TUI or as a markdown transcript.
+//! `crewtui replay SESSION`: a recorded session again, in the TUI or as a markdown transcript.
+//! SESSION is a file, an id or part of one, or `--last`.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -13,8 +13,8 @@ use super::output;
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// A session file recorded by crewtui (see `crewtui sessions`)
-    pub file: PathBuf,
+    #[command(flatten)]
+    pub session: super::pick::SessionArg,
     /// Playback speed from 0.25 to 64 times the original timing (default 1), or `max` for as
     /// fast as possible (given as infinity)
     #[arg(long, value_name = "X", value_parser = parse_speed)]
@@ -41,9 +41,16 @@ fn parse_speed(text: &str) -> Result<f64, String> {
 
 /// The transcript on stdout, lines that could not be read as warnings on stderr.
 pub fn headless(args: &ReplayArgs) -> ExitCode {
-    let transcript = match crewtui::session::transcript_file(&args.file) {
+    let file = match args.session.resolve() {
+        Ok(file) => file,
+        Err(error) => {
+            output::warn(format_args!("crewtui: {error:#}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    let transcript = match crewtui::session::transcript_file(&file) {
         Ok((transcript, warnings)) => {
-            super::setup::report_read_warnings(&args.file, &warnings);
+            super::setup::report_read_warnings(&file, &warnings);
             transcript
         }
         Err(error) => {
@@ -56,10 +63,11 @@ pub fn headless(args: &ReplayArgs) -> ExitCode {
 
 /// The recording in the full-screen TUI, under a timeline.
 pub fn run_tui(args: ReplayArgs) -> anyhow::Result<ExitCode> {
-    let (replayer, _header, warnings) = Playback::open(&args.file, TimelineLimits::default())?;
+    let file = args.session.resolve()?;
+    let (replayer, _header, warnings) = Playback::open(&file, TimelineLimits::default())?;
     let theme = super::setup::theme(args.theme.as_deref())?;
     // Said before the screen takes over.
-    super::setup::report_read_warnings(&args.file, &warnings);
+    super::setup::report_read_warnings(&file, &warnings);
     // Infinity is "max": as fast as possible.
     let speed = match args.speed {
         None => Some(1.0),

@@ -1,4 +1,4 @@
-//! `crewtui resume FILE`: go on with a session that paused or was cut off, live, appending to
+//! `crewtui resume SESSION`: go on with a session that paused or was cut off, live, appending to
 //! the same file.
 //!
 //! The crew comes from a crew file on disk (the one the header names, or `--crew`), never from
@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use crewtui::config::model::Crew;
 use crewtui::engine;
-use crewtui::engine::run::AgentInfo;
+use crewtui::engine::run::{AgentInfo, Terms};
 use crewtui::session::{Header, Recorder};
 use crewtui::signals::StopSignals;
 use crewtui::text::visible_line;
@@ -22,8 +22,9 @@ use super::{headless, output, setup};
 
 #[derive(Debug, Args)]
 pub struct ResumeArgs {
-    /// A session file that ended paused or was cut off (see `crewtui sessions`)
-    pub file: PathBuf,
+    /// A session that ended paused or was cut off: its file, its id or part of it, or --last
+    #[command(flatten)]
+    pub session: super::pick::SessionArg,
     /// Print the new events as JSON lines on stdout instead of showing the TUI
     #[arg(long)]
     pub headless: bool,
@@ -46,13 +47,14 @@ pub struct ResumeArgs {
 
 pub fn run(args: ResumeArgs) -> anyhow::Result<ExitCode> {
     let theme = setup::theme(args.theme.as_deref())?;
+    let file = args.session.resolve()?;
     // Refused here while another process appends to the file. Nothing in it changes until the
     // first new event is recorded (a torn tail is cut off then): a resume refused before — its
     // crew cannot be loaded, its session ended — leaves the file as it was.
-    let (recorder, recording) = Recorder::append(&args.file)?;
-    setup::report_read_warnings(&args.file, &recording.warnings);
+    let (recorder, recording) = Recorder::append(&file)?;
+    setup::report_read_warnings(&file, &recording.warnings);
     let crew = load_crew(
-        &args.file,
+        &file,
         args.crew.as_deref(),
         args.tools.as_deref(),
         &recording.header,
@@ -75,8 +77,9 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<ExitCode> {
             None
         };
         let agents = AgentInfo::from_crew(&crew);
+        let terms = Terms::for_crew(&crew);
         let handle = engine::resume(crew, recording.resumable_events(), parts)
-            .with_context(|| format!("{}", args.file.display()))?;
+            .with_context(|| format!("{}", file.display()))?;
         if let Some(printer) = printer {
             headless::drive(
                 handle,
@@ -92,6 +95,7 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<ExitCode> {
             crewtui::tui::run_live(
                 &recording.header.crew_name,
                 &agents,
+                terms,
                 recording.resumable_events(),
                 Launch::Running(handle),
                 &theme,
@@ -103,7 +107,7 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<ExitCode> {
     })?;
     output::warn(format_args!(
         "crewtui: session recorded in {}",
-        visible_line(&args.file.display().to_string())
+        visible_line(&file.display().to_string())
     ));
     Ok(match outcome {
         Some(outcome) => ExitCode::from(outcome.exit_code() as u8),

@@ -42,23 +42,33 @@ fn table(sessions: &[SessionSummary]) -> String {
         "OUTCOME",
         "AGENTS",
         "TOKENS IN/OUT",
+        "COST",
         "DURATION",
+        "ID",
         "FILE",
     ];
-    let rows: Vec<[String; 7]> = sessions
+    let rows: Vec<[String; 9]> = sessions
         .iter()
         .map(|s| {
-            let outcome = s.outcome.map_or("cut off", Outcome::label);
+            let outcome = match (s.outcome, s.failures) {
+                (None, _) => "cut off".to_string(),
+                (Some(Outcome::Completed), 1) => "completed, 1 failure".to_string(),
+                (Some(Outcome::Completed), n) if n > 1 => format!("completed, {n} failures"),
+                (Some(outcome), _) => outcome.label().to_string(),
+            };
             // What a header says, and file names in a directory, are anyone's: a name must
             // neither drive the terminal nor break the table.
             let shown = |text: &str| visible_line(text).into_owned();
+            let approx = if s.spend.estimated() { "~" } else { "" };
             [
                 shown(&s.started_at),
                 shown(&s.crew),
-                outcome.to_string(),
+                outcome,
                 s.agents.to_string(),
-                format!("{}/{}", s.tokens.0, s.tokens.1),
+                format!("{}/{approx}{}", s.tokens.0, s.tokens.1),
+                s.spend.cost_text().unwrap_or_else(|| "-".to_string()),
                 format_duration(s.duration_ms),
+                shown(&s.session_id),
                 shown(&s.path.display().to_string()),
             ]
         })
@@ -70,7 +80,7 @@ fn table(sessions: &[SessionSummary]) -> String {
         }
     }
     // Counts line up on the right, text on the left; the path is last so it never pads.
-    let numeric = [false, false, false, true, true, true, false];
+    let numeric = [false, false, false, true, true, true, true, false, false];
     let mut out = String::new();
     let header = header.map(str::to_string);
     for row in std::iter::once(&header).chain(&rows) {

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use crewtui::engine;
-use crewtui::engine::run::AgentInfo;
+use crewtui::engine::run::{AgentInfo, Terms};
 use crewtui::signals::StopSignals;
 use crewtui::tui::live::Launch;
 
@@ -21,6 +21,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     // Without --input the crew's own input is used; with neither, the TUI asks for one.
     let input = args.input.or_else(|| crew.input.clone());
     let agents = AgentInfo::from_crew(&crew);
+    let terms = Terms::for_crew(&crew);
     let name = crew.name.clone();
     let recorded: Arc<Mutex<Option<PathBuf>>> = Arc::default();
     let outcome = setup::block_on(async {
@@ -54,7 +55,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         };
-        crewtui::tui::run_live(&name, &agents, &[], launch, &theme, signals)
+        crewtui::tui::run_live(&name, &agents, terms, &[], launch, &theme, signals)
             .await
             .context("running the terminal UI")
     })?;

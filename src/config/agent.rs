@@ -126,6 +126,7 @@ pub(crate) fn read_agent(
         .unwrap_or(DEFAULT_TEMPERATURE);
     let theirs = go_agentic_max_tokens(&mut map, d);
     let max_tokens = map.get("max_tokens").and_then(|f| f.u32(d)).or(theirs);
+    let budget = super::costs::read_budget(map.get("budget"), d);
     let (tools, tool_sites) = map
         .get("tools")
         .map(|f| f.strings(d))
@@ -166,6 +167,7 @@ pub(crate) fn read_agent(
         backup: None,
         temperature,
         max_tokens,
+        budget,
         tools,
         handoff_targets,
         is_terminal,

@@ -16,7 +16,7 @@ use super::agent::{AgentSites, read_agent};
 use super::agent_files::{AgentFiles, Found, Missing};
 use super::diagnostic::{Diagnostics, Site};
 use super::fingerprint::Fingerprint;
-use super::model::{Crew, Origin};
+use super::model::{Crew, Origin, Prices};
 use super::node::{Node, parse};
 use super::read::Field;
 use super::sections::{
@@ -179,7 +179,9 @@ fn read_crew(
     let mut get = |key: &str| map.as_mut().and_then(|m| m.get(key));
 
     let (settings, defaults) = read_settings(get("settings"), base_dir, d);
-    let mut providers = read_providers(get("providers"), d);
+    let mut prices = Prices::default();
+    let mut providers = read_providers(get("providers"), &mut prices.providers, d);
+    prices.models = super::costs::read_prices(get("prices"), d);
     let (tools, tool_env) = read_tools(get("tools"), base_dir, d);
 
     let agents_field = get("agents");
@@ -282,6 +284,7 @@ fn read_crew(
         providers,
         tools,
         scripted_tools: Default::default(),
+        prices,
         origin: None,
     };
     let sites = Sites {

@@ -11,6 +11,7 @@
 mod agent;
 mod agent_files;
 mod bindings;
+mod costs;
 mod diagnostic;
 mod diff;
 mod fingerprint;

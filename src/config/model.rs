@@ -32,6 +32,10 @@ pub struct Crew {
     /// recorded in older session files.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub scripted_tools: BTreeMap<String, ScriptedToolConfig>,
+    /// What models cost, where the crew says so (over the embedded price table). Absent from
+    /// the crews recorded in older session files.
+    #[serde(default, skip_serializing_if = "Prices::is_empty")]
+    pub prices: Prices,
     /// The files the crew was read from; `None` for a crew loaded from text. Not part of what
     /// the crew means, so not part of its serialised form either.
     #[serde(skip)]
@@ -103,6 +107,10 @@ pub struct Agent {
     pub backup: Option<ModelRef>,
     pub temperature: f64,
     pub max_tokens: Option<u32>,
+    /// What this agent may spend, key by key over `settings.agent_budget`. Absent from the
+    /// crews recorded in older session files.
+    #[serde(default, skip_serializing_if = "Budget::is_unlimited")]
+    pub budget: Budget,
     pub tools: Vec<String>,
     pub handoff_targets: Vec<String>,
     pub is_terminal: bool,
@@ -189,14 +197,17 @@ pub struct Settings {
     /// from the crews recorded in older session files.
     #[serde(default = "Settings::default_model")]
     pub default_model: String,
-    /// The most tokens (prompt and completion) the whole run may use; go-agentic's
-    /// `max_tokens_per_day`. Kept for the run's token budget, which nothing enforces yet.
+    /// The most tokens (prompt and completion, over every agent) the whole run may use;
+    /// go-agentic's `max_tokens_per_day` reads into it. Absent from the crews recorded in
+    /// older session files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u64>,
-    /// The most the whole run may cost, in US dollars; go-agentic's `max_cost_per_day`. Kept
-    /// for the run's cost budget, which nothing enforces yet.
+    /// The most the whole run may cost, in US dollars; go-agentic's `max_cost_per_day`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_cost_usd: Option<f64>,
+    /// What each agent may spend unless it sets its own `budget`.
+    #[serde(default, skip_serializing_if = "Budget::is_unlimited")]
+    pub agent_budget: Budget,
 }
 
 impl Settings {
@@ -222,6 +233,14 @@ impl Settings {
     pub fn tool_timeout(&self) -> Duration {
         Duration::from_secs(self.tool_timeout_seconds)
     }
+
+    /// The run's budget.
+    pub fn run_budget(&self) -> Budget {
+        Budget {
+            max_cost_usd: self.max_cost_usd,
+            max_tokens: self.max_tokens,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -244,6 +263,60 @@ impl Default for Settings {
             default_model: Self::default_model(),
             max_tokens: None,
             max_cost_usd: None,
+            agent_budget: Budget::default(),
+        }
+    }
+}
+
+/// What a model costs, in US dollars per million tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Price {
+    pub input: f64,
+    /// A prompt token the provider read from its prompt cache; `None`: as `input`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_input: Option<f64>,
+    pub output: f64,
+}
+
+/// The prices a crew sets: by model, and by provider and model, where `*` stands for every
+/// model of that provider (a local server that costs nothing).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Prices {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub models: BTreeMap<String, Price>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub providers: BTreeMap<String, BTreeMap<String, Price>>,
+}
+
+impl Prices {
+    /// A model name that stands for every model of a provider.
+    pub const ANY_MODEL: &str = "*";
+
+    pub fn is_empty(&self) -> bool {
+        self.models.is_empty() && self.providers.is_empty()
+    }
+}
+
+/// Limits on what a run or an agent may spend; `None` is no limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Budget {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cost_usd: Option<f64>,
+    /// Prompt and completion tokens together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u64>,
+}
+
+impl Budget {
+    pub fn is_unlimited(&self) -> bool {
+        self.max_cost_usd.is_none() && self.max_tokens.is_none()
+    }
+
+    /// These limits, with `fallback`'s where these set none.
+    pub fn or(self, fallback: Budget) -> Budget {
+        Budget {
+            max_cost_usd: self.max_cost_usd.or(fallback.max_cost_usd),
+            max_tokens: self.max_tokens.or(fallback.max_tokens),
         }
     }
 }

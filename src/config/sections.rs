@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use super::diagnostic::{Diagnostics, Site};
 use super::go_agentic;
 use super::model::{
-    AgentBehavior, CommandToolConfig, ParallelGroup, ProviderConfig, Routing, Settings, Signal,
+    AgentBehavior, CommandToolConfig, ParallelGroup, Price, ProviderConfig, Routing, Settings,
+    Signal,
 };
 use super::node::Node;
 use super::read::{Field, MapReader, join};
@@ -72,6 +73,7 @@ pub(crate) fn read_settings(
     }
     s.max_tokens = map.get("max_tokens").and_then(|f| f.u64(d));
     s.max_cost_usd = map.get("max_cost_usd").and_then(|f| f.non_negative(d));
+    s.agent_budget = super::costs::read_budget(map.get("agent_budget"), d);
     defaults.max_tokens_per_call = map.get("max_tokens_per_call").and_then(|f| f.u32(d));
     defaults.parallel_timeout_seconds = map.get("parallel_timeout_seconds").and_then(|f| f.u64(d));
     // go-agentic's names for what crewtui has under its own: used when crewtui's is absent.
@@ -133,9 +135,11 @@ fn read_approval(field: &Field<'_>, d: &mut Diagnostics) -> Option<super::model:
     }
 }
 
-/// `providers.<name>: {kind, base_url, api_key_env}`.
+/// `providers.<name>: {kind, base_url, api_key_env, prices}`; each provider's `prices` go to
+/// `prices`, by provider name.
 pub(crate) fn read_providers(
     field: Option<Field<'_>>,
+    prices: &mut BTreeMap<String, BTreeMap<String, Price>>,
     d: &mut Diagnostics,
 ) -> BTreeMap<String, ProviderConfig> {
     let mut providers = BTreeMap::new();
@@ -167,6 +171,10 @@ pub(crate) fn read_providers(
             }
             Some((name, f.site()))
         });
+        let own_prices = super::costs::read_prices(map.get("prices"), d);
+        if !own_prices.is_empty() {
+            prices.insert(name.clone(), own_prices);
+        }
         if let Some(site) = map.key_site("api_key") {
             map.get("api_key");
             d.error(

@@ -512,3 +512,85 @@ fn an_agent_naming_no_model_gets_the_crew_default_with_a_warning() {
         Settings::DEFAULT_MODEL
     );
 }
+
+#[test]
+fn prices_and_budgets_are_read_for_the_crew_its_providers_and_agents() {
+    let c = crew(
+        "prices:\n  my-tune: {input: 0.5, cached_input: 0.05, output: 2}\n\
+         providers:\n  local:\n    base_url: http://127.0.0.1:8080/v1\n    prices: {\"*\": {input: 0, output: 0}}\n\
+         settings: {max_cost_usd: 2.5, max_tokens: 100000, agent_budget: {max_cost_usd: 0.5}}\n\
+         agents:\n  - id: a\n    model: my-tune\n    budget: {max_tokens: 2000}\n    handoff_targets: [b]\n  \
+         - {id: b, provider: local, model: llama3.2}\n",
+    );
+    let tune = c.prices.models["my-tune"];
+    assert_eq!(
+        (tune.input, tune.cached_input, tune.output),
+        (0.5, Some(0.05), 2.0)
+    );
+    assert_eq!(c.prices.providers["local"]["*"].output, 0.0);
+    let run = c.settings.run_budget();
+    assert_eq!(
+        (run.max_cost_usd, run.max_tokens),
+        (Some(2.5), Some(100_000))
+    );
+    let a = c.agents[0].budget.or(c.settings.agent_budget);
+    assert_eq!((a.max_cost_usd, a.max_tokens), (Some(0.5), Some(2000)));
+    let b = c.agents[1].budget.or(c.settings.agent_budget);
+    assert_eq!((b.max_cost_usd, b.max_tokens), (Some(0.5), None));
+}
+
+#[test]
+fn a_bad_price_or_budget_is_reported_where_it_is_written() {
+    let report = load(
+        "prices:\n  m: {input: -1, output: cheap}\n  n: {output: 1}\n\
+         settings: {max_cost_usd: lots, agent_budget: {max_tokens: -5, max_dollars: 1}}\n\
+         agents:\n  - {id: a, provider: scripted, budget: 3}\n",
+    );
+    assert_eq!(
+        brief(&report),
+        [
+            (
+                2,
+                14,
+                "prices.m.input".into(),
+                "must not be negative, found -1".into()
+            ),
+            (
+                2,
+                26,
+                "prices.m.output".into(),
+                "expected a number, found a string".into()
+            ),
+            (
+                3,
+                6,
+                "prices.n.input".into(),
+                "missing required key `input`".into()
+            ),
+            (
+                4,
+                26,
+                "settings.max_cost_usd".into(),
+                "expected a number, found a string".into()
+            ),
+            (
+                4,
+                59,
+                "settings.agent_budget.max_tokens".into(),
+                "must not be negative, found -5".into()
+            ),
+            (
+                4,
+                63,
+                "settings.agent_budget.max_dollars".into(),
+                "unknown key `max_dollars` (ignored)".into()
+            ),
+            (
+                6,
+                41,
+                "agents[0].budget".into(),
+                "expected a mapping, found an integer".into()
+            ),
+        ]
+    );
+}

@@ -373,6 +373,14 @@ pub struct ToolDef {
 pub struct Usage {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// Of the prompt tokens, those read from the provider's prompt cache (billed at its
+    /// cached rate); absent when the provider said nothing of a cache.
+    #[serde(default, skip_serializing_if = "no_cached_tokens")]
+    pub cached_tokens: u64,
+}
+
+fn no_cached_tokens(n: &u64) -> bool {
+    *n == 0
 }
 
 /// How a turn ended.
@@ -541,6 +549,7 @@ impl From<crate::provider::Usage> for Usage {
         Usage {
             prompt_tokens: usage.prompt_tokens,
             completion_tokens: usage.completion_tokens,
+            cached_tokens: usage.cached_tokens,
         }
     }
 }

@@ -22,8 +22,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::command::Command;
 use super::emitter::Emitter;
-use super::event::{AgentId, CallId, EventKind, Message};
+use super::event::{AgentId, CallId, EventKind, Message, Usage};
 pub use super::ids::GateId;
+use super::run::{BudgetHit, BudgetScope, Ledger, Limit};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -130,12 +131,14 @@ impl FromStr for BreakSpec {
 pub use crate::config::model::Approval;
 
 /// Why an agent stopped.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Why {
     Breakpoint(BreakSpec),
     Step,
     Hold,
     Approval,
+    /// A budget the crew sets (`max_cost_usd`, `max_tokens`, an agent's `budget`).
+    Budget(BudgetHit),
 }
 
 impl fmt::Display for Why {
@@ -145,6 +148,7 @@ impl fmt::Display for Why {
             Why::Step => f.write_str("step"),
             Why::Hold => f.write_str("hold"),
             Why::Approval => f.write_str("approval"),
+            Why::Budget(_) => f.write_str("budget"),
         }
     }
 }
@@ -170,11 +174,19 @@ pub enum Place<'a> {
         signal: &'a str,
     },
     Failure,
-    /// After a reply: the run's tokens and cost so far.
-    Budget {
-        tokens: u64,
-        cost_micros: Option<u64>,
-    },
+    /// After a reply: what the run has spent, and the crew's budget it passed, if any.
+    Budget(Spent),
+}
+
+/// What the run has spent after a reply, as budgets look at it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Spent {
+    /// Prompt and completion tokens of every agent.
+    pub tokens: u64,
+    /// In millionths of a dollar; `None` while some tokens have no price.
+    pub cost_micros: Option<u64>,
+    /// The first budget of the crew's (the agent's, then the run's) passed now.
+    pub hit: Option<BudgetHit>,
 }
 
 impl Place<'_> {
@@ -236,6 +248,10 @@ struct State {
     guidance: BTreeMap<AgentId, VecDeque<String>>,
     /// Budget breakpoints already passed (each stops once).
     passed: BTreeSet<BreakSpec>,
+    /// The crew's budgets already passed, by whose (`None`: the run's) and whether in dollars.
+    passed_budgets: BTreeSet<(Option<usize>, bool)>,
+    /// The crew has a budget, for the run or some agent: replies are checked against it.
+    budgeted: bool,
     /// Gates a resumed session goes on through once: resuming was the decision.
     pass_once: Vec<(AgentId, GateKind)>,
     /// Nobody can decide any more.
@@ -254,8 +270,8 @@ pub struct Gatekeeper {
     /// Fires when nobody is left to decide: gates end the session resumable; agents not at a
     /// gate go on.
     nobody: CancellationToken,
-    /// The run's tokens so far, for budgets.
-    tokens: AtomicU64,
+    /// What the run has spent, priced and held to budgets as the crew says.
+    spend: Mutex<Ledger>,
 }
 
 /// How a session starts its gates.
@@ -275,12 +291,29 @@ pub struct GateSettings {
     pub pass_once: Vec<(AgentId, GateKind)>,
 }
 
+/// Dollars in millionths, as cost breakpoints count them.
+fn micros(usd: f64) -> u64 {
+    (usd * 1e6).round() as u64
+}
+
+/// Which of the crew's budgets `hit` is: whose (`None`: the run's), and whether in dollars.
+fn budget_key(hit: &BudgetHit) -> (Option<usize>, bool) {
+    let whose = match hit.scope {
+        BudgetScope::Run => None,
+        BudgetScope::Agent(i) => Some(i),
+    };
+    (whose, matches!(hit.limit, Limit::Cost { .. }))
+}
+
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Gatekeeper {
-    pub fn new(settings: GateSettings) -> Arc<Self> {
+    /// Gates set as `settings` say, over what the run has spent so far (`spend`: the crew's
+    /// ledger, empty for a new run); budgets already passed do not stop again.
+    pub fn new(settings: GateSettings, spend: Ledger) -> Arc<Self> {
+        let total = spend.total();
         let mut state = State {
             breakpoints: settings.breakpoints.into_iter().collect(),
             step_all: settings.step,
@@ -295,13 +328,26 @@ impl Gatekeeper {
             state.approvals.clear();
             state.approval_default = all;
         }
+        let passed: Vec<BreakSpec> = state
+            .breakpoints
+            .iter()
+            .filter(|spec| match spec {
+                BreakSpec::Tokens(limit) => total.tokens() >= *limit,
+                BreakSpec::Cost(limit) => total.priced() && micros(total.cost_usd) >= *limit,
+                _ => false,
+            })
+            .cloned()
+            .collect();
+        state.passed.extend(passed);
+        state.passed_budgets = spend.hits().iter().map(budget_key).collect();
+        state.budgeted = spend.budgeted();
         let gates = Arc::new(Self {
             state: Mutex::new(state),
             armed: AtomicBool::new(false),
             waited_ms: AtomicU64::new(0),
             detach: CancellationToken::new(),
             nobody: CancellationToken::new(),
-            tokens: AtomicU64::new(0),
+            spend: Mutex::new(spend),
         });
         gates.rearm(&lock(&gates.state));
         gates
@@ -309,6 +355,7 @@ impl Gatekeeper {
 
     fn rearm(&self, state: &State) {
         let armed = !state.breakpoints.is_empty()
+            || state.budgeted
             || state.step_all
             || !state.stepping.is_empty()
             || !state.held.is_empty()
@@ -375,13 +422,21 @@ impl Gatekeeper {
             }
             (BreakSpec::Signal(s), Place::Signal { signal }) => s == signal,
             (BreakSpec::Failure, Place::Failure) => true,
-            (BreakSpec::Tokens(limit), Place::Budget { tokens, .. }) => tokens >= *limit,
-            (BreakSpec::Cost(limit), Place::Budget { cost_micros, .. }) => {
-                cost_micros.is_some_and(|c| c >= *limit)
+            (BreakSpec::Tokens(limit), Place::Budget(spent)) => spent.tokens >= *limit,
+            (BreakSpec::Cost(limit), Place::Budget(spent)) => {
+                spent.cost_micros.is_some_and(|c| c >= *limit)
             }
             _ => false,
         });
-        let hit = hit.cloned()?;
+        let Some(hit) = hit.cloned() else {
+            // The crew's own budgets stop once each, like budget breakpoints.
+            if let Place::Budget(Spent { hit: Some(hit), .. }) = place
+                && state.passed_budgets.insert(budget_key(&hit))
+            {
+                return Some(Why::Budget(hit));
+            }
+            return None;
+        };
         if matches!(hit, BreakSpec::Tokens(_) | BreakSpec::Cost(_)) {
             // A budget stops once, when it is passed, not at every reply after.
             if !state.passed.insert(hit.clone()) {
@@ -616,9 +671,41 @@ impl Gatekeeper {
         &self.detach
     }
 
-    /// Adds a reply's tokens to the run's; returns the run's total.
-    pub fn add_tokens(&self, tokens: u64) -> u64 {
-        self.tokens.fetch_add(tokens, Ordering::Relaxed) + tokens
+    /// Counts a reply of `agent` to `model` (empty: the agent's own) in what the run spent;
+    /// returns the run's spend for the budget check after it.
+    pub fn replied(
+        &self,
+        agent: &AgentId,
+        model: &str,
+        usage: Option<&Usage>,
+        content: &str,
+    ) -> Spent {
+        let mut spend = self.spend.lock().unwrap_or_else(|e| e.into_inner());
+        let i = match spend.account_of(agent.as_str()) {
+            Some(i) => i,
+            None => spend.open(agent),
+        };
+        spend.request(i, model);
+        spend.replied(i, usage, content);
+        let total = spend.total();
+        Spent {
+            tokens: total.tokens(),
+            cost_micros: total.priced().then(|| micros(total.cost_usd)),
+            hit: spend.passed(Some(i)),
+        }
+    }
+
+    /// Says whose budget `hit` is, for the gate's detail.
+    pub fn describe(&self, hit: &BudgetHit) -> String {
+        let spend = self.spend.lock().unwrap_or_else(|e| e.into_inner());
+        let whose = match hit.scope {
+            BudgetScope::Run => "the run".to_string(),
+            BudgetScope::Agent(i) => match spend.id_of(i) {
+                Some(id) => format!("agent {}", crate::text::visible_line(id.as_str())),
+                None => "an agent".to_string(),
+            },
+        };
+        hit.describe(&whose)
     }
 
     /// Guidance waiting for `agent`'s next model call, taken.
@@ -726,15 +813,18 @@ mod tests {
 
     #[test]
     fn who_stops_where() {
-        let gates = Gatekeeper::new(GateSettings {
-            breakpoints: vec![
-                BreakSpec::Agent("writer".into()),
-                BreakSpec::Tool(Some("fault".into())),
-                BreakSpec::Tokens(100),
-            ],
-            approvals: [("calculator".to_string(), Approval::Ask)].into(),
-            ..GateSettings::default()
-        });
+        let gates = Gatekeeper::new(
+            GateSettings {
+                breakpoints: vec![
+                    BreakSpec::Agent("writer".into()),
+                    BreakSpec::Tool(Some("fault".into())),
+                    BreakSpec::Tokens(100),
+                ],
+                approvals: [("calculator".to_string(), Approval::Ask)].into(),
+                ..GateSettings::default()
+            },
+            Ledger::default(),
+        );
         let (w, r): (AgentId, AgentId) = ("writer".into(), "risks".into());
         assert!(matches!(
             gates.check(&w, Place::Turn),
@@ -748,15 +838,18 @@ mod tests {
             gates.check(&r, Place::ToolCall { tool: "calculator" }),
             Some(Why::Approval)
         );
-        let budget = |tokens| Place::Budget {
-            tokens,
-            cost_micros: None,
+        let budget = |tokens| {
+            Place::Budget(Spent {
+                tokens,
+                cost_micros: None,
+                hit: None,
+            })
         };
         assert_eq!(gates.check(&r, budget(99)), None);
         assert!(gates.check(&r, budget(120)).is_some());
         assert_eq!(gates.check(&r, budget(130)), None, "a budget stops once");
 
-        let unarmed = Gatekeeper::new(GateSettings::default());
+        let unarmed = Gatekeeper::new(GateSettings::default(), Ledger::default());
         assert_eq!(unarmed.check(&w, Place::Turn), None);
         unarmed
             .command(&Command::Hold { agent: w.clone() })

@@ -110,7 +110,7 @@ pub fn start(crew: Crew, input: String, parts: SessionParts) -> SessionHandle {
         next_gate: 1,
         pass_once: Vec::new(),
         resumed_gates: Vec::new(),
-        tokens: 0,
+        spend: run::Ledger::for_crew(&crew),
     };
     launch(crew, parts, fresh, true)
 }
@@ -123,11 +123,7 @@ pub fn resume(
     prior: &[Event],
     parts: SessionParts,
 ) -> Result<SessionHandle, ResumeError> {
-    let mut run = Run::new(
-        &crew.name,
-        &run::AgentInfo::from_crew(&crew),
-        run::TimelineLimits::default(),
-    );
+    let mut run = Run::for_crew(&crew, run::TimelineLimits::default());
     for event in prior {
         run.apply(event);
     }
@@ -178,8 +174,7 @@ fn launch(crew: Crew, parts: SessionParts, point: ResumePoint, announce: bool) -
     settings.held.extend(point.held.iter().cloned());
     settings.next_gate = settings.next_gate.max(point.next_gate);
     settings.pass_once.extend(point.pass_once.iter().cloned());
-    let gates = gate::Gatekeeper::new(settings);
-    gates.add_tokens(point.tokens);
+    let gates = gate::Gatekeeper::new(settings, point.spend);
     let emitter = Emitter::new(
         event_tx,
         cancel.clone(),

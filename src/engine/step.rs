@@ -142,8 +142,8 @@ pub struct ResumePoint {
     pub pass_once: Vec<(AgentId, super::gate::GateKind)>,
     /// Those gates, for the decision the resumed session records.
     pub resumed_gates: Vec<super::gate::GateId>,
-    /// The run's tokens so far, for budgets.
-    pub tokens: u64,
+    /// What the run has spent so far, for budgets.
+    pub spend: super::run::Ledger,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

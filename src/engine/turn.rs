@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::emitter::Emitter;
 use super::event::{AgentId, CallId, CallRequest, EventKind, Message, ToolDef, TurnEnd};
-use super::gate::{Approval, Decision, Gatekeeper, Halt, Place};
+use super::gate::{Approval, Decision, Gatekeeper, Halt, Place, Why};
 use super::history::{AgentView, Author, Entry, History};
 use super::request::Request;
 use super::step::{TurnNext, TurnProgress};
@@ -297,6 +297,7 @@ pub async fn run_turn(mut cx: TurnContext) -> TurnResult {
             temperature: cx.agent.temperature,
             max_tokens: cx.agent.max_tokens,
         };
+        let called_model = request.model.clone();
         cx.last_request = Some(request);
         model_calls += 1;
         new_calls += 1;
@@ -347,34 +348,31 @@ pub async fn run_turn(mut cx: TurnContext) -> TurnResult {
             })
             .await;
         cx.history.push(Author::Agent(cx.speaks_as.clone()), entry);
-        if let Some(usage) = answer.usage {
-            let tokens = cx
-                .gates
-                .add_tokens(usage.prompt_tokens + usage.completion_tokens);
-            let place = Place::Budget {
-                tokens,
-                cost_micros: None,
+        let spent = cx
+            .gates
+            .replied(&agent_id, &called_model, answer.usage.as_ref(), &reply);
+        let place = Place::Budget(spent);
+        if let Some(why) = cx.gates.check(&cx.speaks_as, place) {
+            let mut detail = serde_json::json!({
+                "tokens": spent.tokens,
+                "cost_usd": spent.cost_micros.map(|m| m as f64 / 1e6),
+            });
+            if let Why::Budget(hit) = &why {
+                detail["budget"] = cx.gates.describe(hit).into();
+            }
+            let halt = Halt {
+                place,
+                why,
+                detail,
+                call_id: None,
             };
-            if let Some(why) = cx.gates.check(&cx.speaks_as, place) {
-                let detail = serde_json::json!({ "tokens": tokens });
-                if cx
-                    .gates
-                    .stop(
-                        &cx.emitter,
-                        &agent_id,
-                        Halt {
-                            place,
-                            why,
-                            detail,
-                            call_id: None,
-                        },
-                        &cx.cancel,
-                    )
-                    .await
-                    == Decision::Detach
-                {
-                    break TurnStatus::Detached;
-                }
+            if cx
+                .gates
+                .stop(&cx.emitter, &agent_id, halt, &cx.cancel)
+                .await
+                == Decision::Detach
+            {
+                break TurnStatus::Detached;
             }
         }
         if answer.tool_calls.is_empty() {

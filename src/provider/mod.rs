@@ -25,6 +25,9 @@ use crate::config::model::{Agent, Crew, ProviderConfig};
 pub struct Usage {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// Of the prompt tokens, those the server read from its prompt cache.
+    #[serde(default)]
+    pub cached_tokens: u64,
 }
 
 /// One message of the conversation history, in the roles chat APIs expect.

@@ -57,6 +57,7 @@ impl ScriptedProvider {
             usage: Some(Usage {
                 prompt_tokens: prompt_tokens(request),
                 completion_tokens: split_tokens(&step.reply).count() as u64,
+                cached_tokens: 0,
             }),
             truncated: false,
         });

@@ -112,6 +112,8 @@ fn without_secrets(crew: &Crew) -> Crew {
         tools,
         // Canned results and descriptions from a bindings file, like a command tool's.
         scripted_tools: _,
+        // Prices are figures, never secrets.
+        prices: _,
         origin: _,
     } = crew;
     for agent in agents {
@@ -128,6 +130,7 @@ fn without_secrets(crew: &Crew) -> Crew {
             backup: _,
             temperature: _,
             max_tokens: _,
+            budget: _,
             tools: _,
             handoff_targets: _,
             is_terminal: _,

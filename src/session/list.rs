@@ -1,7 +1,7 @@
 //! Summaries of the sessions in a directory, for `crewtui sessions`.
 //!
 //! A summary is a projection of the run model, like every other view of a session: the file is
-//! scanned in one pass and the events that carry its figures (agents, tokens, the end) are
+//! scanned in one pass and the events that carry its figures (agents, tokens, failures, the end) are
 //! folded by [`Run`]. Token and model-request lines, nearly all of a long file, are recognised
 //! by the start of the line the recorder writes and never parsed.
 
@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::SessionError;
 use super::read::{LineKind, LineReader, quick_peek, read_header};
-use crate::engine::run::{AgentInfo, TimelineLimits};
+use crate::engine::run::{AgentInfo, Spend, Terms, TimelineLimits};
 use crate::engine::{Event, Outcome, Run};
 
 /// One session file, summarised.
@@ -25,8 +25,13 @@ pub struct SessionSummary {
     pub outcome: Option<Outcome>,
     /// Distinct agents that started a turn.
     pub agents: usize,
-    /// Prompt and completion tokens, summed over every reply that reported usage.
+    /// Prompt and completion tokens, summed over every reply (estimated from the text for a
+    /// reply without the provider's figures).
     pub tokens: (u64, u64),
+    /// Tokens and dollars, as the run model priced them.
+    pub spend: Spend,
+    /// Agents with a failure.
+    pub failures: usize,
     /// From the start to the last event recorded.
     pub duration_ms: u64,
 }
@@ -73,7 +78,8 @@ pub fn summarise(path: &Path) -> Result<SessionSummary, SessionError> {
         &header.crew_name,
         &AgentInfo::from_crew(&header.crew),
         TimelineLimits::default(),
-    );
+    )
+    .with_terms(Terms::for_crew(&header.crew));
     let mut last_t_ms = 0;
     while let Some(line) = lines.next_line().map_err(|e| SessionError::io(path, e))? {
         if line.kind != LineKind::Whole {
@@ -92,7 +98,7 @@ pub fn summarise(path: &Path) -> Result<SessionSummary, SessionError> {
             run.apply(&event);
         }
     }
-    let tokens = run.tokens();
+    let spend = run.spend();
     Ok(SessionSummary {
         path: path.to_path_buf(),
         session_id: header.session_id,
@@ -100,16 +106,20 @@ pub fn summarise(path: &Path) -> Result<SessionSummary, SessionError> {
         crew: header.crew_name,
         outcome: run.outcome(),
         agents: run.agents_started(),
-        tokens: (tokens.prompt_tokens, tokens.completion_tokens),
+        tokens: (spend.prompt_tokens, spend.output_tokens()),
+        spend,
+        failures: run.agents().iter().filter(|a| a.failed).count(),
         duration_ms: last_t_ms,
     })
 }
 
 /// Kinds a summary parses; every other kind only moves the clock.
-const NEEDED: [&[u8]; 5] = [
+const NEEDED: [&[u8]; 7] = [
     b"session_started",
     b"session_resumed",
     b"agent_started",
     b"message",
+    b"tool_failed",
+    b"agent_failed",
     b"session_finished",
 ];

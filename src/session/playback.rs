@@ -38,23 +38,27 @@ pub enum Moment {
 }
 
 impl Moment {
-    fn of(kind: &EventKind) -> Moment {
+    /// What kind of moment an event is, and the agent it is about (see [`Mark::agent`]).
+    fn of(kind: &EventKind) -> (Moment, Option<&str>) {
         match kind {
-            EventKind::ToolCall { .. } => Moment::ToolCall,
-            EventKind::ToolFailed { .. }
-            | EventKind::AgentFailed { .. }
-            | EventKind::FellBack { .. } => Moment::Failure,
-            EventKind::Handoff { .. } => Moment::Handoff,
-            EventKind::ParallelStarted { .. } => Moment::Group,
-            EventKind::Paused { .. } => Moment::Pause,
-            EventKind::Gate { .. }
-            | EventKind::Decision { .. }
-            | EventKind::Guidance { .. }
-            | EventKind::Rerun { .. }
-            | EventKind::Kept { .. } => Moment::Intervention,
+            EventKind::ToolCall { agent, .. } => (Moment::ToolCall, Some(agent.as_str())),
+            EventKind::ToolFailed { agent, .. }
+            | EventKind::AgentFailed { agent, .. }
+            | EventKind::FellBack { agent, .. } => (Moment::Failure, Some(agent.as_str())),
+            EventKind::Handoff { to, .. } => (Moment::Handoff, Some(to.as_str())),
+            EventKind::ParallelStarted { agents, .. } => {
+                (Moment::Group, agents.first().map(|a| a.as_str()))
+            }
+            EventKind::Paused { agent, .. } => (Moment::Pause, Some(agent.as_str())),
+            EventKind::Gate { agent, .. }
+            | EventKind::Guidance { agent, .. }
+            | EventKind::Rerun { agent, .. }
+            | EventKind::Kept { agent, .. } => (Moment::Intervention, Some(agent.as_str())),
+            // A decision names its gate, whose agent the gate event named.
+            EventKind::Decision { .. } => (Moment::Intervention, None),
             EventKind::Breakpoints { .. }
             | EventKind::Hold { .. }
-            | EventKind::CommandRejected { .. } => Moment::Plain,
+            | EventKind::CommandRejected { .. } => (Moment::Plain, None),
             EventKind::SessionStarted { .. }
             | EventKind::SessionResumed {}
             | EventKind::AgentStarted { .. }
@@ -66,7 +70,7 @@ impl Moment {
             | EventKind::ParallelFinished { .. }
             | EventKind::Resumed { .. }
             | EventKind::AgentCancelled { .. }
-            | EventKind::SessionFinished { .. } => Moment::Plain,
+            | EventKind::SessionFinished { .. } => (Moment::Plain, None),
         }
     }
 }
@@ -76,6 +80,9 @@ impl Moment {
 pub struct Mark {
     pub t_ms: u64,
     pub moment: Moment,
+    /// The agent a moment is about, by its index in the run: who called the tool or failed,
+    /// who was handed to, a group's first member, who paused.
+    pub agent: Option<u32>,
 }
 
 #[derive(Clone, Debug)]
@@ -175,9 +182,14 @@ impl Playback {
     /// `offset` is where the line after it starts.
     fn index(&mut self, run: &mut Run, event: &Event, offset: u64) {
         run.apply(event);
+        let (moment, agent) = Moment::of(&event.kind);
+        let agent = agent
+            .and_then(|id| run.agent_index(id))
+            .and_then(|i| u32::try_from(i).ok());
         self.marks.push(Mark {
             t_ms: event.t_ms,
-            moment: Moment::of(&event.kind),
+            moment,
+            agent,
         });
         let position = self.marks.len();
         if position.is_multiple_of(self.interval) {
@@ -307,6 +319,24 @@ impl Playback {
             }
         }
         while self.position < target && self.forward() {}
+    }
+
+    /// The position at session time `t_ms`: every event recorded up to then applied.
+    pub fn position_at(&self, t_ms: u64) -> usize {
+        self.marks.partition_point(|m| m.t_ms <= t_ms)
+    }
+
+    /// The moment the event before the position is, which of all the moments it is (from 1),
+    /// and how many there are; `None` when that event is no moment.
+    pub fn moment_here(&self) -> Option<(Mark, usize, usize)> {
+        let mark = *self.marks.get(self.position.checked_sub(1)?)?;
+        if mark.moment == Moment::Plain {
+            return None;
+        }
+        let worth = |m: &&Mark| m.moment != Moment::Plain;
+        let number = self.marks[..self.position].iter().filter(worth).count();
+        let all = number + self.marks[self.position..].iter().filter(worth).count();
+        Some((mark, number, all))
     }
 
     /// The position just after the next (or previous) event worth stopping at: a tool call,
@@ -462,6 +492,24 @@ mod tests {
         playback.seek(3_500);
         assert_eq!(playback.marker(true), None);
         assert_eq!(playback.marks()[1_000].moment, Moment::Pause);
+        assert_eq!(playback.marks()[1_000].agent, Some(0));
         assert_eq!(playback.marks()[999].moment, Moment::Plain);
+        playback.seek(1_001);
+        assert_eq!(
+            playback.moment_here().map(|(m, n, all)| (m.moment, n, all)),
+            Some((Moment::Pause, 1, 3))
+        );
+        playback.seek(1_002);
+        assert_eq!(playback.moment_here(), None);
+    }
+
+    #[test]
+    fn positions_are_found_by_time() {
+        // Events at t = 0, 0, 2, 3, ... (their seq, from the third on).
+        let playback = Playback::from_events(initial(), events(100));
+        assert_eq!(playback.position_at(0), 2);
+        assert_eq!(playback.position_at(2), 3);
+        assert_eq!(playback.position_at(50), 51);
+        assert_eq!(playback.position_at(1_000), 100);
     }
 }

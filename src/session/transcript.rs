@@ -11,7 +11,8 @@ use std::path::Path;
 
 use super::{Entry, Header, ReadWarning, Reader, Recording, SessionError, format_duration};
 use crate::engine::run::{
-    AgentInfo, AgentRun, CallState, Chapter, Run, TimelineLimits, ToolEnd, TurnRecord, TurnStep,
+    AgentInfo, AgentRun, CallState, Chapter, Run, Spend, Terms, TimelineLimits, ToolEnd,
+    TurnRecord, TurnStep,
 };
 use crate::text::visible;
 
@@ -71,6 +72,7 @@ fn transcript_run(header: &Header) -> Run {
             max_lines: 1_000,
         },
     )
+    .with_terms(Terms::for_crew(&header.crew))
 }
 
 fn write(
@@ -96,7 +98,7 @@ fn write(
     }
     match run.finish() {
         Some(finish) => {
-            let _ = writeln!(out, "## Outcome: {}\n", finish.outcome.label());
+            let _ = writeln!(out, "## Outcome: {}\n", finish.label());
             if !finish.reason.is_empty() {
                 let _ = writeln!(out, "{}", quote(&finish.reason));
             }
@@ -109,16 +111,27 @@ fn write(
             );
         }
     }
-    let tokens = run.tokens();
+    let spend = run.spend();
     let _ = writeln!(
         out,
-        "- Replies: {}\n- Tokens: {} prompt, {} completion\n- Duration: {}\n- Events: {}",
+        "- Replies: {}\n- Tokens: {}\n- Cost: {}\n- Duration: {}\n- Events: {}",
         run.replies(),
-        tokens.prompt_tokens,
-        tokens.completion_tokens,
+        tokens_text(&spend),
+        cost_text(&spend),
         format_duration(run.t_ms()),
         events
     );
+    let spenders: Vec<String> = run
+        .agents()
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a, run.ledger().agent(i)))
+        .filter(|(_, s)| s.tokens() > 0)
+        .map(|(a, s)| format!("{} {}", visible(a.id.as_str()), cost_text(&s)))
+        .collect();
+    if spenders.len() > 1 {
+        let _ = writeln!(out, "- Cost by agent: {}", spenders.join(", "));
+    }
     if !warnings.is_empty() {
         let _ = writeln!(out, "\n## Lines not read\n");
         for warning in warnings {
@@ -126,6 +139,32 @@ fn write(
         }
     }
     out
+}
+
+/// `1200 prompt (300 cached), 96 completion (about 12 of them estimated)`.
+fn tokens_text(spend: &Spend) -> String {
+    let mut text = format!("{} prompt", spend.prompt_tokens);
+    if spend.cached_tokens > 0 {
+        let _ = write!(text, " ({} cached)", spend.cached_tokens);
+    }
+    let _ = write!(text, ", {} completion", spend.output_tokens());
+    if spend.estimated() {
+        let _ = write!(
+            text,
+            " ({} of them estimated from the text: no figures from the provider)",
+            spend.estimated_tokens
+        );
+    }
+    text
+}
+
+fn cost_text(spend: &Spend) -> String {
+    match spend.cost_text() {
+        Some(cost) if spend.partly_priced() => format!("{cost} (some models have no price)"),
+        Some(cost) => cost,
+        None if spend.tokens() == 0 => "nothing".to_string(),
+        None => "unknown (no price for the models used)".to_string(),
+    }
 }
 
 fn at(t_ms: u64) -> String {
@@ -138,7 +177,7 @@ fn chapter_text(out: &mut String, run: &Run, chapter: &Chapter) {
             if let Some(a) = run.agent(agent.as_str())
                 && let Some(record) = a.turn_record(*turn)
             {
-                turn_text(out, a, record, "##");
+                turn_text(out, run, a, record, "##");
             }
         }
         Chapter::Group(g) => {
@@ -164,7 +203,7 @@ fn chapter_text(out: &mut String, run: &Run, chapter: &Chapter) {
                         Some((a, a.turn_record(*turn)?))
                     });
                 if let Some((a, record)) = record {
-                    turn_text(out, a, record, "###");
+                    turn_text(out, run, a, record, "###");
                 }
             }
             if let Some(end) = &group.end {
@@ -245,7 +284,7 @@ fn chapter_text(out: &mut String, run: &Run, chapter: &Chapter) {
     }
 }
 
-fn turn_text(out: &mut String, a: &AgentRun, record: &TurnRecord, level: &str) {
+fn turn_text(out: &mut String, run: &Run, a: &AgentRun, record: &TurnRecord, level: &str) {
     let name = visible(a.id.as_str());
     let _ = writeln!(
         out,
@@ -279,6 +318,12 @@ fn turn_text(out: &mut String, a: &AgentRun, record: &TurnRecord, level: &str) {
                                 "{} prompt + {} completion tokens",
                                 usage.prompt_tokens, usage.completion_tokens
                             ));
+                            let price = run
+                                .agent_index(a.id.as_str())
+                                .and_then(|i| run.ledger().price_of(i, &call.model));
+                            if let Some(cost) = Spend::of_usage(&usage, price).cost_text() {
+                                notes.push(cost);
+                            }
                         }
                         if let Some(reason) = &reply.finish_reason {
                             notes.push(format!("finish: {}", visible(reason)));

@@ -56,6 +56,7 @@ pub(crate) fn crew(root: &Path, tools: Vec<(&str, CommandToolConfig)>) -> Crew {
             .map(|(name, config)| (name.to_string(), config))
             .collect(),
         scripted_tools: BTreeMap::new(),
+        prices: Default::default(),
         origin: None,
     }
 }

@@ -16,6 +16,12 @@ pub enum KeyMode {
     Input,
     /// A recording playing.
     Replay,
+    /// The inspector is open.
+    Inspector,
+    /// Typing what to search for; other keys are the query.
+    Search,
+    /// A search has found something: its keys come before those of the screen below it.
+    Found,
 }
 
 /// What a key asks for. The view carries out what is about looking; the live loop and the
@@ -58,6 +64,25 @@ pub enum KeyAction {
     Jump,
     NextMoment,
     PreviousMoment,
+    /// Focus the next / previous agent with a failure.
+    NextFailure,
+    PreviousFailure,
+    /// Start typing a search of the focused pane (or the inspector).
+    Search,
+    /// Search for what was typed / stop typing.
+    Find,
+    CancelSearch,
+    NextMatch,
+    PreviousMatch,
+    EndSearch,
+    /// Copy the focused agent's last reply, or the line of the match, to the clipboard.
+    Copy,
+    CloseOverlay,
+    LineUp,
+    LineDown,
+    /// The agent's previous / next model request in the inspector.
+    OlderRequest,
+    NewerRequest,
 }
 
 /// A key with the modifiers it needs.
@@ -114,12 +139,15 @@ pub enum When {
     Always,
     /// An agent waits for the user's answer.
     Paused,
+    /// An agent has failed.
+    Failures,
 }
 
 /// What the footer needs to know of the screen to choose its hints.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Situation {
     pub paused: bool,
+    pub failures: bool,
 }
 
 impl When {
@@ -127,6 +155,7 @@ impl When {
         match self {
             When::Always => true,
             When::Paused => situation.paused,
+            When::Failures => situation.failures,
         }
     }
 }
@@ -212,6 +241,35 @@ const FOCUS: [Binding; 7] = [
     ),
 ];
 
+/// Finding things, shared by the live screen and the replay.
+const LOOKING: [Binding; 4] = [
+    when(
+        When::Failures,
+        bind(
+            &[ch('f')],
+            "f / F",
+            "focus the next / previous agent with a failure",
+            Some("f next failure"),
+            A::NextFailure,
+        ),
+    ),
+    bind(&[ch('F')], "", "", None, A::PreviousFailure),
+    bind(
+        &[ch('/')],
+        "/",
+        "search the focused pane (n / N then move between matches)",
+        Some("/ search"),
+        A::Search,
+    ),
+    bind(
+        &[ch('y')],
+        "y",
+        "copy the focused agent's last reply to the clipboard",
+        Some("y copy"),
+        A::Copy,
+    ),
+];
+
 const LIVE: &[Binding] = &[
     FOCUS[0],
     FOCUS[1],
@@ -251,6 +309,10 @@ const LIVE: &[Binding] = &[
             A::Answer,
         )),
     ),
+    LOOKING[0],
+    LOOKING[1],
+    LOOKING[2],
+    LOOKING[3],
     bind(
         &[ch('c'), key(KeyCode::Esc)],
         "c or Esc",
@@ -391,6 +453,8 @@ const REPLAY: &[Binding] = &[
         A::FocusNext,
     ),
     bind(&[key(KeyCode::BackTab)], "", "", None, A::FocusPrevious),
+    LOOKING[0],
+    LOOKING[1],
     FOCUS[2],
     FOCUS[3],
     bind(
@@ -409,6 +473,8 @@ const REPLAY: &[Binding] = &[
         None,
         A::Expand,
     ),
+    LOOKING[2],
+    LOOKING[3],
     bind(
         &[ch('i')],
         "i",
@@ -433,12 +499,128 @@ const REPLAY: &[Binding] = &[
     SUSPEND,
 ];
 
+const INSPECTOR: &[Binding] = &[
+    bind(
+        &[key(KeyCode::Up), ch('k')],
+        "↑ / ↓, k / j",
+        "scroll a line",
+        Some("↑↓ PgUp PgDn scroll"),
+        A::LineUp,
+    ),
+    bind(&[key(KeyCode::Down), ch('j')], "", "", None, A::LineDown),
+    bind(
+        &[key(KeyCode::PageUp)],
+        "PgUp / PgDn, space",
+        "scroll a page",
+        None,
+        A::PageUp,
+    ),
+    bind(
+        &[key(KeyCode::PageDown), ch(' ')],
+        "",
+        "",
+        None,
+        A::PageDown,
+    ),
+    bind(
+        &[key(KeyCode::Home)],
+        "Home / End",
+        "the top / the end",
+        None,
+        A::Oldest,
+    ),
+    bind(&[key(KeyCode::End)], "", "", None, A::Follow),
+    bind(
+        &[key(KeyCode::Left)],
+        "← / →",
+        "the agent's previous / next model request",
+        Some("←/→ request"),
+        A::OlderRequest,
+    ),
+    bind(&[key(KeyCode::Right)], "", "", None, A::NewerRequest),
+    bind(
+        &[ch('/')],
+        "/",
+        "search what the inspector shows",
+        Some("/ search"),
+        A::Search,
+    ),
+    bind(
+        &[ch('y')],
+        "y",
+        "copy the request shown to the clipboard",
+        None,
+        A::Copy,
+    ),
+    SUSPEND,
+    essential(bind(
+        &[key(KeyCode::Esc), ch('i'), ch('q')],
+        "Esc, i or q",
+        "close the inspector",
+        Some("Esc closes"),
+        A::CloseOverlay,
+    )),
+];
+
+const SEARCH: &[Binding] = &[
+    essential(bind(
+        &[key(KeyCode::Enter)],
+        "Enter",
+        "find what you typed",
+        Some("Enter finds"),
+        A::Find,
+    )),
+    essential(bind(
+        &[key(KeyCode::Esc)],
+        "Esc",
+        "cancel the search",
+        Some("Esc cancels"),
+        A::CancelSearch,
+    )),
+    SUSPEND,
+];
+
+const FOUND: &[Binding] = &[
+    essential(bind(
+        &[ch('n')],
+        "n / N",
+        "the next / previous match",
+        Some("n/N match"),
+        A::NextMatch,
+    )),
+    bind(&[ch('N')], "", "", None, A::PreviousMatch),
+    bind(
+        &[ch('y')],
+        "y",
+        "copy the line of the match to the clipboard",
+        Some("y copies it"),
+        A::Copy,
+    ),
+    bind(
+        &[ch('/')],
+        "/",
+        "search for something else",
+        None,
+        A::Search,
+    ),
+    essential(bind(
+        &[key(KeyCode::Esc)],
+        "Esc",
+        "end the search",
+        Some("Esc ends"),
+        A::EndSearch,
+    )),
+];
+
 /// The bindings of `mode`, in the order the help lists them.
 pub fn table(mode: KeyMode) -> &'static [Binding] {
     match mode {
         KeyMode::Live => LIVE,
         KeyMode::Input => INPUT,
         KeyMode::Replay => REPLAY,
+        KeyMode::Inspector => INSPECTOR,
+        KeyMode::Search => SEARCH,
+        KeyMode::Found => FOUND,
     }
 }
 
@@ -505,7 +687,14 @@ mod tests {
 
     #[test]
     fn every_key_of_a_mode_means_one_thing() {
-        for mode in [KeyMode::Live, KeyMode::Input, KeyMode::Replay] {
+        for mode in [
+            KeyMode::Live,
+            KeyMode::Input,
+            KeyMode::Replay,
+            KeyMode::Inspector,
+            KeyMode::Search,
+            KeyMode::Found,
+        ] {
             let chords: Vec<Chord> = table(mode)
                 .iter()
                 .flat_map(|b| b.chords.iter().copied())
@@ -527,7 +716,14 @@ mod tests {
             KeyCode::Char('z'),
             KeyModifiers::NONE
         )));
-        for mode in [KeyMode::Live, KeyMode::Input, KeyMode::Replay] {
+        // A search's results are a layer over the screen's own keys, which have it.
+        for mode in [
+            KeyMode::Live,
+            KeyMode::Input,
+            KeyMode::Replay,
+            KeyMode::Inspector,
+            KeyMode::Search,
+        ] {
             assert_eq!(action(mode, &ctrl_z), Some(KeyAction::Suspend), "{mode:?}");
             assert!(help(mode).any(|(keys, _)| keys == "Ctrl-Z"), "{mode:?}");
         }
@@ -542,7 +738,14 @@ mod tests {
             "{wide}"
         );
         assert!(!wide.contains("a answer"), "nobody waits: {wide}");
-        let paused = hints(KeyMode::Live, 60, Situation { paused: true });
+        let paused = hints(
+            KeyMode::Live,
+            60,
+            Situation {
+                paused: true,
+                failures: false,
+            },
+        );
         assert!(paused.contains("a answer"), "{paused}");
         let narrow = hints(KeyMode::Live, 40, calm);
         assert!(narrow.chars().count() <= 40, "{narrow}");

@@ -18,7 +18,7 @@ use super::terminal::{self, Outside};
 use super::theme::Theme;
 use super::view::{Action, InputPurpose, View};
 use crate::config::model::Crew;
-use crate::engine::run::{AgentInfo, TimelineLimits};
+use crate::engine::run::{AgentInfo, Terms, TimelineLimits};
 use crate::engine::{self, Command, Event, EventLog, Outcome, Run, SessionHandle, SessionParts};
 use crate::signals::STOP_GRACE;
 
@@ -61,8 +61,8 @@ async fn next_event(session: &mut Option<SessionHandle>) -> Option<Event> {
 }
 
 /// Shows a session live on `terminal` until the user quits, or `outside` says stop. `prior` are
-/// events recorded before (a resumed session), folded in first. Returns the run's outcome, if
-/// it got that far.
+/// events recorded before (a resumed session), folded in first; `terms` price the run as its
+/// crew says. Returns the run's outcome, if it got that far.
 #[allow(clippy::too_many_arguments)]
 pub async fn run<B, S, O>(
     terminal: &mut Terminal<B>,
@@ -70,6 +70,7 @@ pub async fn run<B, S, O>(
     mut outside: O,
     crew_name: &str,
     agents: &[AgentInfo],
+    terms: Terms,
     prior: &[Event],
     launch: Launch,
     theme: &Theme,
@@ -80,7 +81,7 @@ where
     S: Stream<Item = io::Result<TermEvent>> + Unpin,
     O: Stream<Item = Outside> + Unpin,
 {
-    let mut run = Run::new(crew_name, agents, TimelineLimits::default());
+    let mut run = Run::new(crew_name, agents, TimelineLimits::default()).with_terms(terms);
     for event in prior {
         run.apply(event);
     }
@@ -125,6 +126,7 @@ where
             last_draw = Instant::now();
         }
         let mut action = Action::None;
+        let notice_expiry = view.notice_expiry();
         tokio::select! {
             event = input_events.next() => {
                 match event {
@@ -168,6 +170,10 @@ where
             },
             () = tokio::time::sleep_until(last_draw + FRAME), if dirty => {}
             _ = clock.tick(), if run.running() => dirty = true,
+            () = tokio::time::sleep_until(notice_expiry.unwrap_or_else(Instant::now)), if notice_expiry.is_some() => {
+                view.expire_notice();
+                dirty = true;
+            }
         }
         match action {
             Action::None => {}
@@ -182,7 +188,7 @@ where
                 if let Some((crew, mut parts, open_log)) = pending.take() {
                     match open_log(&crew, &parts.session_id, &text) {
                         Ok(log) => parts.log = Some(log),
-                        Err(e) => view.notice = Some(format!("Not recording: {e}")),
+                        Err(e) => view.notify(format!("Not recording: {e}")),
                     }
                     session = Some(engine::start(*crew, text, *parts));
                     started_at = Instant::now();

@@ -5,6 +5,9 @@
 //! the user looks at it (focus, scroll, wrapped lines); [`render`] draws both.
 
 pub mod backend;
+pub mod clipboard;
+mod finding;
+pub mod header;
 pub mod inspector;
 pub mod keys;
 pub mod layout;
@@ -12,8 +15,10 @@ pub mod live;
 pub mod pane;
 pub mod render;
 pub mod replay;
+pub mod search;
 pub mod terminal;
 pub mod theme;
+pub mod title;
 pub mod view;
 pub mod wrap;
 
@@ -21,7 +26,7 @@ use std::io;
 
 use crossterm::event::EventStream;
 
-use crate::engine::run::AgentInfo;
+use crate::engine::run::{AgentInfo, Terms};
 use crate::engine::{Event, Outcome};
 use crate::session::Playback;
 use crate::signals::StopSignals;
@@ -35,6 +40,7 @@ use theme::Theme;
 pub async fn run_live(
     crew_name: &str,
     agents: &[AgentInfo],
+    terms: Terms,
     prior: &[Event],
     launch: Launch,
     theme: &Theme,
@@ -49,6 +55,7 @@ pub async fn run_live(
         &mut process,
         crew_name,
         agents,
+        terms,
         prior,
         launch,
         theme,

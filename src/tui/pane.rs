@@ -193,11 +193,24 @@ fn render_lines(item: &Item, width: usize, expanded: bool) -> Vec<(String, LineS
                         out.push((format!("→ {}{tail}", lines[0].0), LineStyle::ToolOutput));
                         return out;
                     }
-                    let hidden = lines.len().saturating_sub(FOLDED_RESULT_LINES);
-                    let shown = if expanded || hidden <= 1 {
-                        lines.len()
+                    // A fold keeps the first few lines of the output as written, and counts
+                    // the rest the same way, however many rows wrapping makes of them.
+                    let source = output.lines().count();
+                    let hidden = source.saturating_sub(FOLDED_RESULT_LINES);
+                    let folded = !expanded && hidden > 1;
+                    let shown = if folded {
+                        let kept: usize = output
+                            .lines()
+                            .take(FOLDED_RESULT_LINES)
+                            .map(|line| {
+                                let mut rows = Vec::new();
+                                wrap_ranges(line, width.saturating_sub(2), 0, &mut rows);
+                                rows.len().max(1)
+                            })
+                            .sum();
+                        kept.min(lines.len())
                     } else {
-                        FOLDED_RESULT_LINES
+                        lines.len()
                     };
                     for (i, (line, style)) in lines.into_iter().take(shown).enumerate() {
                         let lead = if i == 0 { "→ " } else { "  " };
@@ -207,7 +220,7 @@ fn render_lines(item: &Item, width: usize, expanded: bool) -> Vec<(String, LineS
                     if *truncated {
                         tail.push_str(", output truncated");
                     }
-                    if shown < FOLDED_RESULT_LINES + hidden && hidden > 1 {
+                    if folded {
                         tail.push_str(&format!(", {hidden} more lines: e expands"));
                     }
                     tail.push(')');
@@ -575,6 +588,38 @@ mod tests {
         let expanded = pane.visible_lines(&t, 40, 20, 0, true);
         assert_eq!(expanded.len(), 12);
         assert_eq!(expanded[10].0, "  file10");
+    }
+
+    #[test]
+    fn a_fold_counts_the_lines_of_the_output_not_the_rows_they_wrap_to() {
+        let mut t = Timeline::default();
+        t.push(Item::Tool {
+            call_id: "1".into(),
+            tool: "read_file".into(),
+            arguments: "{}".into(),
+            status: ToolStatus::Running,
+        });
+        // 60 lines, each long enough to wrap to two rows at this width.
+        let output = (1..=60)
+            .map(|i| format!("line {i:02} of the file, which is long"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        t.finish_tool(
+            &"1".into(),
+            ToolStatus::Done {
+                output,
+                elapsed_ms: 2,
+                truncated: false,
+            },
+        );
+        let folded = PaneView::default().visible_lines(&t, 24, 40, 0, false);
+        let text = text_of(&folded);
+        assert!(
+            text.join(" ").contains("(2 ms, 57 more lines: e expands)"),
+            "{text:?}"
+        );
+        assert!(text.iter().any(|l| l.contains("line 03")), "{text:?}");
+        assert!(!text.iter().any(|l| l.contains("line 04")), "{text:?}");
     }
 
     #[test]

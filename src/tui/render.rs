@@ -8,14 +8,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
-use super::inspector;
 use super::keys::{self, KeyMode};
 use super::layout::{self, Body};
 use super::pane::LineStyle;
 use super::theme::{AgentState, Theme};
 use super::view::{InputPurpose, Mode, Overlay, Scroll, Timeline, View};
+use super::{header, inspector, search, title};
 use crate::engine::Run;
-use crate::engine::run::{AgentRun, RouteStep};
+use crate::engine::run::RouteStep;
 
 /// Below this the screen shows only a "too small" notice.
 pub const MIN_WIDTH: u16 = 30;
@@ -26,6 +26,9 @@ pub fn draw(frame: &mut Frame, run: &Run, view: &mut View, theme: &Theme, now_ms
     let area = frame.area();
     view.sync_panes(run);
     view.drawn.clear();
+    if theme.base() != Style::default() {
+        frame.render_widget(Block::new().style(theme.base()), area);
+    }
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         let text = format!(
             "Terminal too small: {}×{}. crewtui needs {MIN_WIDTH}×{MIN_HEIGHT}.",
@@ -65,15 +68,13 @@ pub fn draw(frame: &mut Frame, run: &Run, view: &mut View, theme: &Theme, now_ms
     }
     let situation = keys::Situation {
         paused: run.pause().is_some(),
+        failures: run.agents().iter().any(|a| a.failed),
     };
     draw_footer(frame, footer, view, situation, theme);
     match view.overlay {
         Overlay::None => {}
-        Overlay::Help => draw_help(frame, area, view.key_mode(), theme),
-        Overlay::Inspector(top) => {
-            let top = inspector::draw(frame, area, run, view.focus, top, theme);
-            view.overlay = Overlay::Inspector(top);
-        }
+        Overlay::Help => draw_help(frame, area, view.key_mode(), view.search_mode(), theme),
+        Overlay::Inspector(_) => inspector::draw(frame, area, run, view, theme),
         Overlay::ConfirmQuit => draw_confirm(frame, area, theme),
     }
 }
@@ -97,40 +98,8 @@ pub fn count(n: u64) -> String {
 }
 
 fn draw_header(frame: &mut Frame, area: Rect, run: &Run, theme: &Theme, now_ms: u64) {
-    let tokens = run.tokens();
-    let (tin, tout) = (tokens.prompt_tokens, tokens.completion_tokens);
-    let sep = || Span::styled(" │ ", theme.dim());
-    let mut spans = vec![
-        Span::styled(" crewtui", theme.header()),
-        sep(),
-        Span::styled(crate::text::visible(&run.crew), theme.title(false)),
-    ];
-    if !run.session_id.is_empty() {
-        spans.extend([
-            sep(),
-            Span::styled(crate::text::visible(&run.session_id), theme.dim()),
-        ]);
-    }
-    spans.extend([
-        sep(),
-        Span::styled(clock(now_ms), theme.text()),
-        sep(),
-        Span::styled(
-            format!("{} in / {} out", count(tin), count(tout)),
-            theme.text(),
-        ),
-        sep(),
-    ]);
-    spans.push(match run.finish() {
-        Some(finish) => Span::styled(
-            crate::text::visible(&finish.describe()),
-            theme.outcome(finish.outcome),
-        ),
-        None if run.pause().is_some() => Span::styled("paused", theme.state(AgentState::Paused)),
-        None if run.started => Span::styled("running", theme.state(AgentState::Streaming)),
-        None => Span::styled("waiting for input", theme.dim()),
-    });
-    frame.render_widget(Line::from(spans), area);
+    let line = header::line(run, theme, now_ms, area.width as usize);
+    frame.render_widget(line, area);
 }
 
 fn draw_route(frame: &mut Frame, area: Rect, run: &Run, theme: &Theme) {
@@ -142,11 +111,18 @@ fn draw_route(frame: &mut Frame, area: Rect, run: &Run, theme: &Theme) {
     let mut shown: Vec<(String, usize)> = Vec::new();
     let mut used = 0;
     let mut all = true;
+    // The newest run of each group is the one a step names; found from the newest back.
+    let mut groups = run.groups().iter().rev();
     for step in run.route().rev() {
         let label = match step {
             RouteStep::Agent(id) => crate::text::visible(id.as_str()),
             RouteStep::Group { id, size } => {
-                format!("[{} ×{size}]", crate::text::visible(id.as_str()))
+                let cost = groups
+                    .find(|g| g.id == *id)
+                    .and_then(|g| run.group_spend(g).cost_text())
+                    .map(|c| format!(" {c}"))
+                    .unwrap_or_default();
+                format!("[{} ×{size}{cost}]", crate::text::visible(id.as_str()))
             }
         };
         if !shown.is_empty() {
@@ -193,58 +169,42 @@ fn draw_body(
     if run.agents().is_empty() {
         return;
     }
+    let labels = title::labels(run);
     if view.zoomed {
         view.columns = 1;
-        draw_pane(frame, area, run, view, view.focus, theme, now_ms);
+        view.compact = false;
+        draw_pane(frame, area, run, view, &labels, view.focus, theme, now_ms);
         return;
     }
-    let mut order: Vec<usize> = Vec::with_capacity(run.agents().len());
-    let mut together = 1;
-    if let Some(group) = run.running_group() {
-        order.extend(
-            group
-                .members
-                .iter()
-                .filter_map(|m| run.agent_index(m.as_str())),
-        );
-        together = order.len().max(1);
-    }
-    for i in 0..run.agents().len() {
-        if !order.contains(&i) {
-            order.push(i);
-        }
-    }
-    match layout::arrange(area, &order, together, view.focus) {
+    // Every pane keeps its place for the whole run; a grid is chosen only when every title
+    // fits in full.
+    let min_width = run
+        .agents()
+        .iter()
+        .zip(&labels)
+        .map(|(a, label)| title::min_width(a, label))
+        .max()
+        .unwrap_or(0);
+    let list_width = labels
+        .iter()
+        .map(|l| UnicodeWidthStr::width(l.as_str()))
+        .max()
+        .unwrap_or(0)
+        + layout::LIST_EXTRA;
+    match layout::arrange(area, run.agents().len(), min_width, list_width, view.focus) {
         Body::Grid { panes, columns } => {
             view.columns = columns;
+            view.compact = false;
             for (pane, rect) in panes {
-                draw_pane(frame, rect, run, view, pane, theme, now_ms);
+                draw_pane(frame, rect, run, view, &labels, pane, theme, now_ms);
             }
         }
         Body::Compact { list, pane } => {
             view.columns = 1;
-            draw_list(frame, list, run, view.focus, theme);
-            draw_pane(frame, pane.1, run, view, pane.0, theme, now_ms);
+            view.compact = true;
+            draw_list(frame, list, run, &labels, view.focus, theme, now_ms);
+            draw_pane(frame, pane.1, run, view, &labels, pane.0, theme, now_ms);
         }
-    }
-}
-
-/// The state and its time: how long it has lasted while it goes on, how long the turn took
-/// once it is over.
-fn badge(pane: &AgentRun, now_ms: u64) -> String {
-    let seconds = |ms: u64| ms as f64 / 1000.0;
-    match pane.state {
-        AgentState::Idle => " idle ".to_string(),
-        AgentState::Done | AgentState::Failed | AgentState::Cancelled => format!(
-            " {} {:.1}s ",
-            pane.state.label(),
-            seconds(pane.since_ms.saturating_sub(pane.turn_started_ms))
-        ),
-        state => format!(
-            " {} {:.1}s ",
-            state.label(),
-            seconds(now_ms.saturating_sub(pane.since_ms))
-        ),
     }
 }
 
@@ -266,6 +226,7 @@ fn draw_pane(
     area: Rect,
     run: &Run,
     view: &mut View,
+    labels: &[String],
     index: usize,
     theme: &Theme,
     now_ms: u64,
@@ -275,32 +236,48 @@ fn draw_pane(
         return;
     };
     view.drawn.push((index, area));
-    let badge = badge(pane, now_ms);
-    let name = crate::text::visible(&pane.name);
-    let role = crate::text::visible(&pane.role);
-    let mut title = vec![Span::styled(format!(" {name} "), theme.title(focused))];
-    let room = area.width as usize;
-    let used = name.chars().count() + badge.chars().count() + 4;
-    // The role is the first thing to go when the title runs out of room.
-    if !role.is_empty() && used + role.chars().count() + 3 <= room {
-        title.push(Span::styled(format!("· {role} "), theme.dim()));
+    let label = labels.get(index).map_or("", String::as_str);
+    let fitted = title::Title::fit(pane, label, now_ms, area.width.saturating_sub(2) as usize);
+    let mut left = Vec::new();
+    if let Some(mark) = fitted.mark {
+        left.push(Span::styled(format!(" {mark}"), theme.error()));
     }
-    let tokens = match pane.usage {
-        Some(u) => format!(
-            " {} in · {} out ",
-            count(u.prompt_tokens),
-            count(u.completion_tokens)
-        ),
-        // Said only once a reply has ended without figures; never a made-up count.
-        _ if matches!(
-            pane.state,
-            AgentState::Done | AgentState::Failed | AgentState::Cancelled
-        ) =>
-        {
-            " tokens unknown ".to_string()
-        }
-        _ => String::new(),
+    left.push(Span::styled(
+        format!(" {} ", fitted.label),
+        theme.title(focused),
+    ));
+    if let Some(role) = &fitted.role {
+        left.push(Span::styled(format!("· {role} "), theme.dim()));
+    }
+    // A failure anywhere in the agent's run colours its badge, whatever it did after.
+    let badge_state = if pane.failed {
+        AgentState::Failed
+    } else {
+        pane.state
     };
+    let spend = run.ledger().agent(index);
+    let ended = matches!(
+        pane.state,
+        AgentState::Done | AgentState::Failed | AgentState::Cancelled
+    );
+    let approx = if spend.estimated() { "~" } else { "" };
+    let foot = title::Foot {
+        group: run
+            .running_group()
+            .filter(|g| g.members.contains(&pane.id))
+            .map(|g| crate::text::visible_line(g.id.as_str()).into_owned()),
+        scrolled: view.scroll.get(index).is_some_and(|s| *s != Scroll::Follow),
+        // No prompt figure before the provider's: an estimate of the reply alone.
+        prompt: (spend.prompt_tokens > 0).then(|| format!("{} in", count(spend.prompt_tokens))),
+        output: match spend.tokens() {
+            // Said only once a reply has ended without figures; never a made-up count.
+            0 if ended => Some("tokens unknown".to_string()),
+            0 => None,
+            _ => Some(format!("{approx}{} out", count(spend.output_tokens()))),
+        },
+        cost: spend.cost_text(),
+    };
+    let (foot_left, foot_right) = foot.fit(area.width.saturating_sub(2) as usize);
     let mut block = Block::default()
         .borders(Borders::ALL)
         .border_type(if focused {
@@ -309,24 +286,50 @@ fn draw_pane(
             BorderType::Rounded
         })
         .border_style(theme.border(focused, pane.failed))
-        .title(Line::from(title))
+        .title(Line::from(left))
         .title(
             Line::from(Span::styled(
-                badge,
-                theme.state(pane.state).add_modifier(Modifier::REVERSED),
+                fitted.badge,
+                theme.state(badge_state).add_modifier(Modifier::REVERSED),
             ))
             .alignment(Alignment::Right),
         )
-        .title_bottom(Line::from(Span::styled(tokens, theme.dim())).alignment(Alignment::Right));
-    let scroll = view.scroll.get(index).copied().unwrap_or(Scroll::Follow);
-    if scroll != Scroll::Follow {
+        .title_bottom(
+            Line::from(Span::styled(foot_right, theme.dim())).alignment(Alignment::Right),
+        );
+    // A running group is shown where its members are, never by moving them.
+    let mut foot_left = foot_left.into_iter();
+    if foot.group.is_some()
+        && let Some(text) = foot_left.next()
+    {
         block = block.title_bottom(Line::from(Span::styled(
-            " ↑ scrolled · End follows ",
-            theme.warning(),
+            text,
+            theme.state(AgentState::Streaming),
         )));
     }
-    let inner = block.inner(area);
+    let scroll = view.scroll.get(index).copied().unwrap_or(Scroll::Follow);
+    if let Some(text) = foot_left.next() {
+        block = block.title_bottom(Line::from(Span::styled(text, theme.warning())));
+    }
+    let mut inner = block.inner(area);
     frame.render_widget(block, area);
+    let pinned = title::pinned_rows(pane, inner.height);
+    if pinned > 0
+        && let Some(failure) = &pane.last_failure
+    {
+        // The last failure stays in view however much the agent said after it.
+        inner.height -= pinned;
+        let row = Rect {
+            y: inner.y + inner.height,
+            height: pinned,
+            ..inner
+        };
+        let text = title::cut_end(failure, row.width as usize);
+        frame.render_widget(
+            Line::styled(text, theme.error().add_modifier(Modifier::REVERSED)),
+            row,
+        );
+    }
     let (width, height) = (inner.width as usize, inner.height as usize);
     if width == 0 || height == 0 {
         return;
@@ -344,14 +347,44 @@ fn draw_pane(
             lines_of.visible_lines(timeline, width, height, back, expanded)
         }
     };
+    // The focused pane's matches are marked while a search is on (the inspector has its own).
+    let search = view
+        .search
+        .as_ref()
+        .filter(|s| focused && !s.query.is_empty() && view.overlay == Overlay::None);
+    let first = match (search, scroll) {
+        (None, _) => 0,
+        (Some(_), Scroll::Top(top)) => top,
+        (Some(_), Scroll::Follow) => lines_of
+            .total_lines(timeline, width, expanded)
+            .saturating_sub(height),
+    };
     let lines: Vec<Line> = lines
         .into_iter()
-        .map(|(text, style)| Line::styled(text, line_style(style, theme)))
+        .enumerate()
+        .map(|(row, (text, style))| match search {
+            Some(search) => {
+                let current = search
+                    .at_in(index)
+                    .filter(|(line, _)| *line == first + row)
+                    .map(|(_, at)| at);
+                search::highlighted(text, line_style(style, theme), &search.query, current)
+            }
+            None => Line::styled(text, line_style(style, theme)),
+        })
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-fn draw_list(frame: &mut Frame, area: Rect, run: &Run, focus: usize, theme: &Theme) {
+fn draw_list(
+    frame: &mut Frame,
+    area: Rect,
+    run: &Run,
+    labels: &[String],
+    focus: usize,
+    theme: &Theme,
+    now_ms: u64,
+) {
     let block = Block::bordered()
         .border_style(theme.border(false, false))
         .title(Span::styled(
@@ -378,12 +411,20 @@ fn draw_list(frame: &mut Frame, area: Rect, run: &Run, focus: usize, theme: &The
             } else {
                 theme.text()
             };
+            let badge = title::badge(p, now_ms, true);
+            let state = if p.failed {
+                AgentState::Failed
+            } else {
+                p.state
+            };
+            let room =
+                (inner.width as usize).saturating_sub(1 + UnicodeWidthStr::width(badge.as_str()));
+            let label = labels.get(i).map_or("", String::as_str);
+            let label = title::cut_middle(label, room);
+            let pad = room.saturating_sub(UnicodeWidthStr::width(label.as_str()));
             Line::from(vec![
-                Span::styled(
-                    format!("{marker}{} ", crate::text::visible(&p.name)),
-                    name_style,
-                ),
-                Span::styled(p.state.label(), theme.state(p.state)),
+                Span::styled(format!("{marker}{label}{}", " ".repeat(pad)), name_style),
+                Span::styled(badge, theme.state(state)),
             ])
         })
         .collect();
@@ -422,13 +463,79 @@ fn draw_footer(
     situation: keys::Situation,
     theme: &Theme,
 ) {
-    let line = match &view.notice {
-        Some(notice) => Line::styled(format!(" {notice}"), theme.warning()),
-        None => Line::styled(
-            keys::hints(view.key_mode(), area.width as usize, situation),
-            theme.dim(),
-        ),
+    let mode = view.key_mode();
+    if let Some(search) = &view.search {
+        draw_search_footer(frame, area, view, search, situation, theme);
+        return;
+    }
+    let Some(notice) = view.notice_text() else {
+        let hints = keys::hints(mode, area.width as usize, situation);
+        frame.render_widget(Line::styled(hints, theme.dim()), area);
+        return;
     };
+    // A notice never hides the keys that matter most.
+    let essential = keys::hints(mode, 0, situation);
+    let room = (area.width as usize).saturating_sub(UnicodeWidthStr::width(essential.as_str()) + 1);
+    let notice = title::cut_end(&crate::text::visible_line(notice), room.saturating_sub(1));
+    let pad = room.saturating_sub(1 + UnicodeWidthStr::width(notice.as_str()));
+    let line = Line::from(vec![
+        Span::styled(format!(" {notice}"), theme.warning()),
+        Span::raw(" ".repeat(pad)),
+        Span::styled(essential, theme.dim()),
+    ]);
+    frame.render_widget(line, area);
+}
+
+/// The footer while searching: the query being typed, or what it found, and the search's keys
+/// with the screen's essential ones.
+fn draw_search_footer(
+    frame: &mut Frame,
+    area: Rect,
+    view: &View,
+    search: &super::view::Search,
+    situation: keys::Situation,
+    theme: &Theme,
+) {
+    let query = crate::text::visible_line(&search.query).into_owned();
+    let (left, mode) = if search.editing {
+        (format!(" /{query}▏"), KeyMode::Search)
+    } else {
+        let found = match (view.notice_text(), search.count) {
+            (Some(notice), _) => notice.to_string(),
+            (None, Some((n, all))) => format!("{n} of {all}"),
+            (None, None) => "not found".to_string(),
+        };
+        (format!(" /{query} · {found}"), KeyMode::Found)
+    };
+    // What was found comes first; the search's keys get the room left, the screen's essential
+    // ones always.
+    let below = view.key_mode();
+    let essential = match (mode, below) {
+        (KeyMode::Found, KeyMode::Live | KeyMode::Replay) => {
+            format!(" ·{}", keys::hints(below, 0, situation))
+        }
+        // The inspector's Esc is the search's while it is on.
+        (
+            KeyMode::Found,
+            KeyMode::Input | KeyMode::Inspector | KeyMode::Search | KeyMode::Found,
+        )
+        | (
+            KeyMode::Live | KeyMode::Input | KeyMode::Replay | KeyMode::Inspector | KeyMode::Search,
+            _,
+        ) => String::new(),
+    };
+    let room = (area.width as usize).saturating_sub(
+        UnicodeWidthStr::width(left.as_str()) + UnicodeWidthStr::width(essential.as_str()),
+    );
+    let keys = keys::hints(mode, room, situation) + &essential;
+    let room = (area.width as usize).saturating_sub(UnicodeWidthStr::width(keys.as_str()));
+    let left = title::cut_end(&left, room.saturating_sub(1));
+    let pad = room.saturating_sub(UnicodeWidthStr::width(left.as_str()));
+    let line = Line::from(vec![
+        Span::styled(left, theme.title(true)),
+        Span::raw(" ".repeat(pad)),
+        Span::styled(keys, theme.dim()),
+    ]);
     frame.render_widget(line, area);
 }
 
@@ -440,8 +547,12 @@ fn draw_timeline(frame: &mut Frame, area: Rect, t: &Timeline, theme: &Theme) {
         Some(s) => format!("{s}×"),
         None => "max".to_string(),
     };
+    let skipping = t.skipping.map_or_else(String::new, |gap| {
+        let wait = super::replay::MAX_WAIT.as_secs();
+        format!(" » {} wait played in {wait}s ·", title::duration(gap))
+    });
     let right = format!(
-        " {} / {} · event {} / {} ",
+        "{skipping} {} / {} · event {} / {} ",
         clock(t.t_ms),
         clock(t.total_ms),
         t.position,
@@ -450,8 +561,15 @@ fn draw_timeline(frame: &mut Frame, area: Rect, t: &Timeline, theme: &Theme) {
     let left = format!(" {state} {speed:>4} ");
     let bar_width =
         (area.width as usize).saturating_sub(left.chars().count() + right.chars().count());
-    let filled = (bar_width * t.position)
-        .checked_div(t.total)
+    // The bar is the recording's time, as 1–9 jump through it; a recording without time, its
+    // events.
+    let (done, all) = if t.total_ms > 0 {
+        (t.t_ms.min(t.total_ms) as usize, t.total_ms as usize)
+    } else {
+        (t.position, t.total)
+    };
+    let filled = (bar_width * done)
+        .checked_div(all)
         .unwrap_or(0)
         .min(bar_width.saturating_sub(1));
     let bar: String = (0..bar_width)
@@ -471,8 +589,13 @@ fn draw_timeline(frame: &mut Frame, area: Rect, t: &Timeline, theme: &Theme) {
     );
 }
 
-fn draw_help(frame: &mut Frame, area: Rect, mode: KeyMode, theme: &Theme) {
-    let keys: Vec<(&str, &str)> = keys::help(mode).collect();
+fn draw_help(frame: &mut Frame, area: Rect, mode: KeyMode, search: Option<KeyMode>, theme: &Theme) {
+    // A search's keys come first, as they do when pressed.
+    let keys: Vec<(&str, &str)> = search
+        .into_iter()
+        .flat_map(keys::help)
+        .chain(keys::help(mode))
+        .collect();
     let widest = keys
         .iter()
         .map(|(_, what)| 22 + what.chars().count())
@@ -483,6 +606,9 @@ fn draw_help(frame: &mut Frame, area: Rect, mode: KeyMode, theme: &Theme) {
         KeyMode::Live => "Keys",
         KeyMode::Input => "Keys while you type",
         KeyMode::Replay => "Keys of the replay",
+        KeyMode::Inspector => "Keys of the inspector",
+        KeyMode::Search => "Keys while you type a search",
+        KeyMode::Found => "Keys while searching",
     };
     let mut lines = vec![Line::styled(title, theme.header()), Line::raw("")];
     for (key, what) in keys {

@@ -13,6 +13,7 @@
 use std::io::{self, Stdout};
 use std::mem::ManuallyDrop;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event as TermEvent, KeyEventKind};
@@ -60,9 +61,17 @@ impl Drop for Guard {
     }
 }
 
+/// Whether the TUI has the terminal (so a clipboard copy can be written to it).
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+pub fn active() -> bool {
+    ACTIVE.load(Ordering::Relaxed)
+}
+
 pub fn enter() -> io::Result<Guard> {
     install_panic_hook();
     enable_raw_mode()?;
+    ACTIVE.store(true, Ordering::Relaxed);
     let mut stdout = io::stdout();
     if let Err(e) = execute!(stdout, EnterAlternateScreen, EnableMouseCapture) {
         let _ = leave();
@@ -77,6 +86,7 @@ pub fn enter() -> io::Result<Guard> {
 
 /// Puts the terminal back as the shell left it. Safe to call more than once.
 pub fn leave() -> io::Result<()> {
+    ACTIVE.store(false, Ordering::Relaxed);
     disable_raw_mode()?;
     execute!(
         io::stdout(),
@@ -213,5 +223,6 @@ fn reenter() -> io::Result<()> {
     // then on again.
     disable_raw_mode()?;
     enable_raw_mode()?;
+    ACTIVE.store(true, Ordering::Relaxed);
     execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture)
 }

@@ -2,7 +2,9 @@
 //!
 //! The dark theme is embedded and is the base of every theme: a theme file lists only the
 //! colours it changes. `NO_COLOR` turns every colour off; meaning then rests on bold, reversed
-//! and the badges' text.
+//! and the badges' text and glyphs. Every built-in theme's text colours are readable on its
+//! background: a contrast ratio of at least 4.5:1 (7:1 for high-contrast), checked by a test
+//! with [`contrast`].
 
 use std::path::Path;
 
@@ -22,6 +24,9 @@ pub const BUILT_IN: &[&str] = &["dark", "light", "high-contrast"];
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Theme {
+    /// What the theme is drawn on: painted behind the whole screen, unless `reset` (the
+    /// terminal's own, which a dark theme takes to be black).
+    pub background: Color,
     pub text: Color,
     pub dim: Color,
     pub focus: Color,
@@ -103,6 +108,7 @@ impl Theme {
 
     fn blank() -> Self {
         Self {
+            background: Color::Reset,
             text: Color::Reset,
             dim: Color::Reset,
             focus: Color::Reset,
@@ -168,6 +174,7 @@ impl Theme {
 
     fn slot(&mut self, name: &str) -> Option<&mut Color> {
         Some(match name {
+            "background" => &mut self.background,
             "text" => &mut self.text,
             "dim" => &mut self.dim,
             "focus" => &mut self.focus,
@@ -191,6 +198,43 @@ impl Theme {
             "state_cancelled" => &mut self.state_cancelled,
             _ => return None,
         })
+    }
+
+    /// The style of the whole screen: the theme's background, when it paints one.
+    pub fn base(&self) -> Style {
+        if self.monochrome || self.background == Color::Reset {
+            Style::default()
+        } else {
+            Style::default().bg(self.background)
+        }
+    }
+
+    /// Every colour text is drawn in, by its key, with the contrast it needs against the
+    /// background: text at least `text`, borders (not text, only lines) at least 3:1.
+    pub fn inks(&self) -> [(&'static str, Color, bool); 21] {
+        [
+            ("text", self.text, true),
+            ("dim", self.dim, true),
+            ("focus", self.focus, true),
+            ("border", self.border, false),
+            ("title", self.title, true),
+            ("header", self.header, true),
+            ("error", self.error, true),
+            ("warning", self.warning, true),
+            ("success", self.success, true),
+            ("reasoning", self.reasoning, true),
+            ("tool", self.tool, true),
+            ("input", self.input, true),
+            ("state_idle", self.state_idle, true),
+            ("state_waiting", self.state_waiting, true),
+            ("state_thinking", self.state_thinking, true),
+            ("state_streaming", self.state_streaming, true),
+            ("state_tool", self.state_tool, true),
+            ("state_paused", self.state_paused, true),
+            ("state_done", self.state_done, true),
+            ("state_failed", self.state_failed, true),
+            ("state_cancelled", self.state_cancelled, true),
+        ]
     }
 
     fn fg(&self, color: Color) -> Style {
@@ -286,6 +330,80 @@ impl Theme {
     }
 }
 
+/// The colour as red, green and blue; a named or indexed colour as xterm draws it by default
+/// (terminals differ, xterm's palette is the common reference). `None` for `reset`, which is
+/// whatever the terminal has.
+pub fn rgb(color: Color) -> Option<(u8, u8, u8)> {
+    const ANSI: [(u8, u8, u8); 16] = [
+        (0x00, 0x00, 0x00),
+        (0xcd, 0x00, 0x00),
+        (0x00, 0xcd, 0x00),
+        (0xcd, 0xcd, 0x00),
+        (0x00, 0x00, 0xee),
+        (0xcd, 0x00, 0xcd),
+        (0x00, 0xcd, 0xcd),
+        (0xe5, 0xe5, 0xe5),
+        (0x7f, 0x7f, 0x7f),
+        (0xff, 0x00, 0x00),
+        (0x00, 0xff, 0x00),
+        (0xff, 0xff, 0x00),
+        (0x5c, 0x5c, 0xff),
+        (0xff, 0x00, 0xff),
+        (0x00, 0xff, 0xff),
+        (0xff, 0xff, 0xff),
+    ];
+    let index = match color {
+        Color::Reset => return None,
+        Color::Rgb(r, g, b) => return Some((r, g, b)),
+        Color::Black => 0,
+        Color::Red => 1,
+        Color::Green => 2,
+        Color::Yellow => 3,
+        Color::Blue => 4,
+        Color::Magenta => 5,
+        Color::Cyan => 6,
+        Color::Gray => 7,
+        Color::DarkGray => 8,
+        Color::LightRed => 9,
+        Color::LightGreen => 10,
+        Color::LightYellow => 11,
+        Color::LightBlue => 12,
+        Color::LightMagenta => 13,
+        Color::LightCyan => 14,
+        Color::White => 15,
+        Color::Indexed(i) => i,
+    };
+    Some(match index {
+        0..=15 => ANSI[usize::from(index)],
+        16..=231 => {
+            let level = |n: u8| if n == 0 { 0 } else { 55 + 40 * n };
+            let n = index - 16;
+            (level(n / 36), level(n / 6 % 6), level(n % 6))
+        }
+        232..=255 => {
+            let grey = 8 + 10 * (index - 232);
+            (grey, grey, grey)
+        }
+    })
+}
+
+/// The contrast ratio of two colours, 1 to 21, as WCAG 2 defines it.
+pub fn contrast(a: (u8, u8, u8), b: (u8, u8, u8)) -> f64 {
+    let luminance = |(r, g, b): (u8, u8, u8)| {
+        let linear = |c: u8| {
+            let c = f64::from(c) / 255.0;
+            if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+    };
+    let (la, lb) = (luminance(a), luminance(b));
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+}
+
 fn parse_color(text: &str) -> Option<Color> {
     let text = text.trim();
     if let Some(hex) = text.strip_prefix('#') {
@@ -359,6 +477,38 @@ mod tests {
         let err = Theme::load(path.to_str(), false).unwrap_err().to_string();
         assert!(err.contains(":1:8: `scarlet` is not a colour"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn every_built_in_theme_is_readable_on_its_background() {
+        for (name, least) in [("dark", 4.5), ("light", 4.5), ("high-contrast", 7.0)] {
+            let theme = Theme::load(Some(name), false).unwrap();
+            // A dark theme on the terminal's own background takes it to be black.
+            let background = rgb(theme.background).unwrap_or((0, 0, 0));
+            for (key, color, is_text) in theme.inks() {
+                // `reset` is the terminal's own text colour, made for its own background.
+                let Some(ink) = rgb(color) else {
+                    assert_eq!(theme.background, Color::Reset, "{name}: {key} is reset");
+                    continue;
+                };
+                let ratio = contrast(ink, background);
+                let needed = if is_text { least } else { 3.0 };
+                assert!(
+                    ratio >= needed,
+                    "{name}: {key} {color:?} has {ratio:.2}:1 against {background:?}, needs {needed}:1"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn contrast_follows_wcag_and_palettes_follow_xterm() {
+        assert!((contrast((0, 0, 0), (255, 255, 255)) - 21.0).abs() < 1e-9);
+        assert!((contrast((0x77, 0x77, 0x77), (255, 255, 255)) - 4.48).abs() < 0.01);
+        assert_eq!(rgb(Color::Indexed(7)), rgb(Color::Gray));
+        assert_eq!(rgb(Color::Indexed(105)), Some((0x87, 0x87, 0xff)));
+        assert_eq!(rgb(Color::Indexed(244)), Some((0x80, 0x80, 0x80)));
+        assert_eq!(rgb(Color::Reset), None);
     }
 
     #[test]

@@ -1,10 +1,15 @@
 //! What the user is looking at and doing: focus, zoom, scroll, overlays, the input box, and
 //! the keys that change them. Keys become [`Action`]s; the loop carries them out.
 
+use std::time::Duration;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 use ratatui_textarea::TextArea;
+use tokio::time::Instant;
 
+use super::clipboard::Clipboard;
+use super::finding::Move;
 use super::keys::{self, KeyAction, KeyMode};
 use super::pane::PaneView;
 use crate::engine::run::AgentState;
@@ -51,6 +56,38 @@ pub struct InputBox {
     pub area: TextArea<'static>,
 }
 
+/// How long a notice stays in the footer.
+pub const NOTICE_FOR: Duration = Duration::from_secs(4);
+
+/// A search of the focused pane, or of the inspector while it is open.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Search {
+    pub query: String,
+    /// The query is being typed (the footer is its input line).
+    pub editing: bool,
+    /// The current match: a line of what is searched, as drawn, and a byte offset in it.
+    pub at: Option<(usize, usize)>,
+    /// The agent whose pane (or inspector) `at` is in: another agent focused since starts the
+    /// search afresh.
+    pub agent: usize,
+    /// The current match's number among them all, and how many there are.
+    pub count: Option<(usize, usize)>,
+}
+
+impl Search {
+    /// The current match, if it is in agent `agent`'s pane (or inspector).
+    pub fn at_in(&self, agent: usize) -> Option<(usize, usize)> {
+        self.at.filter(|_| self.agent == agent)
+    }
+}
+
+/// A one-line message for the footer, beside the keys that matter most, until it expires.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    pub text: String,
+    pub until: Instant,
+}
+
 /// Whether the screen shows a run as it happens or a recording.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Mode {
@@ -69,6 +106,8 @@ pub struct Timeline {
     pub speed: Option<f64>,
     pub t_ms: u64,
     pub total_ms: u64,
+    /// A recorded wait being played shorter than it was (its length): the timeline says so.
+    pub skipping: Option<u64>,
 }
 
 pub struct View {
@@ -85,12 +124,22 @@ pub struct View {
     pub ctrl_c: bool,
     /// The user left the answer box of the pause waiting now: it stays closed until `a`.
     pub left_input: bool,
-    /// A one-line message for the footer.
-    pub notice: Option<String>,
-    /// Where each pane was drawn last, for the mouse and for page sizes.
+    /// A one-line message for the footer; see [`View::notify`].
+    pub notice: Option<Notice>,
+    /// Where each pane was drawn last, for the mouse, page sizes and moving focus.
     pub drawn: Vec<(usize, Rect)>,
-    /// Panes per row in the last grid, for up/down focus moves.
+    /// Panes per row in the last grid.
     pub columns: usize,
+    /// The last frame showed the list of agents beside the focused pane.
+    pub compact: bool,
+    pub search: Option<Search>,
+    /// The model request the inspector shows, by its index among the agent's; `None` for the
+    /// newest.
+    pub inspected: Option<usize>,
+    /// Where the inspector's text was drawn last, for its page size and width.
+    pub inspector_area: Rect,
+    /// Where `y` puts what it copies.
+    pub clipboard: Clipboard,
 }
 
 impl View {
@@ -109,6 +158,73 @@ impl View {
             notice: None,
             drawn: Vec::new(),
             columns: 1,
+            compact: false,
+            search: None,
+            inspected: None,
+            inspector_area: Rect::default(),
+            clipboard: Clipboard::default(),
+        }
+    }
+
+    /// Shows `text` in the footer for [`NOTICE_FOR`].
+    pub fn notify(&mut self, text: impl Into<String>) {
+        self.notice = Some(Notice {
+            text: text.into(),
+            until: Instant::now() + NOTICE_FOR,
+        });
+    }
+
+    /// The notice to show now, if one has not expired.
+    pub fn notice_text(&self) -> Option<&str> {
+        self.notice
+            .as_ref()
+            .filter(|n| Instant::now() < n.until)
+            .map(|n| n.text.as_str())
+    }
+
+    /// When the notice on screen expires, for the loop to draw again then.
+    pub fn notice_expiry(&self) -> Option<Instant> {
+        self.notice.as_ref().map(|n| n.until)
+    }
+
+    /// Forgets a notice that has expired; true when one did.
+    pub fn expire_notice(&mut self) -> bool {
+        let expired = self
+            .notice
+            .as_ref()
+            .is_some_and(|n| Instant::now() >= n.until);
+        if expired {
+            self.notice = None;
+        }
+        expired
+    }
+
+    /// Focuses the next (or previous) agent with a failure after the focused one, in screen
+    /// order; says so when there is none.
+    pub fn focus_failure(&mut self, run: &Run, forward: bool) {
+        let n = run.agents().len();
+        let failed = |i: usize| run.agents().get(i).is_some_and(|a| a.failed);
+        let found = (1..=n)
+            .map(|step| {
+                if forward {
+                    (self.focus + step) % n
+                } else {
+                    (self.focus + n * step - step) % n
+                }
+            })
+            .find(|&i| failed(i));
+        match found {
+            Some(i) => {
+                self.focus = i;
+                let a = &run.agents()[i];
+                let why = a.last_failure.as_deref().unwrap_or("failed");
+                self.notify(format!(
+                    "{}: {}",
+                    crate::text::visible_line(&a.name),
+                    crate::text::visible_line(why)
+                ));
+            }
+            None => self.notify("No agent has failed."),
         }
     }
 
@@ -216,8 +332,11 @@ impl View {
         }
     }
 
-    /// Which key table applies now.
+    /// Which key table applies now, under any search (see [`View::search_mode`]).
     pub fn key_mode(&self) -> KeyMode {
+        if let Overlay::Inspector(_) = self.overlay {
+            return KeyMode::Inspector;
+        }
         match (&self.mode, &self.input) {
             (Mode::Replay(_), _) => KeyMode::Replay,
             (Mode::Live, Some(_)) => KeyMode::Input,
@@ -225,9 +344,38 @@ impl View {
         }
     }
 
+    /// The search's keys, which come first while there is one: typing the query, or moving
+    /// between what it found.
+    pub fn search_mode(&self) -> Option<KeyMode> {
+        self.search.as_ref().map(|s| {
+            if s.editing {
+                KeyMode::Search
+            } else {
+                KeyMode::Found
+            }
+        })
+    }
+
     pub fn on_key(&mut self, run: &Run, key: KeyEvent) -> Action {
         if key.kind == KeyEventKind::Release {
             return Action::None;
+        }
+        match self.search_mode() {
+            Some(KeyMode::Search) => {
+                match keys::action(KeyMode::Search, &key) {
+                    Some(action) => return self.perform(run, action),
+                    None => self.type_query(key),
+                }
+                return Action::None;
+            }
+            Some(KeyMode::Found)
+                if matches!(self.overlay, Overlay::None | Overlay::Inspector(_)) =>
+            {
+                if let Some(action) = keys::action(KeyMode::Found, &key) {
+                    return self.perform(run, action);
+                }
+            }
+            Some(_) | None => {}
         }
         match self.overlay {
             Overlay::ConfirmQuit => {
@@ -247,18 +395,10 @@ impl View {
                 }
                 return Action::None;
             }
-            Overlay::Inspector(top) => {
-                let page = self.page().max(5);
-                self.overlay = match key.code {
-                    KeyCode::Esc | KeyCode::Char('i' | 'q') => Overlay::None,
-                    KeyCode::Up | KeyCode::Char('k') => Overlay::Inspector(top.saturating_sub(1)),
-                    KeyCode::Down | KeyCode::Char('j') => Overlay::Inspector(top + 1),
-                    KeyCode::PageUp => Overlay::Inspector(top.saturating_sub(page)),
-                    KeyCode::PageDown | KeyCode::Char(' ') => Overlay::Inspector(top + page),
-                    KeyCode::Home => Overlay::Inspector(0),
-                    KeyCode::End => Overlay::Inspector(usize::MAX / 2),
-                    _ => Overlay::Inspector(top),
-                };
+            Overlay::Inspector(_) => {
+                if let Some(action) = keys::action(KeyMode::Inspector, &key) {
+                    return self.perform(run, action);
+                }
                 return Action::None;
             }
             Overlay::None => {}
@@ -281,11 +421,50 @@ impl View {
     /// them here.
     pub fn perform(&mut self, run: &Run, action: KeyAction) -> Action {
         let n = run.agents().len().max(1);
+        let inspecting = matches!(self.overlay, Overlay::Inspector(_));
         match action {
             KeyAction::FocusNext => self.focus = (self.focus + 1) % n,
             KeyAction::FocusPrevious => self.focus = (self.focus + n - 1) % n,
-            KeyAction::FocusDown => self.focus = (self.focus + self.columns).min(n - 1),
-            KeyAction::FocusUp => self.focus = self.focus.saturating_sub(self.columns),
+            KeyAction::FocusDown | KeyAction::FocusUp => {
+                let up = action == KeyAction::FocusUp;
+                // The list beside the focused pane goes one agent at a time; a grid moves to
+                // the pane drawn above or below.
+                self.focus = if self.compact || self.zoomed {
+                    if up {
+                        self.focus.saturating_sub(1)
+                    } else {
+                        (self.focus + 1).min(n - 1)
+                    }
+                } else {
+                    super::layout::neighbour(&self.drawn, self.focus, up).unwrap_or(self.focus)
+                };
+            }
+            KeyAction::NextFailure => self.focus_failure(run, true),
+            KeyAction::PreviousFailure => self.focus_failure(run, false),
+            KeyAction::Search => {
+                self.search = Some(Search {
+                    editing: true,
+                    ..Search::default()
+                });
+            }
+            KeyAction::Find => self.find(run),
+            KeyAction::CancelSearch | KeyAction::EndSearch => self.search = None,
+            KeyAction::NextMatch => self.step_match(run, true),
+            KeyAction::PreviousMatch => self.step_match(run, false),
+            KeyAction::Copy => self.copy(run),
+            KeyAction::CloseOverlay => {
+                self.overlay = Overlay::None;
+                self.search = None;
+            }
+            // The inspector's own: handled above while it is open.
+            KeyAction::LineUp => self.inspector_move(run, Move::LineUp),
+            KeyAction::LineDown => self.inspector_move(run, Move::LineDown),
+            KeyAction::OlderRequest => self.inspector_move(run, Move::Older),
+            KeyAction::NewerRequest => self.inspector_move(run, Move::Newer),
+            KeyAction::PageUp if inspecting => self.inspector_move(run, Move::PageUp),
+            KeyAction::PageDown if inspecting => self.inspector_move(run, Move::PageDown),
+            KeyAction::Oldest if inspecting => self.inspector_move(run, Move::Top),
+            KeyAction::Follow if inspecting => self.inspector_move(run, Move::Bottom),
             KeyAction::Zoom => self.zoomed = !self.zoomed,
             KeyAction::PageUp => self.scroll_by(run, self.focus, -(self.page() as isize)),
             KeyAction::PageDown => self.scroll_by(run, self.focus, self.page() as isize),
@@ -300,7 +479,11 @@ impl View {
                     *e = !*e;
                 }
             }
-            KeyAction::Inspect => self.overlay = Overlay::Inspector(0),
+            KeyAction::Inspect => {
+                self.overlay = Overlay::Inspector(0);
+                self.inspected = None;
+                self.search = None;
+            }
             KeyAction::Help => self.overlay = Overlay::Help,
             KeyAction::Answer => match run.pause() {
                 Some(pause) => {
@@ -310,22 +493,22 @@ impl View {
                     }
                     self.open_input(InputPurpose::Answer(pause.agent.to_string()), "");
                 }
-                None => self.notice = Some("No agent is waiting for an answer.".into()),
+                None => self.notify("No agent is waiting for an answer."),
             },
             KeyAction::CancelAgent => {
                 if let Some(a) = run.agents().get(self.focus) {
                     let id = a.id.to_string();
                     if a.state.is_active() || a.state == AgentState::Waiting {
-                        self.notice = Some(format!("Cancelling {id}."));
+                        self.notify(format!("Cancelling {id}."));
                         return Action::Send(Command::cancel_agent(id));
                     }
-                    self.notice = Some(format!("{id} is not running."));
+                    self.notify(format!("{id} is not running."));
                 }
             }
             KeyAction::CancelRun => {
                 if run.running() && !self.ctrl_c {
                     self.ctrl_c = true;
-                    self.notice = Some("Cancelling the run. Ctrl-C again or q quits.".into());
+                    self.notify("Cancelling the run. Ctrl-C again or q quits.");
                     return Action::Send(Command::cancel_session());
                 }
                 return Action::Quit;
@@ -343,7 +526,7 @@ impl View {
                 };
                 let text = input.area.lines().join("\n").trim().to_string();
                 if text.is_empty() {
-                    self.notice = Some("Type something first.".into());
+                    self.notify("Type something first.");
                     return Action::None;
                 }
                 let purpose = input.purpose.clone();
@@ -364,7 +547,7 @@ impl View {
                 Some(InputPurpose::Answer(_)) => {
                     self.input = None;
                     self.left_input = true;
-                    self.notice = Some("The agent still waits: a answers.".into());
+                    self.notify("The agent still waits: a answers.");
                 }
                 None => {}
             },

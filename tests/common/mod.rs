@@ -2,6 +2,8 @@
 //! binary kept away from the developer's own files.
 #![allow(dead_code)]
 
+pub mod term;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;

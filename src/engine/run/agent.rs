@@ -174,6 +174,10 @@ pub struct AgentRun {
     pub usage: Option<Usage>,
     /// A tool or the agent failed.
     pub failed: bool,
+    /// Tool and agent failures, and the newest in words (`✗ fault: panicked: ...`), which a
+    /// pane keeps in view after the line that told it has scrolled away.
+    pub failures: u32,
+    pub last_failure: Option<String>,
     pub(super) turns: SharedVec<TurnRecord>,
     pub(super) calls: SharedVec<ModelCall>,
     /// The newest request, whole (older ones are rebuilt from their deltas).
@@ -195,6 +199,8 @@ impl AgentRun {
             timeline: Timeline::new(limits),
             usage: None,
             failed: false,
+            failures: 0,
+            last_failure: None,
             turns: SharedVec::default(),
             calls: SharedVec::default(),
             last_request: None,
@@ -252,6 +258,28 @@ impl AgentRun {
 
     pub(super) fn last_call_mut(&mut self) -> Option<&mut ModelCall> {
         self.calls.last_mut()
+    }
+
+    pub(super) fn record_failure(&mut self, text: String) {
+        self.failed = true;
+        self.failures += 1;
+        self.last_failure = Some(text);
+    }
+
+    /// The newest reply with text, else what the newest call has streamed so far.
+    pub fn last_reply(&self) -> Option<&str> {
+        let ended = self.calls.iter().rev().find_map(|c| {
+            c.reply
+                .as_ref()
+                .map(|r| r.content.as_str())
+                .filter(|t| !t.is_empty())
+        });
+        ended.or_else(|| {
+            self.calls
+                .last()
+                .map(|c| c.partial.as_str())
+                .filter(|t| !t.is_empty())
+        })
     }
 }
 

@@ -12,6 +12,7 @@
 //! which is what lets a replay keep checkpoints to seek back to.
 
 mod agent;
+mod cost;
 mod resume;
 mod timeline;
 
@@ -21,6 +22,10 @@ use std::sync::Arc;
 pub use agent::{
     AgentRun, AgentState, CALL_TEXT_LIMIT, CallState, ModelCall, Reply, ToolEnd, ToolRun,
     TurnRecord, TurnStep,
+};
+pub use cost::{
+    Budget, BudgetHit, BudgetScope, Ledger, Limit, Price, Prices, Spend, Terms, dollars,
+    table_price,
 };
 pub use timeline::{Item, Note, Timeline, TimelineLimits, Tone, ToolStatus};
 
@@ -96,6 +101,8 @@ pub struct GroupRun {
     /// Each member's turn number in this group, once it started.
     pub member_turns: Vec<(AgentId, u32)>,
     pub end: Option<GroupEnd>,
+    /// What the members' replies in the group cost, once they ended.
+    pub spend: Spend,
 }
 
 /// The chapters of a run's story, in the order they happened (what a transcript tells).
@@ -138,17 +145,51 @@ pub struct Pause {
 pub struct Finish {
     pub outcome: Outcome,
     pub reason: String,
+    /// Agents with a failure (their own, or a tool's) when it ended.
+    pub failures: usize,
 }
 
 impl Finish {
+    /// The outcome in words: `completed`, or `completed with 2 failures` when agents failed
+    /// along the way.
+    pub fn label(&self) -> String {
+        match (self.outcome, self.failures) {
+            (Outcome::Completed, 0) => self.outcome.label().to_string(),
+            (Outcome::Completed, 1) => "completed with 1 failure".to_string(),
+            (Outcome::Completed, n) => format!("completed with {n} failures"),
+            (Outcome::Paused | Outcome::Failed | Outcome::Cancelled | Outcome::Limit, _) => {
+                self.outcome.label().to_string()
+            }
+        }
+    }
+
+    /// Whether it went as it should: completed, with no agent failing on the way.
+    pub fn clean(&self) -> bool {
+        self.outcome == Outcome::Completed && self.failures == 0
+    }
+
     /// The one wording of an outcome with its reason: `completed — agent `editor` is terminal`.
     pub fn describe(&self) -> String {
         if self.reason.is_empty() {
-            self.outcome.label().to_string()
+            self.label()
         } else {
-            format!("{} — {}", self.outcome.label(), self.reason)
+            format!("{} — {}", self.label(), self.reason)
         }
     }
+}
+
+/// How many agents are in each state, as the header counts them. An agent with a failure
+/// counts as failed whatever it did after.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub running: usize,
+    pub done: usize,
+    pub failed: usize,
+    pub cancelled: usize,
+    /// Waiting at a gate for a decision.
+    pub stopped: usize,
+    /// Not started, or waiting for their turn.
+    pub idle: usize,
 }
 
 /// Where the session's routing loop stands, as far as the events tell.
@@ -209,6 +250,8 @@ pub struct Run {
     rerun: Option<RerunState>,
     /// The last command the session could not carry out, and why.
     rejected: Option<(String, String)>,
+    /// What the agents spent; account `i` is agent `i`'s.
+    ledger: Ledger,
 }
 
 /// A gate waiting for a decision.
@@ -265,6 +308,7 @@ impl Run {
             held: Default::default(),
             rerun: None,
             rejected: None,
+            ledger: Ledger::default(),
         };
         for a in agents {
             run.add_agent(&a.id, &a.name, &a.role);
@@ -272,12 +316,101 @@ impl Run {
         run
     }
 
+    /// A run of `crew` before any event, priced and held to budgets as the crew says.
+    pub fn for_crew(crew: &crate::config::model::Crew, limits: TimelineLimits) -> Self {
+        Self::new(&crew.name, &AgentInfo::from_crew(crew), limits).with_terms(Terms::for_crew(crew))
+    }
+
+    /// The same run priced and held to budgets by `terms` (a crew's); for a run no event has
+    /// reached yet: what was spent before is counted afresh from nothing.
+    pub fn with_terms(mut self, terms: Terms) -> Self {
+        self.ledger = Ledger::new(terms);
+        for a in &self.agents {
+            self.ledger.open(&a.id);
+        }
+        self
+    }
+
     fn add_agent(&mut self, id: &AgentId, name: &str, role: &str) -> usize {
         self.agents
             .push(AgentRun::new(id.clone(), name, role, self.limits));
         let i = self.agents.len() - 1;
         self.index.insert(id.clone(), i);
+        self.ledger.open(id);
         i
+    }
+
+    /// The index of `id`, added when first seen.
+    fn index_of(&mut self, id: &AgentId) -> usize {
+        match self.index.get(id) {
+            Some(&i) => i,
+            None => self.add_agent(id, id.as_str(), ""),
+        }
+    }
+
+    /// What the run spends, by agent and in all.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// What the whole run has spent, streaming replies' estimates included.
+    pub fn spend(&self) -> Spend {
+        self.ledger.total()
+    }
+
+    /// Whether agent `agent`'s budget or the run's has been reached (see
+    /// [`Ledger::passed`]); cheap and allocation-free, for the engine to ask before a model
+    /// call.
+    pub fn budget_passed(&self, agent: &str) -> Option<BudgetHit> {
+        self.ledger.passed(self.agent_index(agent))
+    }
+
+    /// What a parallel group spent: its members' replies that ended in it, and the replies
+    /// they are streaming now while it runs.
+    pub fn group_spend(&self, group: &GroupRun) -> Spend {
+        let mut spend = group.spend;
+        if group.end.is_none() {
+            for member in &group.members {
+                if let Some(i) = self.agent_index(member.as_str()) {
+                    spend.add(&self.ledger.streaming(i));
+                }
+            }
+        }
+        spend
+    }
+
+    /// Agents by what they are doing, for the header.
+    pub fn counts(&self) -> Counts {
+        let mut counts = Counts::default();
+        for a in &self.agents {
+            let slot = if a.failed {
+                &mut counts.failed
+            } else {
+                match a.state {
+                    AgentState::Failed => &mut counts.failed,
+                    AgentState::Cancelled => &mut counts.cancelled,
+                    AgentState::Done => &mut counts.done,
+                    AgentState::Stopped => &mut counts.stopped,
+                    AgentState::Thinking
+                    | AgentState::Streaming
+                    | AgentState::RunningTool
+                    | AgentState::Paused => &mut counts.running,
+                    AgentState::Idle | AgentState::Waiting => &mut counts.idle,
+                }
+            };
+            *slot += 1;
+        }
+        counts
+    }
+
+    /// Adds what agent `i` just settled to the group its open turn runs in.
+    fn charge_group(&mut self, i: usize, spend: &Spend) {
+        let Some(g) = self.running_group else {
+            return;
+        };
+        if self.groups[g].members.contains(&self.agents[i].id) {
+            self.groups[g].spend.add(spend);
+        }
     }
 
     pub fn agents(&self) -> &[AgentRun] {
@@ -293,10 +426,7 @@ impl Run {
     }
 
     fn agent_mut(&mut self, id: &AgentId) -> &mut AgentRun {
-        let i = match self.index.get(id) {
-            Some(&i) => i,
-            None => self.add_agent(id, id.as_str(), ""),
-        };
+        let i = self.index_of(id);
         &mut self.agents[i]
     }
 
@@ -380,17 +510,6 @@ impl Run {
     /// Whether the run is still going.
     pub fn running(&self) -> bool {
         self.started && self.finish.is_none()
-    }
-
-    /// Tokens over all agents, counting only what providers reported: the one total.
-    pub fn tokens(&self) -> Usage {
-        self.agents.iter().fold(Usage::default(), |sum, a| {
-            let u = a.usage.unwrap_or_default();
-            Usage {
-                prompt_tokens: sum.prompt_tokens.saturating_add(u.prompt_tokens),
-                completion_tokens: sum.completion_tokens.saturating_add(u.completion_tokens),
-            }
-        })
     }
 
     /// Whole replies, over all agents.
@@ -513,7 +632,10 @@ impl Run {
                 system_prompt,
                 tools,
             } => {
-                let a = self.agent_mut(agent);
+                let i = self.index_of(agent);
+                let left = self.ledger.request(i, model);
+                self.charge_group(i, &left);
+                let a = &mut self.agents[i];
                 a.streamed_reply = false;
                 a.set_state(AgentState::Thinking, t);
                 if let Some(last) = a.last_call_mut()
@@ -565,7 +687,9 @@ impl Run {
                 reasoning,
             } => {
                 self.ensure_call(agent, t);
-                let a = self.agent_mut(agent);
+                let i = self.index_of(agent);
+                self.ledger.streamed(i, text);
+                let a = &mut self.agents[i];
                 a.timeline.append_text(text, *reasoning);
                 if *reasoning {
                     a.set_state(AgentState::Thinking, t);
@@ -614,7 +738,10 @@ impl Run {
                 entry,
             } => {
                 self.ensure_call(agent, t);
-                let a = self.agent_mut(agent);
+                let i = self.index_of(agent);
+                let spend = self.ledger.replied(i, usage.as_ref(), content);
+                self.charge_group(i, &spend);
+                let a = &mut self.agents[i];
                 if !a.streamed_reply && !content.is_empty() {
                     a.timeline.push(Item::Text {
                         text: content.clone(),
@@ -628,6 +755,7 @@ impl Run {
                     sum.completion_tokens = sum
                         .completion_tokens
                         .saturating_add(usage.completion_tokens);
+                    sum.cached_tokens = sum.cached_tokens.saturating_add(usage.cached_tokens);
                 }
                 if *truncated {
                     a.timeline.push(Item::Note(Note::ReplyCut));
@@ -729,7 +857,7 @@ impl Run {
             } => {
                 self.ensure_turn(agent, t);
                 let a = self.agent_mut(agent);
-                a.failed = true;
+                a.record_failure(format!("✗ {tool} {}: {error}", kind.describe()));
                 let status = ToolStatus::Failed {
                     kind: *kind,
                     error: error.clone(),
@@ -841,6 +969,7 @@ impl Run {
                     starter,
                     member_turns: Vec::new(),
                     end: None,
+                    spend: Spend::default(),
                 });
                 let g = self.groups.len() - 1;
                 self.running_group = Some(g);
@@ -958,12 +1087,16 @@ impl Run {
                 retryable,
             } => {
                 self.ensure_turn(agent, t);
-                let a = self.agent_mut(agent);
-                a.failed = true;
-                a.timeline.push(Item::Note(Note::Failed {
+                let i = self.index_of(agent);
+                let left = self.ledger.settle_live(i);
+                self.charge_group(i, &left);
+                let a = &mut self.agents[i];
+                let note = Note::Failed {
                     status: *status,
                     error: error.clone(),
-                }));
+                };
+                a.record_failure(note.text());
+                a.timeline.push(Item::Note(note));
                 a.set_state(AgentState::Failed, t);
                 if let Some(call) = a.last_call_mut()
                     && matches!(call.state, CallState::Streaming | CallState::Replied)
@@ -982,7 +1115,10 @@ impl Run {
             }
             EventKind::AgentCancelled { agent } => {
                 self.ensure_turn(agent, t);
-                let a = self.agent_mut(agent);
+                let i = self.index_of(agent);
+                let left = self.ledger.settle_live(i);
+                self.charge_group(i, &left);
+                let a = &mut self.agents[i];
                 a.timeline.push(Item::Note(Note::Cancelled));
                 a.set_state(AgentState::Cancelled, t);
                 if let Some(call) = a.last_call_mut()
@@ -1127,6 +1263,7 @@ impl Run {
                 self.finish = Some(Finish {
                     outcome: *outcome,
                     reason: reason.clone(),
+                    failures: self.agents.iter().filter(|a| a.failed).count(),
                 });
                 self.pause = None;
                 self.running_group = None;
@@ -1232,6 +1369,13 @@ impl Run {
         }
         let index = a.calls.len();
         let turn = a.turn;
+        // No request on record (a damaged file, or a summary that skips requests): priced as
+        // the crew's model for the agent.
+        if let Some(i) = self.agent_index(agent.as_str()) {
+            let left = self.ledger.request(i, "");
+            self.charge_group(i, &left);
+        }
+        let a = self.agent_mut(agent);
         a.calls.push(ModelCall {
             number: None,
             turn,

@@ -155,10 +155,7 @@ impl Run {
             next_gate: self.last_gate + 1,
             pass_once: resumed.iter().map(|g| (g.agent.clone(), g.kind)).collect(),
             resumed_gates: resumed.iter().map(|g| g.gate.clone()).collect(),
-            tokens: {
-                let t = self.tokens();
-                t.prompt_tokens + t.completion_tokens
-            },
+            spend: self.ledger().clone(),
         })
     }
 }

@@ -321,10 +321,17 @@ impl Assembler {
 }
 
 /// `usage` with both counts, or nothing: figures the server did not send are not made up.
+/// Cached prompt tokens are OpenAI's `prompt_tokens_details.cached_tokens` (OpenRouter and
+/// Groq say the same) or DeepSeek's `prompt_cache_hit_tokens`.
 fn usage(value: &Value) -> Option<Usage> {
+    let cached = value
+        .pointer("/prompt_tokens_details/cached_tokens")
+        .or_else(|| value.get("prompt_cache_hit_tokens"))
+        .and_then(Value::as_u64);
     Some(Usage {
         prompt_tokens: value.get("prompt_tokens")?.as_u64()?,
         completion_tokens: value.get("completion_tokens")?.as_u64()?,
+        cached_tokens: cached.unwrap_or(0),
     })
 }
 
@@ -725,11 +732,24 @@ mod tests {
                 finish_reason: Some("stop".into()),
                 usage: Some(Usage {
                     prompt_tokens: 3,
-                    completion_tokens: 4
+                    completion_tokens: 4,
+                    cached_tokens: 0,
                 }),
                 truncated: false
             }
         );
+        // Cached prompt tokens, as OpenAI and DeepSeek report them.
+        for cached in [
+            json!({"prompt_tokens": 30, "completion_tokens": 4, "prompt_tokens_details": {"cached_tokens": 24}}),
+            json!({"prompt_tokens": 30, "completion_tokens": 4, "prompt_cache_hit_tokens": 24}),
+        ] {
+            let usage = json!({"choices": [], "usage": cached});
+            let (_, _, _, end) = run(&[stop.clone(), usage], true);
+            let Delta::Done { usage, .. } = end else {
+                panic!("not the end: {end:?}");
+            };
+            assert_eq!(usage.map(|u| u.cached_tokens), Some(24));
+        }
         // A finish reason without [DONE] is a whole reply; neither is a truncated one.
         assert!(matches!(
             run(&[stop], false).3,
