@@ -296,7 +296,7 @@ fn a_paused_agent_asks_through_the_input_box() {
         view.on_key(&run, key(KeyCode::Char(c)));
     }
     let action = view.on_key(&run, key(KeyCode::Enter));
-    assert_eq!(action, Action::Send(Command::answer("Crew authors")));
+    assert_eq!(action, Action::Send(vec![Command::answer("Crew authors")]));
     assert!(view.input.is_none());
 }
 
@@ -355,21 +355,33 @@ fn the_help_opens_with_a_key_and_closes_with_another() {
     let before = draw(&run, &mut view, 100, 24, 2000).backend().to_string();
     assert!(!before.contains("cancel the whole run; again to quit"));
     view.on_key(&run, key(KeyCode::Char('?')));
-    let terminal = draw(&run, &mut view, 100, 24, 2000);
-    let screen = terminal.backend().to_string();
     // What a user looks for in it, written out rather than read from the table it is drawn
-    // from.
-    for line in [
+    // from. On a large screen all of it shows, in two columns.
+    let terminal = draw(&run, &mut view, 160, 48, 2000);
+    let screen = terminal.backend().to_string();
+    let wanted = [
         "focus the next / previous agent",
         "zoom the focused pane",
         "cancel the focused agent (the others go on)",
         "cancel the whole run; again to quit",
         "inspect what the focused agent sent to its model",
+        "breakpoints: add or remove where agents stop",
         "Esc or ? closes this help",
-    ] {
+    ];
+    for line in wanted {
         assert!(screen.contains(line), "help lacks {line:?}:\n{screen}");
     }
     insta::assert_snapshot!(terminal.backend());
+    // On a small one it scrolls: the end is a few keys away, and says there is no more.
+    let small = draw(&run, &mut view, 100, 24, 2000).backend().to_string();
+    assert!(small.contains("↓ more"), "{small}");
+    assert!(!small.contains("cancel the whole run"), "{small}");
+    for _ in 0..5 {
+        view.on_key(&run, key(KeyCode::PageDown));
+    }
+    let end = draw(&run, &mut view, 100, 24, 2000).backend().to_string();
+    assert!(end.contains("cancel the whole run; again to quit"), "{end}");
+    assert!(end.contains("↑ back · Esc or ? closes this help"), "{end}");
     // Keys go to the help while it is open: Tab does not move the focus behind it.
     view.on_key(&run, key(KeyCode::Tab));
     assert_eq!(view.focus, 0);

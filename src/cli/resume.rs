@@ -105,10 +105,7 @@ pub fn run(args: ResumeArgs) -> anyhow::Result<ExitCode> {
             .context("running the terminal UI")
         }
     })?;
-    output::warn(format_args!(
-        "crewtui: session recorded in {}",
-        visible_line(&file.display().to_string())
-    ));
+    super::tui::report_recorded(&file, outcome);
     Ok(match outcome {
         Some(outcome) => ExitCode::from(outcome.exit_code() as u8),
         None => ExitCode::SUCCESS,

@@ -60,13 +60,21 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             .context("running the terminal UI")
     })?;
     if let Some(path) = recorded.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-        output::warn(format_args!(
-            "crewtui: session recorded in {}",
-            path.display()
-        ));
+        report_recorded(path, outcome);
     }
     Ok(match outcome {
         Some(outcome) => ExitCode::from(outcome.exit_code() as u8),
         None => ExitCode::SUCCESS,
     })
+}
+
+/// Where the session was recorded, and for one left waiting how to go on with it.
+pub(super) fn report_recorded(path: &std::path::Path, outcome: Option<engine::Outcome>) {
+    let path = crewtui::text::visible_line(&path.display().to_string()).into_owned();
+    output::warn(format_args!("crewtui: session recorded in {path}"));
+    if outcome == Some(engine::Outcome::Paused) {
+        output::warn(format_args!(
+            "crewtui: the run waits; `crewtui resume {path}` goes on from there"
+        ));
+    }
 }

@@ -68,7 +68,8 @@ pub enum Command {
         agent: AgentId,
         #[serde(default)]
         variants: Option<u32>,
-        /// A system prompt to run the turn with instead of the agent's own.
+        /// The system prompt to send instead, whole (the list of signals included), as the
+        /// last request showed it.
         #[serde(default)]
         system_prompt: Option<String>,
         #[serde(default)]

@@ -270,11 +270,11 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         messages: Option<Vec<Message>>,
     },
-    /// A user message an agent sees from its next model call on.
+    /// A user message an agent sees from its next model call on: given (no `entry`), then
+    /// taken into that call (with the `entry` it added to the agent's history).
     Guidance {
         agent: AgentId,
         text: String,
-        /// The entry it added to the agent's history.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         entry: Option<Message>,
     },

@@ -71,9 +71,8 @@ impl fmt::Display for BreakSpec {
             BreakSpec::Signal(signal) => write!(f, "signal:{signal}"),
             BreakSpec::Failure => f.write_str("failure"),
             BreakSpec::Tokens(n) => write!(f, "tokens:{n}"),
-            BreakSpec::Cost(micros) => {
-                write!(f, "cost:{}.{:06}", micros / 1_000_000, micros % 1_000_000)
-            }
+            // Exact below a billion dollars, which is all a spec may say.
+            BreakSpec::Cost(micros) => write!(f, "cost:{}", *micros as f64 / 1e6),
         }
     }
 }
@@ -83,13 +82,17 @@ impl FromStr for BreakSpec {
 
     fn from_str(spec: &str) -> Result<Self, String> {
         let spec = spec.trim();
-        if spec == "failure" {
-            return Ok(BreakSpec::Failure);
+        match spec {
+            "failure" => return Ok(BreakSpec::Failure),
+            // Without a name: every agent's model calls, every tool.
+            "model" => return Ok(BreakSpec::Model(None)),
+            "tool" => return Ok(BreakSpec::Tool(None)),
+            _ => {}
         }
         let (kind, arg) = spec.split_once(':').ok_or_else(|| {
             format!(
-                "`{}` is not a breakpoint: give agent:ID, model:ID, model:*, tool:NAME, tool:*, \
-                 signal:SIG, failure, tokens:N or cost:USD",
+                "`{}` is not a breakpoint: give agent:ID, model[:ID], tool[:NAME], signal:SIG, \
+                 failure, tokens:N or cost:USD",
                 crate::text::visible_line(spec)
             )
         })?;
@@ -289,6 +292,8 @@ pub struct GateSettings {
     /// The number the next gate gets (a resumed session goes on counting).
     pub next_gate: u64,
     pub pass_once: Vec<(AgentId, GateKind)>,
+    /// Guidance waiting for agents' next model calls (a resumed session's).
+    pub guidance: Vec<(AgentId, String)>,
 }
 
 /// Dollars in millionths, as cost breakpoints count them.
@@ -324,6 +329,9 @@ impl Gatekeeper {
             pass_once: settings.pass_once,
             ..State::default()
         };
+        for (agent, text) in settings.guidance {
+            state.guidance.entry(agent).or_default().push_back(text);
+        }
         if let Some(all) = settings.approval_override {
             state.approvals.clear();
             state.approval_default = all;

@@ -97,6 +97,7 @@ impl Session {
                 let runner = Runner {
                     agent: self.agent(&ids[index])?,
                     id: ids[index].clone(),
+                    prompt: None,
                 };
                 let token = group_token.child_token();
                 Running::set(

@@ -107,6 +107,7 @@ pub fn start(crew: Crew, input: String, parts: SessionParts) -> SessionHandle {
         t_ms: 0,
         breakpoints: Vec::new(),
         held: Vec::new(),
+        guidance: Vec::new(),
         next_gate: 1,
         pass_once: Vec::new(),
         resumed_gates: Vec::new(),
@@ -172,6 +173,7 @@ fn launch(crew: Crew, parts: SessionParts, point: ResumePoint, announce: bool) -
         .breakpoints
         .extend(point.breakpoints.iter().cloned());
     settings.held.extend(point.held.iter().cloned());
+    settings.guidance.extend(point.guidance.iter().cloned());
     settings.next_gate = settings.next_gate.max(point.next_gate);
     settings.pass_once.extend(point.pass_once.iter().cloned());
     let gates = gate::Gatekeeper::new(settings, point.spend);

@@ -174,7 +174,20 @@ impl Pump {
             Command::Unreadable { line, error } => {
                 Err(format!("`{line}` is not a command: {error}"))
             }
-            Command::Guide { agent, .. } | Command::Hold { agent } | Command::Release { agent } => {
+            Command::Guide { agent, text } => {
+                self.known(agent)?;
+                // Recorded as given before the agent can take it, so the file has it in that
+                // order; the agent's next model call records it again, as taken.
+                self.emitter
+                    .emit(EventKind::Guidance {
+                        agent: agent.clone(),
+                        text: text.clone(),
+                        entry: None,
+                    })
+                    .await;
+                self.gated(command).await
+            }
+            Command::Hold { agent } | Command::Release { agent } => {
                 self.known(agent)?;
                 self.gated(command).await
             }

@@ -11,8 +11,9 @@ use super::step::Step;
 use super::turn::{TurnResult, TurnStatus};
 
 impl Session {
-    /// Runs `last` again: with `system_prompt` or `temperature` instead of the agent's own when
-    /// given; as `variants` at once when more than one.
+    /// Runs `last` again: with `system_prompt` (the whole prompt sent, signals' list included)
+    /// or `temperature` instead of the agent's own when given; as `variants` at once when more
+    /// than one.
     pub(crate) async fn rerun(
         &mut self,
         last: LastTurn,
@@ -21,12 +22,11 @@ impl Session {
         temperature: Option<f64>,
     ) -> Result<Step, Finish> {
         let mut agent = self.agent(&last.agent)?;
-        if let Some(prompt) = &system_prompt {
-            agent.system_prompt = Some(prompt.clone());
-        }
         if let Some(t) = temperature {
             agent.temperature = t;
         }
+        // Given whole, as the front end showed it: the prompt the turn was sent with.
+        let system_prompt_sent = system_prompt.clone();
         self.rewind(&last);
         let turn = self.turns.get(&last.agent).copied().unwrap_or(0) + 1;
         self.emitter
@@ -51,6 +51,7 @@ impl Session {
             let runner = Runner {
                 agent,
                 id: last.agent.clone(),
+                prompt: system_prompt_sent,
             };
             let round = Some(self.rounds);
             return self
@@ -80,6 +81,7 @@ impl Session {
             let runner = Runner {
                 agent: agent.clone(),
                 id: id.clone(),
+                prompt: system_prompt_sent.clone(),
             };
             let task = self.spawn_turn(runner, start(&last, None), self.history.clone(), token);
             tasks.spawn(async move { (index, task.await) });

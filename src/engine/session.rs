@@ -108,6 +108,8 @@ pub(crate) struct Runner {
     pub agent: Agent,
     /// The id its events carry: the agent's, or `AGENT~N` for a variant.
     pub id: AgentId,
+    /// A re-run's system prompt, sent whole instead of the one built from the agent.
+    pub prompt: Option<String>,
 }
 
 impl Session {
@@ -289,6 +291,7 @@ impl Session {
             None => Runner {
                 agent: self.agent(&id)?,
                 id: id.clone(),
+                prompt: None,
             },
         };
         let token = self.cancel.child_token();
@@ -467,7 +470,7 @@ impl Session {
         history: History,
         cancel: CancellationToken,
     ) -> JoinHandle<TurnResult> {
-        let Runner { agent, id } = runner;
+        let Runner { agent, id, prompt } = runner;
         let base = AgentId(agent.id.clone());
         let (turn, input, user_message, round, progress) = match start {
             TurnStart::New {
@@ -492,6 +495,7 @@ impl Session {
         };
         let settings = &self.crew.settings;
         let cx = TurnContext {
+            prompt,
             signals: self
                 .crew
                 .routing

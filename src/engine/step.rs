@@ -136,6 +136,8 @@ pub struct ResumePoint {
     /// The breakpoints and held agents the recording had set when it stopped.
     pub breakpoints: Vec<super::gate::BreakSpec>,
     pub held: Vec<AgentId>,
+    /// Guidance given and not yet taken, which the resumed agents take at their next call.
+    pub guidance: Vec<(AgentId, String)>,
     /// The number the next gate gets.
     pub next_gate: u64,
     /// Gates the recording stopped at that resuming decides: gone through once.

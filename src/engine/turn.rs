@@ -32,6 +32,8 @@ pub struct TurnContext {
     /// Whose turn it is in the history: its entries' author, whose view it gets, whose script
     /// a scripted model reads. The agent's id, for a variant too.
     pub speaks_as: AgentId,
+    /// A re-run's system prompt, sent whole instead of the agent's with its signals.
+    pub prompt: Option<String>,
     /// The signals this agent may emit, which its system prompt lists for the model.
     pub signals: Vec<Signal>,
     /// 1 for the agent's first turn in the session.
@@ -200,7 +202,10 @@ pub async fn run_turn(mut cx: TurnContext) -> TurnResult {
         cx.view.update(&cx.history, &cx.speaks_as);
         let mut request = Request {
             model: cx.agent.model.clone(),
-            system_prompt: system_prompt(&cx.agent, &cx.signals),
+            system_prompt: match &cx.prompt {
+                Some(prompt) => prompt.clone(),
+                None => system_prompt(&cx.agent, &cx.signals),
+            },
             messages: Arc::clone(cx.view.messages()),
             tools: specs.iter().map(ToolDef::from).collect(),
         };
@@ -682,7 +687,7 @@ async fn run_tool_calls(
             .await;
         let outcome = if let Some(reason) = &refused {
             ToolOutcome::Failed {
-                kind: ToolFailureKind::Error,
+                kind: ToolFailureKind::Denied,
                 error: format!("not run: denied ({reason})"),
                 elapsed_ms: 0,
             }

@@ -49,6 +49,8 @@ pub enum ToolFailureKind {
     NotFound,
     /// The model's arguments were not valid JSON or not an object.
     BadArguments,
+    /// The user denied the call at its gate; it never ran. Not the agent's failure.
+    Denied,
 }
 
 impl ToolFailureKind {
@@ -60,6 +62,7 @@ impl ToolFailureKind {
             ToolFailureKind::Error => "failed",
             ToolFailureKind::NotFound => "not found",
             ToolFailureKind::BadArguments => "bad arguments",
+            ToolFailureKind::Denied => "denied",
         }
     }
 }

@@ -22,6 +22,11 @@ pub enum KeyMode {
     Search,
     /// A search has found something: its keys come before those of the screen below it.
     Found,
+    /// An editor of the debugger has the keys: a tool call's arguments, a model request, a
+    /// re-run's settings. Other keys are typing.
+    Editor,
+    /// The breakpoint editor: a spec being typed, and the list of those set.
+    Breakpoints,
 }
 
 /// What a key asks for. The view carries out what is about looking; the live loop and the
@@ -83,6 +88,30 @@ pub enum KeyAction {
     /// The agent's previous / next model request in the inspector.
     OlderRequest,
     NewerRequest,
+    /// Leave the focused agent's gate (a tool call waiting for approval: approve it).
+    Continue,
+    /// Leave the gate and stop at the agent's next one.
+    Step,
+    /// Deny the tool call waiting at the gate, with a reason.
+    Deny,
+    /// Edit what waits at the gate: the tool call's arguments, or the model request.
+    Edit,
+    /// Open the breakpoint editor.
+    Breakpoints,
+    /// Run the focused agent's last turn again (`variants`: several at once).
+    Rerun,
+    Variants,
+    /// Keep the focused variant of a re-run.
+    Keep,
+    /// Give the focused agent guidance for its next model call.
+    Guide,
+    /// Hold the focused agent at its next gate, or let it go.
+    Hold,
+    /// In an editor: the next / previous field or message.
+    NextField,
+    PreviousField,
+    /// Remove the breakpoint chosen in the list.
+    RemoveBreakpoint,
 }
 
 /// A key with the modifiers it needs.
@@ -141,6 +170,14 @@ pub enum When {
     Paused,
     /// An agent has failed.
     Failures,
+    /// The focused agent waits at a gate.
+    Stopped,
+    /// The focused agent waits at a tool call's gate.
+    ToolGate,
+    /// The focused agent waits at a gate with something to edit: a tool call or a model call.
+    Editable,
+    /// A re-run's variants wait for the user to keep one.
+    Variants,
 }
 
 /// What the footer needs to know of the screen to choose its hints.
@@ -148,6 +185,10 @@ pub enum When {
 pub struct Situation {
     pub paused: bool,
     pub failures: bool,
+    pub stopped: bool,
+    pub tool_gate: bool,
+    pub editable: bool,
+    pub variants: bool,
 }
 
 impl When {
@@ -156,6 +197,10 @@ impl When {
             When::Always => true,
             When::Paused => situation.paused,
             When::Failures => situation.failures,
+            When::Stopped => situation.stopped,
+            When::ToolGate => situation.tool_gate,
+            When::Editable => situation.editable,
+            When::Variants => situation.variants,
         }
     }
 }
@@ -309,6 +354,56 @@ const LIVE: &[Binding] = &[
             A::Answer,
         )),
     ),
+    when(
+        When::Stopped,
+        essential(bind(
+            &[ch(' '), key(KeyCode::F(5))],
+            "space or F5",
+            "continue the focused agent from its gate (approve a tool call waiting there)",
+            Some("space continue"),
+            A::Continue,
+        )),
+    ),
+    when(
+        When::Stopped,
+        bind(
+            &[ch('s')],
+            "s",
+            "step: continue, and stop again at the agent's next model or tool call",
+            Some("s step"),
+            A::Step,
+        ),
+    ),
+    when(
+        When::ToolGate,
+        bind(
+            &[ch('d')],
+            "d",
+            "deny the tool call waiting at the gate (asks a reason; the model is told)",
+            Some("d deny"),
+            A::Deny,
+        ),
+    ),
+    when(
+        When::Editable,
+        bind(
+            &[ch('E')],
+            "E",
+            "edit the tool call's arguments or the model request waiting at the gate",
+            Some("E edit"),
+            A::Edit,
+        ),
+    ),
+    when(
+        When::Variants,
+        essential(bind(
+            &[ch('k')],
+            "k",
+            "keep the focused variant of a re-run; the run goes on from it",
+            Some("k keep"),
+            A::Keep,
+        )),
+    ),
     LOOKING[0],
     LOOKING[1],
     LOOKING[2],
@@ -334,6 +429,42 @@ const LIVE: &[Binding] = &[
         "inspect what the focused agent sent to its model",
         Some("i inspect"),
         A::Inspect,
+    ),
+    bind(
+        &[ch('b')],
+        "b",
+        "breakpoints: add or remove where agents stop",
+        Some("b breakpoints"),
+        A::Breakpoints,
+    ),
+    bind(
+        &[ch('g')],
+        "g",
+        "guide the focused agent: a message it sees at its next model call",
+        Some("g guide"),
+        A::Guide,
+    ),
+    bind(
+        &[ch('h')],
+        "h",
+        "hold the focused agent at its next gate (the others go on); again to release",
+        Some("h hold"),
+        A::Hold,
+    ),
+    bind(
+        &[ch('r')],
+        "r",
+        "run the focused agent's last turn again, from its start (while the run is stopped \
+         right after it)",
+        Some("r re-run"),
+        A::Rerun,
+    ),
+    bind(
+        &[ch('R')],
+        "R",
+        "run it again as 2 to 4 variants side by side, and keep one",
+        None,
+        A::Variants,
     ),
     essential(bind(
         &[ch('?'), key(KeyCode::F(1))],
@@ -612,6 +743,76 @@ const FOUND: &[Binding] = &[
     )),
 ];
 
+/// The debugger's editors: Enter sends, as in the input box.
+const EDITOR: &[Binding] = &[
+    essential(bind(
+        &[key(KeyCode::Enter)],
+        "Enter",
+        "send the edit (or run the re-run)",
+        Some("Enter sends"),
+        A::Send,
+    )),
+    bind(
+        &[alt(KeyCode::Enter)],
+        "Alt-Enter",
+        "a new line",
+        Some("Alt-Enter new line"),
+        A::NewLine,
+    ),
+    bind(
+        &[key(KeyCode::Tab)],
+        "Tab / Shift-Tab",
+        "the next / previous field or message",
+        Some("Tab next field"),
+        A::NextField,
+    ),
+    bind(&[key(KeyCode::BackTab)], "", "", None, A::PreviousField),
+    essential(bind(
+        &[key(KeyCode::Esc)],
+        "Esc",
+        "close without sending (the gate keeps waiting)",
+        Some("Esc cancels"),
+        A::CloseOverlay,
+    )),
+    SUSPEND,
+    bind(&[key(KeyCode::F(1))], "F1", "this help", None, A::Help),
+];
+
+const BREAKPOINTS: &[Binding] = &[
+    essential(bind(
+        &[key(KeyCode::Enter)],
+        "Enter",
+        "add the breakpoint typed: agent:ID, model[:ID], tool[:NAME], signal:SIG, failure, \
+         tokens:N, cost:USD",
+        Some("Enter adds"),
+        A::Send,
+    )),
+    bind(
+        &[key(KeyCode::Up)],
+        "↑ / ↓",
+        "choose a breakpoint in the list",
+        Some("↑↓ choose"),
+        A::FocusUp,
+    ),
+    bind(&[key(KeyCode::Down)], "", "", None, A::FocusDown),
+    bind(
+        &[key(KeyCode::Delete)],
+        "Delete",
+        "remove the breakpoint chosen",
+        Some("Del removes"),
+        A::RemoveBreakpoint,
+    ),
+    essential(bind(
+        &[key(KeyCode::Esc)],
+        "Esc",
+        "close the breakpoint editor",
+        Some("Esc closes"),
+        A::CloseOverlay,
+    )),
+    SUSPEND,
+    bind(&[key(KeyCode::F(1))], "F1", "this help", None, A::Help),
+];
+
 /// The bindings of `mode`, in the order the help lists them.
 pub fn table(mode: KeyMode) -> &'static [Binding] {
     match mode {
@@ -621,6 +822,8 @@ pub fn table(mode: KeyMode) -> &'static [Binding] {
         KeyMode::Inspector => INSPECTOR,
         KeyMode::Search => SEARCH,
         KeyMode::Found => FOUND,
+        KeyMode::Editor => EDITOR,
+        KeyMode::Breakpoints => BREAKPOINTS,
     }
 }
 
@@ -673,6 +876,20 @@ pub fn hints(mode: KeyMode, width: usize, situation: Situation) -> String {
     format!(" {}", shown.join(SEP))
 }
 
+/// The hints of the live screen's gate keys that apply in `situation`, for a stopped
+/// agent's pane: `space continue · s step · d deny · E edit`.
+pub fn gate_hints(situation: Situation) -> String {
+    table(KeyMode::Live)
+        .iter()
+        .filter(|b| {
+            matches!(b.when, When::Stopped | When::ToolGate | When::Editable)
+                && b.when.holds(situation)
+        })
+        .filter_map(|b| b.hint)
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
 /// The help overlay's lines for `mode`: keys and what they do.
 pub fn help(mode: KeyMode) -> impl Iterator<Item = (&'static str, &'static str)> {
     table(mode)
@@ -694,6 +911,8 @@ mod tests {
             KeyMode::Inspector,
             KeyMode::Search,
             KeyMode::Found,
+            KeyMode::Editor,
+            KeyMode::Breakpoints,
         ] {
             let chords: Vec<Chord> = table(mode)
                 .iter()
@@ -723,6 +942,8 @@ mod tests {
             KeyMode::Replay,
             KeyMode::Inspector,
             KeyMode::Search,
+            KeyMode::Editor,
+            KeyMode::Breakpoints,
         ] {
             assert_eq!(action(mode, &ctrl_z), Some(KeyAction::Suspend), "{mode:?}");
             assert!(help(mode).any(|(keys, _)| keys == "Ctrl-Z"), "{mode:?}");
@@ -743,7 +964,7 @@ mod tests {
             60,
             Situation {
                 paused: true,
-                failures: false,
+                ..Situation::default()
             },
         );
         assert!(paused.contains("a answer"), "{paused}");

@@ -109,6 +109,7 @@ where
     // The terminal failed (it went away, as a closed pane does): the run is still ended as a
     // quit ends it, then the error is returned.
     let mut failed: Option<io::Error> = None;
+    let mut detach = false;
     loop {
         if dirty && last_draw.elapsed() >= FRAME {
             let now_ms = if run.running() {
@@ -145,11 +146,13 @@ where
             event = next_event(&mut session) => match event {
                 Some(event) => {
                     run.apply(&event);
+                    view.heard(&event);
                     stats.events += 1;
                     if let Some(handle) = &mut session {
                         for _ in 0..DRAIN_MAX {
                             let Ok(event) = handle.events.try_recv() else { break };
                             run.apply(&event);
+                            view.heard(&event);
                             stats.events += 1;
                         }
                     }
@@ -177,11 +180,13 @@ where
         }
         match action {
             Action::None => {}
-            Action::Send(command) => {
-                if let Some(handle) = &session
-                    && handle.commands.send(command).await.is_err()
-                {
-                    tracing::debug!("command after the session ended");
+            Action::Send(commands) => {
+                if let Some(handle) = &session {
+                    for command in commands {
+                        if handle.commands.send(command).await.is_err() {
+                            tracing::debug!("command after the session ended");
+                        }
+                    }
                 }
             }
             Action::Start(text) => {
@@ -195,12 +200,31 @@ where
                 }
             }
             Action::Quit => break,
+            Action::Detach => {
+                detach = true;
+                break;
+            }
         }
     }
-    if let Some(handle) = session.take()
+    if let Some(mut handle) = session.take()
         && run.running()
     {
-        let _ = handle.commands.send(Command::cancel_session()).await;
+        // Detaching leaves the session where it waits, resumable; quitting cancels it.
+        let last = if detach {
+            Command::Detach {}
+        } else {
+            Command::cancel_session()
+        };
+        let _ = handle.commands.send(last).await;
+        if detach {
+            // The session's last events say how it stopped, which the caller reports.
+            let _ = tokio::time::timeout(STOP_GRACE, async {
+                while let Some(event) = handle.events.recv().await {
+                    run.apply(&event);
+                }
+            })
+            .await;
+        }
         // Nobody reads the events now; they are still recorded, and the session's last ones
         // must not wait for a reader.
         drop(handle.events);

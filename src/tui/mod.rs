@@ -6,7 +6,11 @@
 
 pub mod backend;
 pub mod clipboard;
+mod debugging;
+pub mod editor;
+mod editor_view;
 mod finding;
+mod gate_panel;
 pub mod header;
 pub mod inspector;
 pub mod keys;

@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 
 use super::wrap::wrap_ranges;
 use crate::engine::run::{Item, Timeline, Tone, ToolStatus};
+use crate::tools::ToolFailureKind;
 
 /// How a line is drawn; the theme turns these into colours.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -225,6 +226,19 @@ fn render_lines(item: &Item, width: usize, expanded: bool) -> Vec<(String, LineS
                     }
                     tail.push(')');
                     push_wrapped(&mut out, &tail, width, LineStyle::Dim);
+                }
+                ToolStatus::Failed {
+                    kind: ToolFailureKind::Denied,
+                    error,
+                } => {
+                    // `error` says it was denied and why; the model was told as much.
+                    push_wrapped(&mut out, &format!("⊘ {error}"), width, LineStyle::Notice);
+                    push_wrapped(
+                        &mut out,
+                        "  the model was told; the run goes on",
+                        width,
+                        LineStyle::Dim,
+                    );
                 }
                 ToolStatus::Failed { kind, error } => {
                     let kind = kind.describe();

@@ -13,7 +13,7 @@ use super::layout::{self, Body};
 use super::pane::LineStyle;
 use super::theme::{AgentState, Theme};
 use super::view::{InputPurpose, Mode, Overlay, Scroll, Timeline, View};
-use super::{header, inspector, search, title};
+use super::{debugging, editor_view, gate_panel, header, inspector, search, title};
 use crate::engine::Run;
 use crate::engine::run::RouteStep;
 
@@ -66,16 +66,19 @@ pub fn draw(frame: &mut Frame, run: &Run, view: &mut View, theme: &Theme, now_ms
     if let Mode::Replay(t) = &view.mode {
         draw_timeline(frame, timeline, t, theme);
     }
-    let situation = keys::Situation {
-        paused: run.pause().is_some(),
-        failures: run.agents().iter().any(|a| a.failed),
-    };
+    let situation = debugging::situation(run, view.focus);
     draw_footer(frame, footer, view, situation, theme);
+    if let Some(editor) = &mut view.editor {
+        editor_view::draw(frame, body, run, editor, theme);
+    }
     match view.overlay {
         Overlay::None => {}
-        Overlay::Help => draw_help(frame, area, view.key_mode(), view.search_mode(), theme),
+        Overlay::Help => {
+            let (mode, search) = (view.key_mode(), view.search_mode());
+            draw_help(frame, area, mode, search, &mut view.help_scroll, theme);
+        }
         Overlay::Inspector(_) => inspector::draw(frame, area, run, view, theme),
-        Overlay::ConfirmQuit => draw_confirm(frame, area, theme),
+        Overlay::ConfirmQuit => draw_confirm(frame, area, super::view::waiting(run), theme),
     }
 }
 
@@ -170,6 +173,24 @@ fn draw_body(
         return;
     }
     let labels = title::labels(run);
+    let variants = variant_panes(run);
+    if !variants.is_empty() && !view.zoomed {
+        // A re-run's variants side by side, for the user to keep one.
+        view.columns = variants.len();
+        view.compact = false;
+        let n = variants.len() as u32;
+        let wide = area.width / n as u16 >= layout::MIN_PANE_WIDTH;
+        let constraints = (0..n).map(|_| Constraint::Ratio(1, n));
+        let rects = if wide {
+            Layout::horizontal(constraints).split(area)
+        } else {
+            Layout::vertical(constraints).split(area)
+        };
+        for (&pane, &rect) in variants.iter().zip(rects.iter()) {
+            draw_pane(frame, rect, run, view, &labels, pane, theme, now_ms);
+        }
+        return;
+    }
     if view.zoomed {
         view.columns = 1;
         view.compact = false;
@@ -206,6 +227,16 @@ fn draw_body(
             draw_pane(frame, pane.1, run, view, &labels, pane.0, theme, now_ms);
         }
     }
+}
+
+/// The panes of the variants of a re-run waiting for the user to keep one, in order.
+pub fn variant_panes(run: &Run) -> Vec<usize> {
+    let Some((base, n)) = run.variants() else {
+        return Vec::new();
+    };
+    (1..=n)
+        .filter_map(|k| run.agent_index(&format!("{base}~{k}")))
+        .collect()
 }
 
 pub(super) fn line_style(style: LineStyle, theme: &Theme) -> Style {
@@ -313,6 +344,20 @@ fn draw_pane(
     }
     let mut inner = block.inner(area);
     frame.render_widget(block, area);
+    if let Some(gate) = run.gate_of(pane.id.as_str()) {
+        // The gate stays in view at the pane's foot however much the agent said before.
+        let situation = debugging::situation(run, index);
+        let room = (inner.height as usize / 2).max(1);
+        let lines = gate_panel::lines(gate, focused, situation, inner.width as usize, room, theme);
+        let rows = lines.len() as u16;
+        inner.height -= rows;
+        let panel = Rect {
+            y: inner.y + inner.height,
+            height: rows,
+            ..inner
+        };
+        frame.render_widget(Paragraph::new(lines), panel);
+    }
     let pinned = title::pinned_rows(pane, inner.height);
     if pinned > 0
         && let Some(failure) = &pane.last_failure
@@ -444,6 +489,22 @@ fn draw_input(frame: &mut Frame, area: Rect, run: &Run, view: &mut View, theme: 
             let name = crate::text::visible(name);
             format!(" Answer {name} · Enter sends · Alt-Enter new line ")
         }
+        InputPurpose::Deny { agent, .. } => {
+            let name = run
+                .agent(agent.as_str())
+                .map_or(agent.as_str(), |a| a.name.as_str());
+            let name = crate::text::visible(name);
+            format!(
+                " Why deny {name}'s tool call? The model is told · Enter denies · Esc keeps it "
+            )
+        }
+        InputPurpose::Guide(agent) => {
+            let name = run
+                .agent(agent.as_str())
+                .map_or(agent.as_str(), |a| a.name.as_str());
+            let name = crate::text::visible(name);
+            format!(" Guidance for {name}, seen at its next model call · Enter sends ")
+        }
     };
     input.area.set_block(
         Block::bordered()
@@ -517,10 +578,21 @@ fn draw_search_footer(
         // The inspector's Esc is the search's while it is on.
         (
             KeyMode::Found,
-            KeyMode::Input | KeyMode::Inspector | KeyMode::Search | KeyMode::Found,
+            KeyMode::Input
+            | KeyMode::Inspector
+            | KeyMode::Search
+            | KeyMode::Found
+            | KeyMode::Editor
+            | KeyMode::Breakpoints,
         )
         | (
-            KeyMode::Live | KeyMode::Input | KeyMode::Replay | KeyMode::Inspector | KeyMode::Search,
+            KeyMode::Live
+            | KeyMode::Input
+            | KeyMode::Replay
+            | KeyMode::Inspector
+            | KeyMode::Search
+            | KeyMode::Editor
+            | KeyMode::Breakpoints,
             _,
         ) => String::new(),
     };
@@ -589,19 +661,22 @@ fn draw_timeline(frame: &mut Frame, area: Rect, t: &Timeline, theme: &Theme) {
     );
 }
 
-fn draw_help(frame: &mut Frame, area: Rect, mode: KeyMode, search: Option<KeyMode>, theme: &Theme) {
+/// The help for `mode`, in two columns where they fit, scrolled to `scroll` (kept in range)
+/// when it is taller than the screen.
+fn draw_help(
+    frame: &mut Frame,
+    area: Rect,
+    mode: KeyMode,
+    search: Option<KeyMode>,
+    scroll: &mut usize,
+    theme: &Theme,
+) {
     // A search's keys come first, as they do when pressed.
     let keys: Vec<(&str, &str)> = search
         .into_iter()
         .flat_map(keys::help)
         .chain(keys::help(mode))
         .collect();
-    let widest = keys
-        .iter()
-        .map(|(_, what)| 22 + what.chars().count())
-        .max()
-        .unwrap_or(40);
-    let rect = layout::centered_size(area, widest as u16 + 2, keys.len() as u16 + 6);
     let title = match mode {
         KeyMode::Live => "Keys",
         KeyMode::Input => "Keys while you type",
@@ -609,44 +684,124 @@ fn draw_help(frame: &mut Frame, area: Rect, mode: KeyMode, search: Option<KeyMod
         KeyMode::Inspector => "Keys of the inspector",
         KeyMode::Search => "Keys while you type a search",
         KeyMode::Found => "Keys while searching",
+        KeyMode::Editor => "Keys of the editor",
+        KeyMode::Breakpoints => "Keys of the breakpoint editor",
     };
-    let mut lines = vec![Line::styled(title, theme.header()), Line::raw("")];
-    for (key, what) in keys {
-        lines.push(Line::from(vec![
-            Span::styled(format!("{key:<22}"), theme.title(false)),
-            Span::styled(what, theme.text()),
-        ]));
+    let key_width = keys
+        .iter()
+        .map(|(k, _)| UnicodeWidthStr::width(*k))
+        .max()
+        .unwrap_or(0);
+    const TEXT_WIDTH: usize = 60;
+    let inner_width = (area.width as usize).saturating_sub(4);
+    // Two columns when one would not fit the screen's height and two fit its width.
+    let two = keys.len() + 6 > area.height as usize && inner_width >= 2 * (key_width + 41);
+    let columns = if two { 2 } else { 1 };
+    let column_width = inner_width / columns;
+    let text_width = column_width
+        .saturating_sub(key_width + 2)
+        .clamp(10, TEXT_WIDTH);
+    let widest = keys
+        .iter()
+        .map(|(_, what)| what.chars().count().min(text_width))
+        .max()
+        .unwrap_or(20);
+    let cells: Vec<Vec<Line>> = keys
+        .iter()
+        .map(|(key, what)| {
+            let mut ranges = Vec::new();
+            super::wrap::wrap_ranges(what, text_width, 0, &mut ranges);
+            ranges
+                .into_iter()
+                .enumerate()
+                .map(|(i, (from, to))| {
+                    let key = if i == 0 { *key } else { "" };
+                    Line::from(vec![
+                        Span::styled(
+                            format!(
+                                "{key}{} ",
+                                " ".repeat(key_width - UnicodeWidthStr::width(key))
+                            ),
+                            theme.title(false),
+                        ),
+                        Span::styled(what[from..to].to_string(), theme.text()),
+                    ])
+                })
+                .collect()
+        })
+        .collect();
+    let rows: usize = cells.iter().map(Vec::len).sum();
+    let per_column = rows.div_ceil(columns);
+    let mut split: Vec<Vec<Line>> = vec![Vec::new(); columns];
+    let mut column = 0;
+    for cell in cells {
+        if split[column].len() + cell.len() > per_column && column + 1 < columns {
+            column += 1;
+        }
+        split[column].extend(cell);
     }
-    lines.push(Line::raw(""));
-    lines.push(Line::styled("Esc or ? closes this help", theme.dim()));
+    let tallest = split.iter().map(Vec::len).max().unwrap_or(0);
+    let height = (tallest as u16 + 6).min(area.height);
+    let width = ((key_width + 1 + widest) * columns + 2 * columns) as u16 + 2;
+    let rect = layout::centered_size(area, width, height);
     frame.render_widget(Clear, rect);
+    let block = Block::bordered()
+        .border_type(BorderType::Thick)
+        .border_style(theme.border(true, false))
+        .title(" Help ");
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [head, body, foot] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Min(1),
+        Constraint::Length(2),
+    ])
+    .areas(inner);
+    frame.render_widget(Line::styled(title, theme.header()), head);
+    *scroll = (*scroll).min(tallest.saturating_sub(body.height as usize));
+    let parts = Layout::horizontal(vec![Constraint::Ratio(1, columns as u32); columns]).split(body);
+    for (lines, rect) in split.into_iter().zip(parts.iter()) {
+        let shown: Vec<Line> = lines.into_iter().skip(*scroll).collect();
+        frame.render_widget(Paragraph::new(shown), *rect);
+    }
+    let more = tallest > body.height as usize + *scroll;
+    let close = match (*scroll > 0, more) {
+        (false, false) => "Esc or ? closes this help",
+        (false, true) => "↓ more · Esc or ? closes this help",
+        (true, true) => "↑/↓ scroll · Esc or ? closes this help",
+        (true, false) => "↑ back · Esc or ? closes this help",
+    };
     frame.render_widget(
-        Paragraph::new(lines).block(
-            Block::bordered()
-                .border_type(BorderType::Thick)
-                .border_style(theme.border(true, false))
-                .title(" Help "),
-        ),
-        rect,
+        Paragraph::new(vec![Line::raw(""), Line::styled(close, theme.dim())]),
+        foot,
     );
 }
 
-fn draw_confirm(frame: &mut Frame, area: Rect, theme: &Theme) {
+/// `q` while the run goes on; while it waits for the user it may also be left resumable.
+fn draw_confirm(frame: &mut Frame, area: Rect, waiting: bool, theme: &Theme) {
     let rect = layout::centered(area, 50, 30);
     frame.render_widget(Clear, rect);
+    let mut lines = vec![
+        Line::styled("The run is still going.", theme.warning()),
+        Line::raw(""),
+        Line::styled("y  quit and cancel it", theme.text()),
+    ];
+    if waiting {
+        lines.push(Line::styled(
+            "d  detach: quit, and `crewtui resume` goes on from where it waits",
+            theme.text(),
+        ));
+    }
+    lines.push(Line::styled("n  stay", theme.text()));
     frame.render_widget(
-        Paragraph::new(vec![
-            Line::styled("The run is still going.", theme.warning()),
-            Line::raw(""),
-            Line::styled("Quit and cancel it? y / n", theme.text()),
-        ])
-        .alignment(Alignment::Center)
-        .wrap(ratatui::widgets::Wrap { trim: true })
-        .block(
-            Block::bordered()
-                .border_style(theme.border(true, false))
-                .title(" Quit? "),
-        ),
+        Paragraph::new(lines)
+            .alignment(Alignment::Center)
+            .wrap(ratatui::widgets::Wrap { trim: true })
+            .block(
+                Block::bordered()
+                    .border_style(theme.border(true, false))
+                    .title(" Quit? "),
+            ),
         rect,
     );
 }

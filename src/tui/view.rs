@@ -9,21 +9,24 @@ use ratatui_textarea::TextArea;
 use tokio::time::Instant;
 
 use super::clipboard::Clipboard;
+use super::editor::{self, Editor};
 use super::finding::Move;
 use super::keys::{self, KeyAction, KeyMode};
 use super::pane::PaneView;
 use crate::engine::run::AgentState;
-use crate::engine::{Command, Run};
+use crate::engine::{AgentId, CallId, Command, Run};
 
 /// What a key asks the loop to do beyond changing the view.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     None,
-    /// Send a command to the running session.
-    Send(Command),
+    /// Send commands to the running session, in order.
+    Send(Vec<Command>),
     /// The first input, to start the session with.
     Start(String),
     Quit,
+    /// End the process leaving the session resumable where it waits.
+    Detach,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +52,13 @@ pub enum Scroll {
 pub enum InputPurpose {
     FirstInput,
     Answer(String),
+    /// The reason for denying a tool call waiting at its gate.
+    Deny {
+        agent: AgentId,
+        call_id: CallId,
+    },
+    /// Guidance for an agent's next model call.
+    Guide(AgentId),
 }
 
 pub struct InputBox {
@@ -140,6 +150,12 @@ pub struct View {
     pub inspector_area: Rect,
     /// Where `y` puts what it copies.
     pub clipboard: Clipboard,
+    /// A debugger editor open over the screen.
+    pub editor: Option<Editor>,
+    /// The first line of the help shown, when it is taller than the screen.
+    pub help_scroll: usize,
+    /// The newest gate the view has seen open, to bring the focus to a new one.
+    seen_gate: Option<crate::engine::gate::GateId>,
 }
 
 impl View {
@@ -163,6 +179,9 @@ impl View {
             inspected: None,
             inspector_area: Rect::default(),
             clipboard: Clipboard::default(),
+            editor: None,
+            seen_gate: None,
+            help_scroll: 0,
         }
     }
 
@@ -239,10 +258,28 @@ impl View {
         self.input = Some(InputBox { purpose, area });
     }
 
+    /// Says in the footer what an event means for the user now: a command the session could
+    /// not carry out.
+    pub fn heard(&mut self, event: &crate::engine::Event) {
+        if let crate::engine::EventKind::CommandRejected { error, .. } = &event.kind {
+            self.notify(crate::text::visible_line(error).into_owned());
+        }
+    }
+
     /// Brings the view in line with the run after events: panes that appeared, the input box
     /// for a pause that began or ended.
     pub fn sync(&mut self, run: &Run) {
         self.sync_panes(run);
+        if let Some(Editor::Breakpoints(b)) = &mut self.editor {
+            b.specs = run.breakpoints().to_vec();
+        }
+        // Variants begin: the focus goes to the first, where `k` keeps one.
+        let variants = super::render::variant_panes(run);
+        if let Some(&first) = variants.first()
+            && !variants.contains(&self.focus)
+        {
+            self.focus = first;
+        }
         if self.mode != Mode::Live {
             // A recording's pauses were answered long ago; nothing to type.
             if let Some(pause) = run.pause()
@@ -254,6 +291,21 @@ impl View {
         }
         if run.pause().is_none() {
             self.left_input = false;
+        }
+        // An agent stops: it gets the focus, unless the focused one waits at a gate too.
+        let newest = run.open_gates().last();
+        if newest.map(|g| &g.gate) != self.seen_gate.as_ref() {
+            self.seen_gate = newest.map(|g| g.gate.clone());
+            let focused_waits = run
+                .agents()
+                .get(self.focus)
+                .is_some_and(|a| run.gate_of(a.id.as_str()).is_some());
+            if let Some(gate) = newest
+                && !focused_waits
+                && let Some(i) = run.agent_index(gate.agent.as_str())
+            {
+                self.focus = i;
+            }
         }
         match (run.pause(), &self.input) {
             (Some(pause), None) if !self.left_input => {
@@ -334,6 +386,9 @@ impl View {
 
     /// Which key table applies now, under any search (see [`View::search_mode`]).
     pub fn key_mode(&self) -> KeyMode {
+        if let Some(editor) = &self.editor {
+            return editor.key_mode();
+        }
         if let Overlay::Inspector(_) = self.overlay {
             return KeyMode::Inspector;
         }
@@ -360,6 +415,31 @@ impl View {
         if key.kind == KeyEventKind::Release {
             return Action::None;
         }
+        if self.overlay != Overlay::Help
+            && let Some(editor) = &mut self.editor
+        {
+            let action = keys::action(editor.key_mode(), &key);
+            if action == Some(KeyAction::Help) {
+                self.overlay = Overlay::Help;
+                self.help_scroll = 0;
+                return Action::None;
+            }
+            return match editor.on_key(action, key) {
+                editor::Outcome::Stay => Action::None,
+                editor::Outcome::Close => {
+                    self.editor = None;
+                    Action::None
+                }
+                editor::Outcome::Send(commands) => {
+                    // The breakpoint editor stays open for the next one.
+                    match &mut self.editor {
+                        Some(Editor::Breakpoints(b)) => b.sent(),
+                        _ => self.editor = None,
+                    }
+                    Action::Send(commands)
+                }
+            };
+        }
         match self.search_mode() {
             Some(KeyMode::Search) => {
                 match keys::action(KeyMode::Search, &key) {
@@ -381,17 +461,26 @@ impl View {
             Overlay::ConfirmQuit => {
                 match key.code {
                     KeyCode::Char('y' | 'Y' | 'q') => return Action::Quit,
+                    KeyCode::Char('d' | 'D') if waiting(run) => return Action::Detach,
                     KeyCode::Char('n' | 'N') | KeyCode::Esc => self.overlay = Overlay::None,
                     _ => {}
                 }
                 return Action::None;
             }
             Overlay::Help => {
-                if matches!(
-                    key.code,
-                    KeyCode::Esc | KeyCode::Char('?' | 'q') | KeyCode::Enter | KeyCode::F(1)
-                ) {
-                    self.overlay = Overlay::None;
+                match key.code {
+                    KeyCode::Esc | KeyCode::Char('?' | 'q') | KeyCode::Enter | KeyCode::F(1) => {
+                        self.overlay = Overlay::None;
+                    }
+                    // A help taller than the screen scrolls; drawing keeps it in range.
+                    KeyCode::Up | KeyCode::Char('k') => {
+                        self.help_scroll = self.help_scroll.saturating_sub(1);
+                    }
+                    KeyCode::Down | KeyCode::Char('j') => self.help_scroll += 1,
+                    KeyCode::PageUp => self.help_scroll = self.help_scroll.saturating_sub(10),
+                    KeyCode::PageDown | KeyCode::Char(' ') => self.help_scroll += 10,
+                    KeyCode::Home => self.help_scroll = 0,
+                    _ => {}
                 }
                 return Action::None;
             }
@@ -422,9 +511,17 @@ impl View {
     pub fn perform(&mut self, run: &Run, action: KeyAction) -> Action {
         let n = run.agents().len().max(1);
         let inspecting = matches!(self.overlay, Overlay::Inspector(_));
+        // While a re-run's variants are all the screen shows, focus goes round them.
+        let variants = super::render::variant_panes(run);
+        let cycle = |focus: usize, forward: bool| match variants.iter().position(|&i| i == focus) {
+            Some(at) if forward => variants[(at + 1) % variants.len()],
+            Some(at) => variants[(at + variants.len() - 1) % variants.len()],
+            None if forward => (focus + 1) % n,
+            None => (focus + n - 1) % n,
+        };
         match action {
-            KeyAction::FocusNext => self.focus = (self.focus + 1) % n,
-            KeyAction::FocusPrevious => self.focus = (self.focus + n - 1) % n,
+            KeyAction::FocusNext => self.focus = cycle(self.focus, true),
+            KeyAction::FocusPrevious => self.focus = cycle(self.focus, false),
             KeyAction::FocusDown | KeyAction::FocusUp => {
                 let up = action == KeyAction::FocusUp;
                 // The list beside the focused pane goes one agent at a time; a grid moves to
@@ -484,7 +581,10 @@ impl View {
                 self.inspected = None;
                 self.search = None;
             }
-            KeyAction::Help => self.overlay = Overlay::Help,
+            KeyAction::Help => {
+                self.overlay = Overlay::Help;
+                self.help_scroll = 0;
+            }
             KeyAction::Answer => match run.pause() {
                 Some(pause) => {
                     self.left_input = false;
@@ -500,7 +600,7 @@ impl View {
                     let id = a.id.to_string();
                     if a.state.is_active() || a.state == AgentState::Waiting {
                         self.notify(format!("Cancelling {id}."));
-                        return Action::Send(Command::cancel_agent(id));
+                        return Action::Send(vec![Command::cancel_agent(id)]);
                     }
                     self.notify(format!("{id} is not running."));
                 }
@@ -509,7 +609,7 @@ impl View {
                 if run.running() && !self.ctrl_c {
                     self.ctrl_c = true;
                     self.notify("Cancelling the run. Ctrl-C again or q quits.");
-                    return Action::Send(Command::cancel_session());
+                    return Action::Send(vec![Command::cancel_session()]);
                 }
                 return Action::Quit;
             }
@@ -525,7 +625,8 @@ impl View {
                     return Action::None;
                 };
                 let text = input.area.lines().join("\n").trim().to_string();
-                if text.is_empty() {
+                // A denial needs no reason.
+                if text.is_empty() && !matches!(input.purpose, InputPurpose::Deny { .. }) {
                     self.notify("Type something first.");
                     return Action::None;
                 }
@@ -534,7 +635,15 @@ impl View {
                 self.notice = None;
                 return match purpose {
                     InputPurpose::FirstInput => Action::Start(text),
-                    InputPurpose::Answer(_) => Action::Send(Command::answer(text)),
+                    InputPurpose::Answer(_) => Action::Send(vec![Command::answer(text)]),
+                    InputPurpose::Deny { call_id, .. } => Action::Send(vec![Command::Deny {
+                        call_id,
+                        reason: (!text.is_empty()).then_some(text),
+                    }]),
+                    InputPurpose::Guide(agent) => {
+                        self.notify(format!("{agent} sees it at its next model call."));
+                        Action::Send(vec![Command::Guide { agent, text }])
+                    }
                 };
             }
             KeyAction::NewLine => {
@@ -549,8 +658,28 @@ impl View {
                     self.left_input = true;
                     self.notify("The agent still waits: a answers.");
                 }
+                Some(InputPurpose::Deny { .. }) => {
+                    self.input = None;
+                    self.notify("Not denied: the call still waits.");
+                }
+                Some(InputPurpose::Guide(_)) => {
+                    self.input = None;
+                    self.notify("No guidance sent.");
+                }
                 None => {}
             },
+            KeyAction::Continue => return self.continue_gate(run),
+            KeyAction::Step => return self.step_gate(run),
+            KeyAction::Deny => return self.deny_call(run),
+            KeyAction::Edit => return self.edit_gate(run),
+            KeyAction::Breakpoints => return self.open_breakpoints(run),
+            KeyAction::Rerun => return self.rerun_form(run, false),
+            KeyAction::Variants => return self.rerun_form(run, true),
+            KeyAction::Keep => return self.keep_variant(run),
+            KeyAction::Guide => return self.guide(run),
+            KeyAction::Hold => return self.hold(run),
+            // The editors' own, which they take before any table of the screen.
+            KeyAction::NextField | KeyAction::PreviousField | KeyAction::RemoveBreakpoint => {}
             KeyAction::PlayPause
             | KeyAction::StepForward
             | KeyAction::StepBack
@@ -567,4 +696,9 @@ impl View {
         }
         Action::None
     }
+}
+
+/// Whether the session waits for the user now: at a gate, or for an answer.
+pub fn waiting(run: &Run) -> bool {
+    run.running() && (run.pause().is_some() || !run.open_gates().is_empty())
 }

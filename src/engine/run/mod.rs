@@ -246,6 +246,8 @@ pub struct Run {
     /// The breakpoints set, as their specs.
     breakpoints: Vec<String>,
     held: std::collections::BTreeSet<AgentId>,
+    /// Guidance given and not yet taken into a model call, by agent, oldest first.
+    guidance: std::collections::BTreeMap<AgentId, Vec<String>>,
     /// A re-run in progress, and how to undo it if the recording stops before it ends.
     rerun: Option<RerunState>,
     /// The last command the session could not carry out, and why.
@@ -306,6 +308,7 @@ impl Run {
             last_gate: 0,
             breakpoints: Vec::new(),
             held: Default::default(),
+            guidance: Default::default(),
             rerun: None,
             rejected: None,
             ledger: Ledger::default(),
@@ -342,8 +345,17 @@ impl Run {
 
     /// The index of `id`, added when first seen.
     fn index_of(&mut self, id: &AgentId) -> usize {
-        match self.index.get(id) {
-            Some(&i) => i,
+        if let Some(&i) = self.index.get(id) {
+            return i;
+        }
+        // A re-run's variant `writer~2` is shown as its agent's variant 2.
+        let variant = id.as_str().rsplit_once('~').and_then(|(base, k)| {
+            let base = self.agent(base)?;
+            k.parse::<u32>().ok()?;
+            Some((format!("{} ~{k}", base.name), base.role.clone()))
+        });
+        match variant {
+            Some((name, role)) => self.add_agent(id, &name, &role),
             None => self.add_agent(id, id.as_str(), ""),
         }
     }
@@ -545,8 +557,9 @@ impl Run {
             }
             EventKind::SessionResumed {} => {
                 self.finish = None;
-                // Resuming decided the gates the recording stopped at; approval asks anew.
-                self.open_gates.clear();
+                // Resuming decides the gates the recording stopped at (their `decision`
+                // events follow); a tool call waiting for approval is asked anew.
+                self.open_gates.retain(|g| g.reason != "approval");
                 if let Phase::Paused { agent, prompt } = &self.phase {
                     self.pause = Some(Pause {
                         agent: agent.clone(),
@@ -857,7 +870,10 @@ impl Run {
             } => {
                 self.ensure_turn(agent, t);
                 let a = self.agent_mut(agent);
-                a.record_failure(format!("✗ {tool} {}: {error}", kind.describe()));
+                // A call the user denied is a decision, not a failure of the agent's.
+                if *kind != crate::tools::ToolFailureKind::Denied {
+                    a.record_failure(format!("✗ {tool} {}: {error}", kind.describe()));
+                }
                 let status = ToolStatus::Failed {
                     kind: *kind,
                     error: error.clone(),
@@ -1193,9 +1209,26 @@ impl Run {
                 a.set_state(state, t);
             }
             EventKind::Guidance { agent, text, entry } => {
+                let pending = self.guidance.entry(agent.clone()).or_default();
+                let given = match entry {
+                    None => {
+                        pending.push(text.clone());
+                        true
+                    }
+                    // Taken into a model call: said once, when it was given.
+                    Some(_) => match pending.iter().position(|t| t == text) {
+                        Some(i) => {
+                            pending.remove(i);
+                            false
+                        }
+                        None => true,
+                    },
+                };
                 let a = self.agent_mut(agent);
-                a.timeline
-                    .push(Item::Note(Note::Guidance { text: text.clone() }));
+                if given {
+                    a.timeline
+                        .push(Item::Note(Note::Guidance { text: text.clone() }));
+                }
                 if let (Some(message), Some(open)) = (entry, a.open_turn()) {
                     open.entries.push(Entry {
                         author: Author::Agent(agent.clone()),
@@ -1223,6 +1256,13 @@ impl Run {
                 ..
             } => {
                 let removed = self.history.truncate(*history_len);
+                // The path goes back to the turn that runs again.
+                let agent_step = RouteStep::Agent(agent.clone());
+                if let Some(at) = self.route.rfind_index(|s| *s == agent_step) {
+                    let kept = at + 1 - self.route.first_index();
+                    self.route
+                        .truncate(usize::try_from(kept).unwrap_or(usize::MAX));
+                }
                 self.rerun = Some(RerunState {
                     agent: agent.clone(),
                     variants: *variants,
@@ -1279,12 +1319,25 @@ fn gate_place(kind: GateKind, detail: &serde_json::Value) -> String {
         GateKind::Turn => "before its turn".to_string(),
         GateKind::ModelCall => "before a model call".to_string(),
         GateKind::ToolCall => format!("before calling {}", text("tool")),
-        GateKind::Signal => format!("at signal {} → {}", text("signal"), text("target")),
+        GateKind::Signal => match detail.get("target").and_then(|v| v.as_str()) {
+            Some(target) => format!("at signal {} → {target}", text("signal")),
+            None => format!("at signal {}, which ends the run", text("signal")),
+        },
         GateKind::Failure => "at a failure".to_string(),
-        GateKind::Budget => format!(
-            "at a budget ({} tokens)",
-            detail.get("tokens").and_then(|v| v.as_u64()).unwrap_or(0)
-        ),
+        GateKind::Budget => match detail.get("budget").and_then(|v| v.as_str()) {
+            Some(budget) => format!("at a budget: {budget}"),
+            None => format!(
+                "at a budget ({} tokens)",
+                detail.get("tokens").and_then(|v| v.as_u64()).unwrap_or(0)
+            ),
+        },
+    }
+}
+
+impl OpenGate {
+    /// Where it stopped, in words: `before calling fault`, `at signal [GO] → team`.
+    pub fn place(&self) -> String {
+        gate_place(self.kind, &self.detail)
     }
 }
 

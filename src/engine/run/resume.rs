@@ -152,6 +152,11 @@ impl Run {
                 .filter_map(|spec| spec.parse().ok())
                 .collect(),
             held: self.held.iter().cloned().collect(),
+            guidance: self
+                .guidance
+                .iter()
+                .flat_map(|(agent, texts)| texts.iter().map(|t| (agent.clone(), t.clone())))
+                .collect(),
             next_gate: self.last_gate + 1,
             pass_once: resumed.iter().map(|g| (g.agent.clone(), g.kind)).collect(),
             resumed_gates: resumed.iter().map(|g| g.gate.clone()).collect(),
