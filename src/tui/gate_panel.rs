@@ -30,12 +30,18 @@ pub fn lines(
         "hold" => format!("◆ held {} · h lets it go", gate.place()),
         reason => format!("◆ stopped {} · {}", gate.place(), visible_line(reason)),
     };
-    let mut out = vec![Line::styled(
-        cut_end(&visible_line(&head), width),
-        theme.warning().add_modifier(Modifier::REVERSED),
-    )];
-    let keys = focused.then(|| keys::gate_hints(situation));
-    let body_room = room.saturating_sub(1 + usize::from(keys.is_some()));
+    // Where and why, and the keys, wrap: a narrow pane still says all of it.
+    let head = wrapped(&visible_line(&head), width);
+    let keys = focused
+        .then(|| wrapped(&format!("  {}", keys::gate_hints(situation)), width))
+        .unwrap_or_default();
+    let head_rows = head.len().min(room);
+    let mut out: Vec<Line<'static>> = head
+        .into_iter()
+        .take(head_rows)
+        .map(|l| Line::styled(l, theme.warning().add_modifier(Modifier::REVERSED)))
+        .collect();
+    let body_room = room.saturating_sub(head_rows + keys.len());
     let body = what_waits(gate);
     let cut = body.len() > body_room;
     for (i, text) in body.into_iter().take(body_room).enumerate() {
@@ -46,15 +52,22 @@ pub fn lines(
         };
         out.push(Line::styled(cut_end(&text, width), theme.tool()));
     }
-    if let Some(keys) = keys
-        && out.len() < room
-    {
-        out.push(Line::styled(
-            cut_end(&format!("  {keys}"), width),
-            theme.dim(),
-        ));
+    for line in keys {
+        if out.len() < room {
+            out.push(Line::styled(line, theme.dim()));
+        }
     }
     out
+}
+
+/// `text` wrapped at `width` columns, a string per line.
+fn wrapped(text: &str, width: usize) -> Vec<String> {
+    let mut ranges = Vec::new();
+    super::wrap::wrap_ranges(text, width, 0, &mut ranges);
+    ranges
+        .into_iter()
+        .map(|(from, to)| text[from..to].to_string())
+        .collect()
 }
 
 /// What waits at the gate, a line each, control characters made visible.
@@ -78,8 +91,9 @@ fn what_waits(gate: &OpenGate) -> Vec<String> {
                 "" => String::new(),
                 model => format!(" to {}", visible_line(model)),
             };
+            let plural = if messages == 1 { "" } else { "s" };
             vec![format!(
-                "call {}{model} · {messages} messages · i inspects it",
+                "call {}{model} · {messages} message{plural} · i inspects it",
                 d.get("call").and_then(|c| c.as_u64()).unwrap_or(0) + 1
             )]
         }
