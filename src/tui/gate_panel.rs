@@ -32,9 +32,11 @@ pub fn lines(
     };
     // Where and why, and the keys, wrap: a narrow pane still says all of it.
     let head = wrapped(&visible_line(&head), width);
-    let keys = focused
-        .then(|| wrapped(&format!("  {}", keys::gate_hints(situation)), width))
-        .unwrap_or_default();
+    let keys = if focused {
+        wrapped(&format!("  {}", keys::gate_hints(situation)), width)
+    } else {
+        Vec::new()
+    };
     let head_rows = head.len().min(room);
     let mut out: Vec<Line<'static>> = head
         .into_iter()
