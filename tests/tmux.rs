@@ -595,3 +595,106 @@ fn f_finds_the_failed_agent_slash_searches_it_and_y_copies_by_osc_52() {
     );
     tmux.keys(&["C-c", "q"]);
 }
+
+/// A lead that asks first, a counter whose calculator needs approval, a closer.
+fn debugging_crew() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tmux-crew-debugging");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("debugging.yaml");
+    std::fs::write(
+        &path,
+        r#"name: debugging
+input: go
+settings: {scripted_tokens_per_second: 0, approve_tools: {calculator: ask}}
+routing:
+  signals:
+    lead: [{signal: "[COUNT]", target: counter}]
+  agent_behaviors:
+    lead: {wait_for_signal: true}
+agents:
+  - id: lead
+    provider: scripted
+    script: [{reply: "Ready when you are."}, {reply: "Counting next. [COUNT]"}]
+  - id: counter
+    provider: scripted
+    tools: [calculator]
+    handoff_targets: [closer]
+    script:
+      - {reply: "Let me count.", tool_calls: [{tool: calculator, arguments: {expression: "6*7"}}]}
+      - {reply: "It is 42."}
+  - id: closer
+    provider: scripted
+    is_terminal: true
+    script: [{reply: "Closed."}]
+"#,
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn b_sets_a_breakpoint_space_approves_g_guides_and_quitting_detaches_for_resume() {
+    let tag = "debugging";
+    let Some(tmux) = launch(tag, &debugging_crew(), 140, 40) else {
+        return;
+    };
+    // The lead waits for an answer: leave the box, set a breakpoint, then answer.
+    tmux.wait_for("Answer lead");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("a answer");
+    tmux.keys(&["b"]);
+    tmux.wait_for("Breakpoints");
+    tmux.keys(&["agent:closer", "Enter"]);
+    tmux.wait_for("▶ agent:closer");
+    tmux.keys(&["Escape"]);
+    tmux.keys(&["a"]);
+    tmux.wait_for("Answer lead");
+    tmux.keys(&["go on", "Enter"]);
+    // The calculator asks first; space approves it.
+    let screen = tmux.wait_for("◆ waits for approval before");
+    assert!(
+        screen.contains("calculator with") && screen.contains("\"expression\": \"6*7\""),
+        "{screen}"
+    );
+    tmux.keys(&["Space"]);
+    tmux.wait_for("→ 42");
+    // The breakpoint stops the closer before its turn; guidance is given there.
+    tmux.wait_until("the closer stopped by its breakpoint", |screen| {
+        screen.contains("◆ stopped before its turn") && screen.contains("agent:closer")
+    });
+    tmux.keys(&["g"]);
+    tmux.wait_for("Guidance for closer");
+    tmux.keys(&["Be brief.", "Enter"]);
+    tmux.wait_for("✎ guidance: Be brief.");
+    tmux.keys(&["q"]);
+    tmux.wait_for("d  detach");
+    tmux.keys(&["d"]);
+    let screen = tmux.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=2"), "a detached run waits:\n{screen}");
+    assert!(screen.contains("`crewtui resume "), "{screen}");
+    assert!(screen.contains("icanon") && !screen.contains("-icanon"), "{screen}");
+
+    let events = recorded(&home(tag));
+    let of = |kind: &str| -> Vec<&serde_json::Value> {
+        events.iter().filter(|e| e["type"] == kind).collect()
+    };
+    assert_eq!(of("breakpoints")[0]["specs"][0], "agent:closer");
+    assert!(of("decision").iter().any(|d| d["op"] == "approve"), "{events:?}");
+    assert_eq!(of("guidance")[0]["text"], "Be brief.");
+    assert_eq!(of("session_finished")[0]["outcome"], "paused");
+
+    // Resuming goes on from the closer's gate, and the closer sees the guidance.
+    let dir = home(tag).join("crewtui/sessions");
+    let file = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
+    let out = common::binary(&home(tag), &["resume", file.to_str().unwrap(), "--headless"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let closer_request = stdout
+        .lines()
+        .find(|l| l.contains("\"model_request\"") && l.contains("\"closer\""))
+        .expect("the closer was asked");
+    assert!(closer_request.contains("Be brief."), "{closer_request}");
+}
