@@ -673,24 +673,43 @@ fn b_sets_a_breakpoint_space_approves_g_guides_and_quitting_detaches_for_resume(
     let screen = tmux.wait_for("EXIT=");
     assert!(screen.contains("EXIT=2"), "a detached run waits:\n{screen}");
     assert!(screen.contains("`crewtui resume "), "{screen}");
-    assert!(screen.contains("icanon") && !screen.contains("-icanon"), "{screen}");
+    assert!(
+        screen.contains("icanon") && !screen.contains("-icanon"),
+        "{screen}"
+    );
 
     let events = recorded(&home(tag));
     let of = |kind: &str| -> Vec<&serde_json::Value> {
         events.iter().filter(|e| e["type"] == kind).collect()
     };
     assert_eq!(of("breakpoints")[0]["specs"][0], "agent:closer");
-    assert!(of("decision").iter().any(|d| d["op"] == "approve"), "{events:?}");
+    assert!(
+        of("decision").iter().any(|d| d["op"] == "approve"),
+        "{events:?}"
+    );
     assert_eq!(of("guidance")[0]["text"], "Be brief.");
     assert_eq!(of("session_finished")[0]["outcome"], "paused");
 
     // Resuming goes on from the closer's gate, and the closer sees the guidance.
     let dir = home(tag).join("crewtui/sessions");
-    let file = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
-    let out = common::binary(&home(tag), &["resume", file.to_str().unwrap(), "--headless"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let file = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let out = common::binary(
+        &home(tag),
+        &["resume", file.to_str().unwrap(), "--headless"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let closer_request = stdout
         .lines()

@@ -181,10 +181,20 @@ impl Playback {
     /// Takes one event of the first read: its mark, and a checkpoint when one is due.
     /// `offset` is where the line after it starts.
     fn index(&mut self, run: &mut Run, event: &Event, offset: u64) {
+        // A decision is about the agent at its gate, which the decision closes.
+        let decided = match &event.kind {
+            EventKind::Decision { gate, .. } => run
+                .open_gates()
+                .iter()
+                .find(|g| g.gate == *gate)
+                .and_then(|g| run.agent_index(g.agent.as_str())),
+            _ => None,
+        };
         run.apply(event);
         let (moment, agent) = Moment::of(&event.kind);
         let agent = agent
             .and_then(|id| run.agent_index(id))
+            .or(decided)
             .and_then(|i| u32::try_from(i).ok());
         self.marks.push(Mark {
             t_ms: event.t_ms,

@@ -571,7 +571,8 @@ const REPLAY: &[Binding] = &[
     bind(
         &[ch('n')],
         "n / p",
-        "the next / previous tool call, failure, hand-off, group or pause",
+        "the next / previous tool call, failure, hand-off, group, pause or intervention (a gate, \
+         a decision, guidance, a re-run)",
         Some("n/p next/prev"),
         A::NextMoment,
     ),

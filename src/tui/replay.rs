@@ -339,10 +339,16 @@ fn land_on_moment(replayer: &Playback, view: &mut View) {
             Some(p) => format!("pause: {name} asks {}", visible_line(&p.prompt)),
             None => format!("pause: {name} asks"),
         },
-        Moment::Intervention => match run.open_gates().last() {
-            Some(g) => format!("gate: {name} stopped ({})", visible_line(&g.reason)),
-            None => format!("intervention: {name}"),
-        },
+        // What the person did, as the agent's pane noted it.
+        Moment::Intervention => {
+            let note = agent.and_then(|(_, a)| {
+                a.timeline.items().rev().find_map(|item| match item {
+                    crate::engine::run::Item::Note(note) => Some(note.text()),
+                    _ => None,
+                })
+            });
+            format!("{name}: {}", visible_line(&note.unwrap_or_default()))
+        }
         Moment::Plain => return,
     };
     view.notify(format!("{number} of {all} · {what}"));
