@@ -131,7 +131,7 @@ impl Session {
         let mut timed_out: Vec<AgentId> = Vec::new();
         let mut not_needed: Vec<AgentId> = Vec::new();
         let mut deadline_hit = false;
-        let mut detached = false;
+        let mut detached: Vec<AgentId> = Vec::new();
         loop {
             let joined = tokio::select! {
                 joined = tasks.join_next() => joined,
@@ -160,7 +160,7 @@ impl Session {
             let id = ids[index].clone();
             let result = self.absorb(result, &id)?;
             if result.status == TurnStatus::Detached {
-                detached = true;
+                detached.push(id);
                 continue;
             }
             let end = match result.status.end() {
@@ -196,10 +196,12 @@ impl Session {
             Running::set(&self.running.agents, id.as_str(), None);
         }
         Running::set(&self.running.groups, name.as_str(), None);
-        if detached {
+        if !detached.is_empty() {
             // The group is not over: a resume goes on with the members that had not finished.
+            let left: Vec<&str> = detached.iter().map(AgentId::as_str).collect();
             return Err(Finish::detached(&format!(
-                "parallel group `{name}` was left mid-way"
+                "parallel group `{name}` was left mid-way ({} not finished)",
+                left.join(", ")
             )));
         }
 
