@@ -31,7 +31,11 @@ fn instant_demo() -> crewtui::config::model::Crew {
 
 /// Runs the demo crew recorded into `dir`; returns the live run model and the file.
 async fn recorded_demo(dir: &Path) -> (Run, PathBuf) {
-    let crew = instant_demo();
+    recorded(dir, instant_demo()).await
+}
+
+/// Runs `crew` recorded into `dir`; returns the live run model and the file.
+async fn recorded(dir: &Path, crew: crewtui::config::model::Crew) -> (Run, PathBuf) {
     let mut parts = SessionParts::for_crew(&crew, &reqwest::Client::new());
     let header = Header::new(
         &parts.session_id,
@@ -42,13 +46,13 @@ async fn recorded_demo(dir: &Path) -> (Run, PathBuf) {
     let recorder = Recorder::create(dir, &header).unwrap();
     let path = recorder.path().to_path_buf();
     parts.log = Some(Box::new(recorder));
-    let agents = AgentInfo::from_crew(&crew);
+    // The live TUI's run model: priced as the crew says.
+    let mut live = Run::for_crew(&crew, TimelineLimits::default());
     let events = run_to_end(
         engine::start(crew, "plan it".into(), parts),
         &["Crew authors"],
     )
     .await;
-    let mut live = Run::new("launch-plan", &agents, TimelineLimits::default());
     for e in &events {
         live.apply(e);
     }
@@ -73,6 +77,45 @@ async fn a_replay_ends_in_the_state_the_live_run_ended_in() {
     replayer.seek(10);
     replayer.seek(replayer.len());
     assert_eq!(format!("{live:?}"), format!("{:?}", replayer.run()));
+}
+
+#[tokio::test]
+async fn a_replay_prices_tokens_as_the_recorded_crew_said() {
+    let dir = scratch("replay-prices");
+    let mut crew = instant_demo();
+    // A model no price table knows, priced by the crew alone.
+    let model = "house-model".to_string();
+    for agent in &mut crew.agents {
+        agent.model = model.clone();
+    }
+    let dear = crewtui::config::model::Price {
+        input: 1_000.0,
+        cached_input: None,
+        output: 1_000.0,
+    };
+    crew.prices.models.insert(model, dear);
+    let (_, path) = recorded(&dir, crew.clone()).await;
+    let (mut replayer, _) = replayed(&path);
+    replayer.seek(replayer.len());
+
+    let recording = crewtui::session::read(&path).unwrap();
+    let mut as_run = Run::for_crew(&crew, TimelineLimits::default());
+    let mut by_table = Run::new(
+        "launch-plan",
+        &AgentInfo::from_crew(&crew),
+        TimelineLimits::default(),
+    );
+    for e in &recording.events {
+        as_run.apply(e);
+        by_table.apply(e);
+    }
+    let replayed = replayer.run().spend().cost_usd;
+    assert!(
+        replayed > by_table.spend().cost_usd * 10.0,
+        "replayed ${replayed}, the table's price ${}",
+        by_table.spend().cost_usd
+    );
+    assert_eq!(replayed, as_run.spend().cost_usd);
 }
 
 #[tokio::test]

@@ -81,6 +81,14 @@ impl Header {
         }
     }
 
+    /// The run model a recording of this session is folded into: its agents in the crew's
+    /// order, and its tokens priced as the crew and its providers said.
+    pub fn run(&self, limits: crate::engine::run::TimelineLimits) -> crate::engine::run::Run {
+        use crate::engine::run::{AgentInfo, Run, Terms};
+        Run::new(&self.crew_name, &AgentInfo::from_crew(&self.crew), limits)
+            .with_terms(Terms::for_crew(&self.crew))
+    }
+
     /// What `crew` (loaded from disk to go on with) changes from the crew this session was
     /// recorded with, a line each (see [`crate::config::differences`]); both compared without
     /// secrets, as the header holds them.

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use super::SessionError;
 use super::read::{LineKind, LineReader, quick_peek, read_header};
-use crate::engine::run::{AgentInfo, Spend, Terms, TimelineLimits};
-use crate::engine::{Event, Outcome, Run};
+use crate::engine::run::{Spend, TimelineLimits};
+use crate::engine::{Event, Outcome};
 
 /// One session file, summarised.
 #[derive(Clone, Debug, PartialEq)]
@@ -74,12 +74,7 @@ pub fn summarise(path: &Path) -> Result<SessionSummary, SessionError> {
     let file = crate::files::open_regular(path).map_err(|e| SessionError::io(path, e))?;
     let mut lines = LineReader::new(BufReader::with_capacity(1 << 16, file));
     let header = read_header(path, &mut lines)?;
-    let mut run = Run::new(
-        &header.crew_name,
-        &AgentInfo::from_crew(&header.crew),
-        TimelineLimits::default(),
-    )
-    .with_terms(Terms::for_crew(&header.crew));
+    let mut run = header.run(TimelineLimits::default());
     let mut last_t_ms = 0;
     while let Some(line) = lines.next_line().map_err(|e| SessionError::io(path, e))? {
         if line.kind != LineKind::Whole {

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use super::read::{LineKind, LineReader, parse_event};
 use super::{Entry, Header, ReadWarning, Reader, SessionError};
-use crate::engine::run::{AgentInfo, TimelineLimits};
+use crate::engine::run::TimelineLimits;
 use crate::engine::{Event, EventKind, Run};
 
 /// At most this many checkpoints: when there would be more, every other one goes and the
@@ -123,8 +123,7 @@ impl Playback {
     ) -> Result<(Playback, Header, Vec<ReadWarning>), SessionError> {
         let mut reader = Reader::open(path)?;
         let header = reader.header().clone();
-        let agents = AgentInfo::from_crew(&header.crew);
-        let initial = Run::new(&header.crew_name, &agents, limits);
+        let initial = header.run(limits);
         if header.version < 2 {
             // A version 1 file is upgraded whole (see `v1`); such files are short.
             drop(reader);
@@ -372,6 +371,7 @@ mod tests {
 
     use super::*;
     use crate::engine::EventKind;
+    use crate::engine::run::AgentInfo;
 
     fn events(n: usize) -> Vec<Event> {
         let mut list = vec![

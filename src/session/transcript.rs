@@ -11,8 +11,7 @@ use std::path::Path;
 
 use super::{Entry, Header, ReadWarning, Reader, Recording, SessionError, format_duration};
 use crate::engine::run::{
-    AgentInfo, AgentRun, CallState, Chapter, Run, Spend, Terms, TimelineLimits, ToolEnd,
-    TurnRecord, TurnStep,
+    AgentRun, CallState, Chapter, Run, Spend, TimelineLimits, ToolEnd, TurnRecord, TurnStep,
 };
 use crate::text::visible;
 
@@ -63,16 +62,10 @@ pub fn transcript_file(path: &Path) -> Result<(String, Vec<ReadWarning>), Sessio
 /// A transcript reads turns, calls and tool runs, never the timelines panes show: those keep
 /// little.
 fn transcript_run(header: &Header) -> Run {
-    let agents = AgentInfo::from_crew(&header.crew);
-    Run::new(
-        &header.crew_name,
-        &agents,
-        TimelineLimits {
-            max_bytes: 64 * 1024,
-            max_lines: 1_000,
-        },
-    )
-    .with_terms(Terms::for_crew(&header.crew))
+    header.run(TimelineLimits {
+        max_bytes: 64 * 1024,
+        max_lines: 1_000,
+    })
 }
 
 fn write(
