@@ -371,7 +371,6 @@ mod tests {
 
     use super::*;
     use crate::engine::EventKind;
-    use crate::engine::run::AgentInfo;
 
     fn events(n: usize) -> Vec<Event> {
         let mut list = vec![
@@ -418,13 +417,18 @@ mod tests {
         list
     }
 
+    fn crew() -> crate::config::model::Crew {
+        crate::config::load_crew_str(
+            "name: c\nagents:\n  - {id: a, provider: scripted}\n",
+            Path::new("c.yaml"),
+            Path::new("."),
+        )
+        .crew
+        .expect("the crew loads")
+    }
+
     fn initial() -> Run {
-        let agents = [AgentInfo {
-            id: "a".into(),
-            name: "a".into(),
-            role: String::new(),
-        }];
-        Run::new("c", &agents, TimelineLimits::default())
+        Run::for_crew(&crew(), TimelineLimits::default())
     }
 
     /// The state after folding the first `n` events from the start, as plainly as can be.
@@ -435,13 +439,7 @@ mod tests {
     }
 
     fn file_of(events: &[Event], name: &str) -> PathBuf {
-        let crew = crate::config::load_crew_str(
-            "name: c\nagents:\n  - {id: a, provider: scripted}\n",
-            Path::new("c.yaml"),
-            Path::new("."),
-        )
-        .crew
-        .expect("the crew loads");
+        let crew = crew();
         let header = Header::new("s", &crew, "go", std::time::SystemTime::now());
         let path = std::env::temp_dir().join(format!(
             "crewtui-playback-{}-{name}.jsonl",
