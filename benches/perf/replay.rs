@@ -322,8 +322,8 @@ pub(crate) fn replay_item() {
     row(
         "time to first frame",
         format!("{} ({})", ms(f), ratio(f)),
-        "< 1 s",
-        Some(f < Duration::from_secs(1)),
+        "< 0.5 s",
+        Some(f < Duration::from_millis(500)),
     );
     let i = median(&indexed);
     row(
@@ -338,8 +338,8 @@ pub(crate) fn replay_item() {
     row(
         "seek to 50 % and back to 10 %",
         ms(s),
-        "< 200 ms",
-        Some(s < Duration::from_millis(200)),
+        "< 100 ms",
+        Some(s < Duration::from_millis(100)),
     );
     let c = median(&cold);
     row(
@@ -348,5 +348,6 @@ pub(crate) fn replay_item() {
         "< 200 ms",
         Some(c < Duration::from_millis(200)),
     );
-    row("peak RSS", mb(peak_rss()), "", None);
+    let rss = peak_rss();
+    row("peak RSS", mb(rss), "< 150 MB", Some(rss < 150_000_000));
 }
