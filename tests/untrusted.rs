@@ -410,3 +410,29 @@ fn a_missing_file_is_named_with_its_cause_said_once() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(text(&out.stderr), format!("crewtui: {theme}: {cause}\n"));
 }
+
+#[test]
+fn a_session_whose_numbers_or_clock_are_at_their_limit_is_refused_and_left_unchanged() {
+    for field in ["seq", "t_ms"] {
+        let dir = fresh(&format!("exhausted-{field}"));
+        let (_, file) = paused_session(&dir);
+        // The last recorded event claims a number (or time) the run could not count on from.
+        let content = std::fs::read_to_string(&file).unwrap();
+        let mut lines: Vec<String> = content.lines().map(str::to_string).collect();
+        let last = lines.last_mut().unwrap();
+        let mut event: Value = serde_json::from_str(last).unwrap();
+        event[field] = Value::from(u64::MAX - 10);
+        *last = event.to_string();
+        let crafted = lines.join("\n") + "\n";
+        std::fs::write(&file, &crafted).unwrap();
+
+        let out = resume(&file, &[]);
+        assert_eq!(out.status.code(), Some(1), "{field}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("at their limit"),
+            "{field}: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), crafted, "{field}");
+    }
+}
