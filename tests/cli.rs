@@ -1035,6 +1035,60 @@ fn what_a_command_tool_leaves_running_ends_with_its_call() {
 }
 
 #[test]
+fn sigterm_during_a_tool_call_kills_the_tool_and_what_it_started() {
+    use std::io::{BufRead, BufReader};
+
+    // Durations no other test uses, to tell these sleeps from any other.
+    let tag = std::process::id();
+    let (child_sleep, tool_sleep) = (format!("504.{tag}"), format!("505.{tag}"));
+    let crew = write_crew(
+        "tool-terminated",
+        &format!(
+            "name: term\ninput: go\nsettings: {{scripted_tokens_per_second: 0}}\ntools:\n  \
+             slow: {{command: sh, args: [-c, 'sleep {child_sleep} >/dev/null 2>&1 & sleep {tool_sleep}'], timeout_seconds: 600}}\n\
+             agents:\n  - id: a\n    provider: scripted\n    tools: [slow]\n    \
+             script: [{{tool_calls: [{{tool: slow, arguments: {{}}}}]}}, {{reply: done}}]\n"
+        ),
+    );
+    let dir = scratch("tool-terminated-sessions");
+    let mut child = spawn_headless(&crew, &dir);
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut printed = String::new();
+    // The tool has been called, and both of its sleeps are running.
+    while !printed.contains("\"tool_call\"") {
+        assert!(stdout.read_line(&mut printed).unwrap() > 0, "{printed}");
+    }
+    let both = || [&child_sleep, &tool_sleep].map(|s| common::sleeping(s).len());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while both() != [1, 1] && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(both(), [1, 1], "the tool's sleeps never started");
+
+    signal(&child, "TERM");
+    std::io::Read::read_to_string(&mut stdout, &mut printed).unwrap();
+    let status = wait_within(&mut child, "SIGTERM");
+    // A killed process may take a moment to be gone.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while both() != [0, 0] && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let left: Vec<u32> = [&child_sleep, &tool_sleep]
+        .iter()
+        .flat_map(|s| common::sleeping(s))
+        .collect();
+    for pid in &left {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    }
+    assert!(left.is_empty(), "still running after SIGTERM: {left:?}");
+    assert_eq!(status.code(), Some(1));
+    let last: Value = serde_json::from_str(printed.lines().last().unwrap()).unwrap();
+    assert_eq!(last["outcome"], "cancelled", "{printed}");
+}
+
+#[test]
 fn tool_calls_past_the_cap_fail_and_the_turn_goes_on() {
     let call = "{tool: calculator, arguments: {expression: '1+1'}}";
     let crew = write_crew(
