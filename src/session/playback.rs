@@ -575,9 +575,9 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn gates_decisions_guidance_and_reruns_are_moments_of_their_agent() {
         let events = steered_events().await;
-        let agents: Vec<AgentInfo> = ["writer", "editor"]
+        let agents: Vec<crate::engine::run::AgentInfo> = ["writer", "editor"]
             .iter()
-            .map(|id| AgentInfo {
+            .map(|id| crate::engine::run::AgentInfo {
                 id: (*id).into(),
                 name: (*id).into(),
                 role: String::new(),
