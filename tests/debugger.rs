@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{crew, run_on, story};
+use common::{crew, drive, run_on, story};
 use crewtui::config::model::Crew;
 use crewtui::engine::gate::{Approval, GateSettings};
 use crewtui::engine::{
@@ -52,23 +52,6 @@ fn breaking(specs: &[&str]) -> GateSettings {
         breakpoints: specs.iter().map(|s| s.parse().unwrap()).collect(),
         ..GateSettings::default()
     }
-}
-
-/// Runs a session to its end, answering each `gate` event with what `decide` says (commands
-/// to send); returns every event.
-async fn drive(
-    mut handle: SessionHandle,
-    mut decide: impl FnMut(&Event, &[Event]) -> Vec<Command>,
-) -> Vec<Event> {
-    let mut events = Vec::new();
-    while let Some(event) = handle.events.recv().await {
-        let commands = decide(&event, &events);
-        events.push(event);
-        for command in commands {
-            handle.commands.send(command).await.unwrap();
-        }
-    }
-    events
 }
 
 fn gates(events: &[Event]) -> Vec<(String, GateKind, String)> {

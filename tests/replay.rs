@@ -450,3 +450,372 @@ async fn n_and_p_land_on_a_moment_focus_its_agent_and_say_what_it_was() {
         "{screen}"
     );
 }
+
+/// A writer whose one turn calls a tool that asks approval and one that breaks, then drafts;
+/// an editor ends the run.
+const STEERED: &str = r#"
+name: steered
+settings: {scripted_tokens_per_second: 0}
+agents:
+  - id: writer
+    provider: scripted
+    tools: [calculator, fault]
+    handoff_targets: [editor]
+    script:
+      - reply: "Counting."
+        tool_calls:
+          - {tool: calculator, arguments: {expression: "6*7"}}
+          - {tool: fault, arguments: {mode: error, message: "boom"}}
+      - {reply: "Draft."}
+  - id: editor
+    provider: scripted
+    is_terminal: true
+    script: [{reply: "Edited."}]
+"#;
+
+/// Records a session of `crew` into `dir` under `gates`, steered by `decide` (see
+/// [`common::drive`]); returns the file.
+async fn record_steered(
+    dir: &Path,
+    crew: crewtui::config::model::Crew,
+    gates: crewtui::engine::gate::GateSettings,
+    decide: impl FnMut(&engine::Event, &[engine::Event]) -> Vec<engine::Command>,
+) -> PathBuf {
+    let mut parts = SessionParts::for_crew(&crew, &reqwest::Client::new());
+    parts.gates = gates;
+    let header = Header::new(&parts.session_id, &crew, "go", std::time::SystemTime::now());
+    let recorder = Recorder::create(dir, &header).unwrap();
+    let path = recorder.path().to_path_buf();
+    parts.log = Some(Box::new(recorder));
+    common::drive(engine::start(crew, "go".into(), parts), decide).await;
+    path
+}
+
+/// Every intervention there is, on a real run: a model call stopped and sent with another
+/// prompt and message, guidance, an approval answered with other arguments, a breakpoint
+/// answered with a denial, a hold, and a re-run as three variants of which the second is kept.
+async fn record_interventions(dir: &Path) -> PathBuf {
+    use crewtui::engine::gate::{Approval, GateSettings};
+    use crewtui::engine::{Command, EventKind, GateKind, Message};
+    let gates = GateSettings {
+        breakpoints: ["model:writer", "tool:fault"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect(),
+        approvals: [("calculator".to_string(), Approval::Ask)].into(),
+        ..GateSettings::default()
+    };
+    let mut rerun_asked = false;
+    let decide = move |event: &engine::Event, _: &[engine::Event]| match &event.kind {
+        EventKind::Gate {
+            gate,
+            kind: GateKind::ModelCall,
+            detail,
+            ..
+        } => {
+            let mut messages: Vec<Message> =
+                serde_json::from_value(detail["messages"].clone()).unwrap();
+            messages[0] = Message::User {
+                content: "Write it short.".into(),
+            };
+            vec![
+                Command::Guide {
+                    agent: "writer".into(),
+                    text: "Be brief.".into(),
+                },
+                Command::Unbreak {
+                    spec: "model:writer".into(),
+                },
+                Command::EditRequest {
+                    gate: gate.clone(),
+                    system_prompt: Some("You write short drafts.".into()),
+                    messages: Some(messages),
+                },
+            ]
+        }
+        EventKind::Gate {
+            kind: GateKind::ToolCall,
+            reason,
+            detail,
+            agent,
+            ..
+        } => {
+            let call_id = detail["call_id"].as_str().unwrap().into();
+            if reason == "approval" {
+                return vec![Command::EditCall {
+                    call_id,
+                    arguments: serde_json::json!({"expression": "2+2"}),
+                }];
+            }
+            let deny = Command::Deny {
+                call_id,
+                reason: Some("not today".into()),
+            };
+            if agent == "writer" {
+                vec![
+                    Command::Hold {
+                        agent: "editor".into(),
+                    },
+                    deny,
+                ]
+            } else {
+                vec![deny]
+            }
+        }
+        EventKind::Gate {
+            kind: GateKind::Turn,
+            gate,
+            ..
+        } if !rerun_asked => {
+            rerun_asked = true;
+            vec![
+                Command::Rerun {
+                    agent: "writer".into(),
+                    variants: Some(3),
+                    system_prompt: None,
+                    temperature: Some(0.9),
+                },
+                Command::Release {
+                    agent: "editor".into(),
+                },
+                Command::Continue {
+                    gate: Some(gate.clone()),
+                },
+            ]
+        }
+        EventKind::Gate { gate, .. } => vec![Command::Continue {
+            gate: Some(gate.clone()),
+        }],
+        EventKind::TurnEnded { agent, .. } if agent == "writer~3" => vec![Command::Keep {
+            agent: "writer".into(),
+            variant: 2,
+        }],
+        _ => Vec::new(),
+    };
+    record_steered(dir, common::crew(STEERED), gates, decide).await
+}
+
+/// `text` without what differs from one recording to the next: the session id, the start,
+/// the file.
+fn steady_transcript(text: &str, session_id: &str) -> String {
+    text.replace(session_id, "<session>")
+        .lines()
+        .map(|line| {
+            if line.starts_with("- Started: ") {
+                "- Started: <time>"
+            } else if line.starts_with("- File: ") {
+                "- File: <file>"
+            } else {
+                line
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_transcript_tells_every_intervention_where_it_happened() {
+    let dir = scratch("transcript-interventions");
+    let path = record_interventions(&dir).await;
+    let recording = session::read(&path).unwrap();
+    assert_eq!(recording.warnings, []);
+    let text = session::transcript(&recording);
+    let has = |part: &str| {
+        text.find(part)
+            .unwrap_or_else(|| panic!("missing {part:?} in:\n{text}"))
+    };
+    // The model call stopped, was sent edited, and took the guidance given at its gate.
+    let turn = has("## writer, turn 1");
+    let model_stop = has("**Stopped** before a model call (model:writer) — gate g1, model call 1");
+    has("): sent an edited request\n");
+    has("System prompt changed:\n\n```diff\n");
+    has("+ You write short drafts.\n");
+    has("Messages changed (1 before, 1 sent):");
+    has("*Message 1 (user), edited:*\n\n```diff\n- go\n+ Write it short.\n```");
+    has("**Guidance** given (+");
+    has("), taken into its next model call (+");
+    has("> Be brief.");
+    // The approval was answered with other arguments, shown as a diff.
+    let approval = has("**Stopped** before calling calculator (approval) — gate g2, call ");
+    has(
+        "): ran with edited arguments\n\n```diff\n  {\n-   \"expression\": \"6*7\"\n+   \"expression\": \"2+2\"\n  }\n```",
+    );
+    // The breakpoint on the failing tool was answered with a denial.
+    let fault = has("**Stopped** before calling fault (tool:fault) — gate g3, call ");
+    has("): denied: not today\n");
+    let handoff = has("**Hand-off** writer → editor");
+    assert!(turn < model_stop && model_stop < approval && approval < fault && fault < handoff);
+    // Held while the writer worked, the editor stopped before its turn, and was let go.
+    has("**Held** editor (+");
+    let held = has("**editor stopped** before its turn (hold) — gate g4, +");
+    has("**Released** editor (+");
+    // The writer's turn ran again as three variants; the second was kept.
+    let rerun = has("## writer, turn 2: turn 1 again, as 3 variants (+");
+    has("The turn runs again from its start, at temperature 0.9, the history taken back");
+    has("- **Variant 1**: Draft.\n- **Variant 2**, kept: Draft.\n- **Variant 3**: Draft.\n");
+    let kept = has("**Kept variant 2 of 3** (+");
+    let editor = has("## editor, turn 1");
+    assert!(handoff < held && held < rerun && rerun < kept && kept < editor);
+    has("## Outcome: completed");
+    insta::assert_snapshot!(steady_transcript(&text, &recording.header.session_id));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_detached_gate_and_the_resume_that_decided_it_are_in_the_transcript() {
+    use crewtui::engine::gate::GateSettings;
+    use crewtui::engine::{Command, EventKind};
+    let yaml = r#"
+name: tooly
+settings: {scripted_tokens_per_second: 0}
+agents:
+  - id: solo
+    provider: scripted
+    is_terminal: true
+    tools: [calculator]
+    script:
+      - {reply: "Let me count.", tool_calls: [{tool: calculator, arguments: {expression: "6*7"}}]}
+      - {reply: "Done."}
+"#;
+    let dir = scratch("transcript-detached");
+    let gates = GateSettings {
+        breakpoints: vec!["tool:calculator".parse().unwrap()],
+        ..GateSettings::default()
+    };
+    let path = record_steered(&dir, common::crew(yaml), gates, |event, _| {
+        match &event.kind {
+            EventKind::Gate { .. } => vec![Command::Detach {}],
+            _ => Vec::new(),
+        }
+    })
+    .await;
+    let (text, _) = session::transcript_file(&path).unwrap();
+    let detached = "*The session ended here while it waited (+";
+    assert!(text.contains(detached), "{text}");
+    assert!(text.contains("## Outcome: paused"), "{text}");
+
+    let (recorder, recording) = Recorder::append(&path).unwrap();
+    let mut parts = SessionParts::for_crew(&common::crew(yaml), &reqwest::Client::new());
+    parts.log = Some(Box::new(recorder));
+    let handle = engine::resume(common::crew(yaml), &recording.events, parts).unwrap();
+    common::drive(handle, |_, _| Vec::new()).await;
+    let (text, _) = session::transcript_file(&path).unwrap();
+    let stop = text
+        .find("**Stopped** before calling calculator (tool:calculator)")
+        .unwrap_or_else(|| panic!("{text}"));
+    let left = text.find(detached).unwrap_or_else(|| panic!("{text}"));
+    let decided = text
+        .find("): continued by resuming the session\n")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(stop < left && left < decided, "{text}");
+    assert!(text.contains("**Tool result** `calculator`"), "{text}");
+    assert!(text.contains("## Outcome: completed"), "{text}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_budget_stop_says_whose_budget_and_what_was_spent() {
+    use crewtui::engine::gate::GateSettings;
+    use crewtui::engine::{Command, EventKind};
+    let yaml = r#"
+name: budgeted
+settings: {scripted_tokens_per_second: 0}
+agents:
+  - id: first
+    provider: scripted
+    is_terminal: true
+    budget: {max_tokens: 5}
+    script: [{reply: "one two three"}]
+"#;
+    let dir = scratch("transcript-budget");
+    let path = record_steered(
+        &dir,
+        common::crew(yaml),
+        GateSettings::default(),
+        |event, _| match &event.kind {
+            EventKind::Gate { gate, .. } => vec![Command::Continue {
+                gate: Some(gate.clone()),
+            }],
+            _ => Vec::new(),
+        },
+    )
+    .await;
+    let (text, _) = session::transcript_file(&path).unwrap();
+    for part in [
+        "**Stopped** at a budget: agent first reached its budget of 5 tokens",
+        " (budget) — gate g1, ",
+        " tokens so far, +",
+        "): continued\n",
+    ] {
+        assert!(text.contains(part), "missing {part:?} in:\n{text}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_step_and_a_rerun_with_another_prompt_are_told_in_the_transcript() {
+    use crewtui::engine::gate::GateSettings;
+    use crewtui::engine::{Command, EventKind, GateKind};
+    let yaml = r#"
+name: again
+settings: {scripted_tokens_per_second: 0}
+agents:
+  - id: writer
+    provider: scripted
+    handoff_targets: [editor]
+    script: [{reply: "Draft."}]
+  - id: editor
+    provider: scripted
+    is_terminal: true
+    script: [{reply: "Edited."}]
+"#;
+    let dir = scratch("transcript-rerun");
+    let gates = GateSettings {
+        breakpoints: ["model:writer", "agent:editor"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect(),
+        ..GateSettings::default()
+    };
+    let mut first = (true, true);
+    let path = record_steered(&dir, common::crew(yaml), gates, move |event, _| {
+        let EventKind::Gate { gate, kind, .. } = &event.kind else {
+            return Vec::new();
+        };
+        let gate = Some(gate.clone());
+        match kind {
+            GateKind::ModelCall if first.0 => {
+                first.0 = false;
+                vec![Command::Step { gate }]
+            }
+            GateKind::Turn if first.1 => {
+                first.1 = false;
+                vec![
+                    Command::Rerun {
+                        agent: "writer".into(),
+                        variants: None,
+                        system_prompt: Some("You are terse.".into()),
+                        temperature: None,
+                    },
+                    Command::Continue { gate },
+                ]
+            }
+            _ => vec![Command::Continue { gate }],
+        }
+    })
+    .await;
+    let (text, _) = session::transcript_file(&path).unwrap();
+    let has = |part: &str| {
+        text.find(part)
+            .unwrap_or_else(|| panic!("missing {part:?} in:\n{text}"))
+    };
+    let stepped = has("): stepped: it stops again at its next gate\n");
+    let rerun = has(
+        "**Re-run** (+0ms): writer's turn 1 runs again from its start as turn 2, with another \
+         system prompt; the history goes back to where it began",
+    );
+    has("System prompt:\n\n```diff\n");
+    has("+ You are terse.\n");
+    let again = has("## writer, turn 2");
+    // Stepping stopped the writer again, at the re-run's model call: its first again.
+    let second = has("**Stopped** before a model call (step) — gate g3, model call 1");
+    assert!(stepped < rerun && rerun < again && again < second, "{text}");
+    assert!(!text.contains("variants"), "{text}");
+}

@@ -511,6 +511,116 @@ mod tests {
         assert_eq!(playback.moment_here(), None);
     }
 
+    /// A real session steered at its gates: a breakpoint on the writer's model call answered
+    /// with guidance, then, at the editor's turn, a re-run of the writer as two variants.
+    async fn steered_events() -> Vec<Event> {
+        use crate::engine::{Command, SessionParts};
+        let crew = crate::config::load_crew_str(
+            "name: c\nsettings: {scripted_tokens_per_second: 0}\nagents:\n  - {id: writer, \
+             provider: scripted, handoff_targets: [editor], script: [{reply: Draft.}]}\n  - \
+             {id: editor, provider: scripted, is_terminal: true, script: [{reply: Done.}]}\n",
+            Path::new("c.yaml"),
+            Path::new("."),
+        )
+        .crew
+        .expect("the crew loads");
+        let mut parts = SessionParts::for_crew(&crew, &reqwest::Client::new());
+        parts.gates.breakpoints = vec![
+            "model:writer".parse().unwrap(),
+            "agent:editor".parse().unwrap(),
+        ];
+        let mut handle = crate::engine::start(crew, "go".into(), parts);
+        let mut events = Vec::new();
+        let mut rerun = true;
+        while let Some(event) = handle.events.recv().await {
+            let commands = match &event.kind {
+                EventKind::Gate { gate, kind, .. } => {
+                    let mut commands = match kind {
+                        crate::engine::GateKind::ModelCall => vec![Command::Guide {
+                            agent: "writer".into(),
+                            text: "Be brief.".into(),
+                        }],
+                        _ if rerun => vec![Command::Rerun {
+                            agent: "writer".into(),
+                            variants: Some(2),
+                            system_prompt: None,
+                            temperature: None,
+                        }],
+                        _ => Vec::new(),
+                    };
+                    rerun &= *kind != crate::engine::GateKind::Turn;
+                    commands.push(Command::Continue {
+                        gate: Some(gate.clone()),
+                    });
+                    commands
+                }
+                EventKind::TurnEnded { agent, .. } if agent == "writer~2" => {
+                    vec![Command::Keep {
+                        agent: "writer".into(),
+                        variant: 1,
+                    }]
+                }
+                _ => Vec::new(),
+            };
+            events.push(event);
+            for command in commands {
+                handle.commands.send(command).await.unwrap();
+            }
+        }
+        events
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn gates_decisions_guidance_and_reruns_are_moments_of_their_agent() {
+        let events = steered_events().await;
+        let agents: Vec<crate::engine::run::AgentInfo> = ["writer", "editor"]
+            .iter()
+            .map(|id| crate::engine::run::AgentInfo {
+                id: (*id).into(),
+                name: (*id).into(),
+                role: String::new(),
+            })
+            .collect();
+        let mut playback = Playback::from_events(
+            Run::new("c", &agents, TimelineLimits::default()),
+            events.clone(),
+        );
+        playback.seek(playback.len());
+        let index = |agent: &str| {
+            let i = playback.run().agent_index(agent);
+            i.and_then(|i| u32::try_from(i).ok())
+        };
+        let mut gates = std::collections::BTreeMap::new();
+        let mut seen = Vec::new();
+        for (event, mark) in events.iter().zip(playback.marks()) {
+            let (kind, agent) = match &event.kind {
+                EventKind::Gate { gate, agent, .. } => {
+                    gates.insert(gate.clone(), agent.clone());
+                    ("gate", agent.clone())
+                }
+                EventKind::Guidance { agent, .. } => ("guidance", agent.clone()),
+                EventKind::Rerun { agent, .. } => ("rerun", agent.clone()),
+                EventKind::Kept { agent, .. } => ("kept", agent.clone()),
+                EventKind::Decision { gate, .. } => ("decision", gates[gate].clone()),
+                _ => continue,
+            };
+            assert_eq!(mark.moment, Moment::Intervention, "{kind}: {event:?}");
+            assert_eq!(mark.agent, index(agent.as_str()), "{kind}: {event:?}");
+            assert!(mark.agent.is_some(), "{kind}: {event:?}");
+            seen.push(kind);
+        }
+        for kind in ["gate", "decision", "guidance", "rerun", "kept"] {
+            assert!(seen.contains(&kind), "no {kind} in {seen:?}");
+        }
+        // n goes from one to the next: the first gate is the first moment of all.
+        let first_gate = events
+            .iter()
+            .position(|e| matches!(e.kind, EventKind::Gate { .. }))
+            .unwrap();
+        playback.seek(0);
+        assert_eq!(playback.marker(true), Some(first_gate + 1));
+    }
+
     #[test]
     fn positions_are_found_by_time() {
         // Events at t = 0, 0, 2, 3, ... (their seq, from the third on).

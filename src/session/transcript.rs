@@ -5,6 +5,10 @@
 //! tells its story chapter by chapter. A parallel group's members are shown one after the
 //! other, in the group's order. Everything that came from a model, a tool or a file is made
 //! visible ([`crate::text::visible`]) before it is written: a transcript is read in terminals.
+//! Where a person stepped in (gates, decisions, guidance, re-runs) is told in [`interventions`],
+//! in the agent's chapter at the place it happened.
+
+mod interventions;
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -274,6 +278,18 @@ fn chapter_text(out: &mut String, run: &Run, chapter: &Chapter) {
                 at(*t_ms)
             );
         }
+        Chapter::Intervention { agent, index } => {
+            if let Some(a) = run.agent(agent.as_str())
+                && let Some(item) = a.intervention(*index)
+            {
+                interventions::intervention_text(out, run, a, item, true);
+            }
+        }
+        Chapter::Rerun(i) => {
+            if let Some(rerun) = run.reruns().get(*i) {
+                interventions::rerun_text(out, run, rerun);
+            }
+        }
     }
 }
 
@@ -409,6 +425,11 @@ fn turn_text(out: &mut String, run: &Run, a: &AgentRun, record: &TurnRecord, lev
             }
             TurnStep::Cancelled { t_ms } => {
                 let _ = writeln!(out, "**{name} cancelled** ({})\n", at(*t_ms));
+            }
+            TurnStep::Intervention(i) => {
+                if let Some(item) = a.intervention(*i) {
+                    interventions::intervention_text(out, run, a, item, false);
+                }
             }
         }
     }

@@ -80,6 +80,23 @@ pub async fn run_on(mut handle: SessionHandle, prior: &[Event], answers: &[&str]
     events
 }
 
+/// Runs a session to its end, answering each event with the commands `decide` gives for it
+/// (it sees the events before it too); returns every event.
+pub async fn drive(
+    mut handle: SessionHandle,
+    mut decide: impl FnMut(&Event, &[Event]) -> Vec<Command>,
+) -> Vec<Event> {
+    let mut events = Vec::new();
+    while let Some(event) = handle.events.recv().await {
+        let commands = decide(&event, &events);
+        events.push(event);
+        for command in commands {
+            handle.commands.send(command).await.unwrap();
+        }
+    }
+    events
+}
+
 /// The `type` tag of each event, for compact assertions.
 pub fn types(events: &[Event]) -> Vec<String> {
     events

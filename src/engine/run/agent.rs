@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::intervention::Intervention;
 use super::timeline::{Timeline, TimelineLimits};
 use crate::engine::event::{
     AgentId, CallId, CallRequest, GroupId, ToolFailureKind, TurnEnd, Usage,
@@ -140,6 +141,8 @@ pub enum TurnStep {
     Cancelled {
         t_ms: u64,
     },
+    /// A person stepped in: its index among the agent's interventions.
+    Intervention(usize),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -180,6 +183,8 @@ pub struct AgentRun {
     pub last_failure: Option<String>,
     pub(super) turns: SharedVec<TurnRecord>,
     pub(super) calls: SharedVec<ModelCall>,
+    /// Gates stopped at, guidance, holds: where a person stepped in.
+    pub(super) interventions: SharedVec<Intervention>,
     /// The newest request, whole (older ones are rebuilt from their deltas).
     pub(super) last_request: Option<Arc<Request>>,
     /// Text streamed since the last request (else the message carries the reply).
@@ -203,6 +208,7 @@ impl AgentRun {
             last_failure: None,
             turns: SharedVec::default(),
             calls: SharedVec::default(),
+            interventions: SharedVec::default(),
             last_request: None,
             streamed_reply: false,
         }
@@ -229,6 +235,10 @@ impl AgentRun {
 
     pub fn call(&self, index: usize) -> Option<&ModelCall> {
         self.calls.get(index as u64)
+    }
+
+    pub fn intervention(&self, index: usize) -> Option<&Intervention> {
+        self.interventions.get(index as u64)
     }
 
     pub fn call_count(&self) -> usize {

@@ -4,7 +4,8 @@
 //! happened: per agent its state, its timeline (what a pane shows), and a record of each turn,
 //! model call (the request rebuilt whole, reply, reasoning, usage) and tool call; the parallel
 //! groups with their members' outcomes; the route; the shared history as the engine recorded
-//! it; the counters; the outcome, with one wording. The TUI, the transcript, the sessions list,
+//! it; the counters; where a person stepped in (gates and their decisions, guidance, holds,
+//! re-runs: see `intervention`); the outcome, with one wording. The TUI, the transcript, the sessions list,
 //! the headless exit status and resume are projections of it; none folds events of its own.
 //!
 //! Nothing here draws or knows a terminal: a front end keeps how it looks at a run (focus,
@@ -13,6 +14,7 @@
 
 mod agent;
 mod cost;
+mod intervention;
 mod resume;
 mod timeline;
 
@@ -26,6 +28,9 @@ pub use agent::{
 pub use cost::{
     Budget, BudgetHit, BudgetScope, Ledger, Limit, Price, Prices, Spend, Terms, dollars,
     table_price,
+};
+pub use intervention::{
+    Decided, Guidance, Intervention, MessageChange, MessagesEdit, RequestEdit, RerunRecord, Stop,
 };
 pub use timeline::{Item, Note, Timeline, TimelineLimits, Tone, ToolStatus};
 
@@ -131,6 +136,11 @@ pub enum Chapter {
     },
     /// The recording went on in a later process (`crewtui resume`).
     Resumed { t_ms: u64 },
+    /// A person stepped in on an agent outside any turn of its (a gate before its turn, at a
+    /// signal): its intervention `index` (see [`AgentRun::intervention`]).
+    Intervention { agent: AgentId, index: usize },
+    /// A turn ran again, by its index in [`Run::reruns`].
+    Rerun(usize),
 }
 
 /// A pause waiting for the user.
@@ -254,6 +264,8 @@ pub struct Run {
     rejected: Option<(String, String)>,
     /// What the agents spent; account `i` is agent `i`'s.
     ledger: Ledger,
+    /// Turns run again, in order.
+    reruns: Vec<RerunRecord>,
 }
 
 /// A gate waiting for a decision.
@@ -312,6 +324,7 @@ impl Run {
             rerun: None,
             rejected: None,
             ledger: Ledger::default(),
+            reruns: Vec::new(),
         };
         for a in agents {
             run.add_agent(&a.id, &a.name, &a.role);
@@ -499,6 +512,11 @@ impl Run {
             .map(|r| (&r.agent, r.variants))
     }
 
+    /// Turns run again, in order.
+    pub fn reruns(&self) -> &[RerunRecord] {
+        &self.reruns
+    }
+
     /// The last command the session could not carry out, and why.
     pub fn rejected(&self) -> Option<&(String, String)> {
         self.rejected.as_ref()
@@ -559,6 +577,17 @@ impl Run {
                 self.finish = None;
                 // Resuming decides the gates the recording stopped at (their `decision`
                 // events follow); a tool call waiting for approval is asked anew.
+                let asked: Vec<(AgentId, GateId)> = self
+                    .open_gates
+                    .iter()
+                    .filter(|g| g.reason == "approval")
+                    .map(|g| (g.agent.clone(), g.gate.clone()))
+                    .collect();
+                for (agent, gate) in &asked {
+                    if let Some(stop) = self.stop_mut(agent, gate) {
+                        stop.asked_again = true;
+                    }
+                }
                 self.open_gates.retain(|g| g.reason != "approval");
                 if let Phase::Paused { agent, prompt } = &self.phase {
                     self.pause = Some(Pause {
@@ -1172,6 +1201,18 @@ impl Run {
                     detail: detail.clone(),
                     t_ms: t,
                 });
+                let stop = Stop {
+                    gate: gate.clone(),
+                    kind: *kind,
+                    reason: reason.clone(),
+                    at: gate_place(*kind, detail),
+                    detail: intervention::slim_detail(*kind, detail),
+                    t_ms: t,
+                    decision: None,
+                    left_open_ms: None,
+                    asked_again: false,
+                };
+                self.intervene(agent, Intervention::Stop(Box::new(stop)));
             }
             EventKind::Decision {
                 gate,
@@ -1193,6 +1234,23 @@ impl Run {
                     (None, None, None, None) if *by_resume => "by resuming".to_string(),
                     (None, None, None, None) => String::new(),
                 };
+                let request = (system_prompt.is_some() || messages.is_some()).then(|| {
+                    intervention::request_edit(
+                        &open.detail,
+                        system_prompt.as_ref(),
+                        messages.as_ref(),
+                    )
+                });
+                if let Some(stop) = self.stop_mut(&open.agent, gate) {
+                    stop.decision = Some(Decided {
+                        op: op.clone(),
+                        by_resume: *by_resume,
+                        reason: reason.clone(),
+                        arguments: arguments.clone(),
+                        request,
+                        t_ms: t,
+                    });
+                }
                 let a = self.agent_mut(&open.agent);
                 a.timeline.push(Item::Note(Note::Decided {
                     op: op.clone(),
@@ -1235,6 +1293,17 @@ impl Run {
                         message: message.clone(),
                     });
                 }
+                match entry {
+                    None => self.intervene(
+                        agent,
+                        Intervention::Guidance(Guidance {
+                            text: text.clone(),
+                            given_ms: Some(t),
+                            taken_ms: None,
+                        }),
+                    ),
+                    Some(_) => self.guidance_taken(agent, text, t),
+                }
             }
             EventKind::Breakpoints { specs } => self.breakpoints = specs.clone(),
             EventKind::Hold { agent, held } => {
@@ -1243,18 +1312,41 @@ impl Run {
                 } else {
                     self.held.remove(agent);
                 }
+                self.intervene(
+                    agent,
+                    Intervention::Hold {
+                        held: *held,
+                        t_ms: t,
+                    },
+                );
             }
             EventKind::CommandRejected { op, error } => {
                 self.rejected = Some((op.clone(), error.clone()));
             }
             EventKind::Rerun {
                 agent,
+                turn,
                 variants,
                 history_len,
                 rounds,
                 handoffs,
-                ..
+                system_prompt,
+                temperature,
             } => {
+                let prompt_before = self
+                    .agent(agent.as_str())
+                    .and_then(|a| a.last_request())
+                    .map(|r| r.system_prompt.clone());
+                self.reruns.push(RerunRecord {
+                    agent: agent.clone(),
+                    turn: *turn,
+                    variants: *variants,
+                    system_prompt: system_prompt.clone().map(|after| (prompt_before, after)),
+                    temperature: *temperature,
+                    t_ms: t,
+                    kept: None,
+                });
+                self.story.push(Chapter::Rerun(self.reruns.len() - 1));
                 let removed = self.history.truncate(*history_len);
                 // The path goes back to the turn that runs again.
                 let agent_step = RouteStep::Agent(agent.clone());
@@ -1285,6 +1377,14 @@ impl Run {
             } => {
                 self.history.extend(entries.iter().cloned());
                 self.rerun = None;
+                if let Some(rerun) = self
+                    .reruns
+                    .iter_mut()
+                    .rev()
+                    .find(|r| r.agent == *agent && r.kept.is_none())
+                {
+                    rerun.kept = Some((*variant, t));
+                }
                 let a = self.agent_mut(agent);
                 a.timeline
                     .push(Item::Note(Note::Kept { variant: *variant }));
@@ -1300,6 +1400,16 @@ impl Run {
                 };
             }
             EventKind::SessionFinished { outcome, reason } => {
+                let waiting: Vec<(AgentId, GateId)> = self
+                    .open_gates
+                    .iter()
+                    .map(|g| (g.agent.clone(), g.gate.clone()))
+                    .collect();
+                for (agent, gate) in &waiting {
+                    if let Some(stop) = self.stop_mut(agent, gate) {
+                        stop.left_open_ms = Some(t);
+                    }
+                }
                 self.finish = Some(Finish {
                     outcome: *outcome,
                     reason: reason.clone(),

@@ -182,7 +182,8 @@ fn progress(a: &AgentRun, record: &TurnRecord) -> TurnProgress {
             super::TurnStep::Call(i) => a.call(*i),
             super::TurnStep::Tool(_)
             | super::TurnStep::Failed { .. }
-            | super::TurnStep::Cancelled { .. } => None,
+            | super::TurnStep::Cancelled { .. }
+            | super::TurnStep::Intervention(_) => None,
         })
         .collect();
     let model_calls = calls.iter().filter(|c| finished(c.state)).count();
@@ -198,7 +199,9 @@ fn progress(a: &AgentRun, record: &TurnRecord) -> TurnProgress {
     let stopped = record.steps.iter().rev().find_map(|step| match step {
         super::TurnStep::Failed { .. } => Some(TurnEnd::Failed),
         super::TurnStep::Cancelled { .. } => Some(TurnEnd::Cancelled),
-        super::TurnStep::Call(_) | super::TurnStep::Tool(_) => None,
+        super::TurnStep::Call(_) | super::TurnStep::Tool(_) | super::TurnStep::Intervention(_) => {
+            None
+        }
     });
     let next = match (stopped, last_reply) {
         // A failure or a cancellation ended the turn; the end was not yet reported.
