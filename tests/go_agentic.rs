@@ -633,3 +633,131 @@ async fn a_fifo_among_the_agent_files_or_as_the_bindings_is_refused_at_once() {
         assert!(report.contains(&line), "{report}");
     }
 }
+
+/// The only session file in `dir`.
+fn session_file(dir: &Path) -> PathBuf {
+    let files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    files[0].clone()
+}
+
+/// The `detail.budget` of each budget gate of `events`, by agent.
+fn budget_gates(events: &[Value]) -> Vec<(String, String)> {
+    of_type(events, "gate")
+        .into_iter()
+        .filter(|g| g["kind"] == "budget")
+        .map(|g| {
+            let agent = g["agent"].as_str().unwrap().to_string();
+            (agent, g["detail"]["budget"].as_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_the_backup_gave_is_priced_and_held_to_the_budget_at_the_backup_s_price() {
+    let server = FakeServer::start(vec![
+        Reply::status(400, r#"{"error":{"message":"no gpt-4o here"}}"#),
+        answer("SSE streams events over one HTTP response.", 21, 9),
+    ])
+    .await;
+    let home = scratch("fallback-priced");
+    let sessions = home.join("sessions");
+    // The primary is nearly free, the backup dear: its 30 tokens cost $0.03, three times the
+    // run's budget (go-agentic's per-day quota), where the primary's price would be $0.00003.
+    let crew = home.join("fallback");
+    let url = format!("http://{}", server.addr);
+    let priced = "prices:\n  gpt-4o: {input: 1, output: 1}\n  llama3.2: {input: 1000, output: 1000}\n\
+                  settings:\n  max_cost_per_day: 0.01\n";
+    copy_fixture(
+        "fallback",
+        &crew,
+        &[("http://127.0.0.1:11434", &url), ("settings:\n", priced)],
+        &[],
+    );
+    let out = output(&mut run_fallback(&home, &crew, &server)).await;
+    // Stopped at the budget gate with nobody to decide: resumable, as a pause.
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let all = values(&events(&out));
+    assert_eq!(of_type(&all, "fell_back").len(), 1);
+    assert_eq!(
+        budget_gates(&all),
+        [(
+            "writer".to_string(),
+            "the run reached its budget of $0.010: $0.030 spent".to_string()
+        )]
+    );
+
+    // What the user is shown afterwards: the sessions list and the transcript.
+    let dir = sessions.to_str().unwrap();
+    let listed = output(&mut crewtui(&home, &["sessions", "--sessions-dir", dir])).await;
+    let listing = stdout(&listed);
+    let row = listing.lines().nth(1).expect("a row for the session");
+    assert!(
+        row.contains(" 21/9 ") && row.contains(" $0.030 "),
+        "{listing}"
+    );
+    let file = session_file(&sessions);
+    let replayed = output(&mut crewtui(
+        &home,
+        &["replay", file.to_str().unwrap(), "--headless"],
+    ))
+    .await;
+    let transcript = stdout(&replayed);
+    assert!(
+        transcript.contains("*Usage: 21 prompt + 9 completion tokens, $0.030"),
+        "{transcript}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_on_another_provider_is_priced_by_that_provider_for_the_same_model() {
+    let server = FakeServer::start(vec![
+        Reply::status(503, r#"{"error":{"message":"overloaded"}}"#),
+        answer("Done.", 21, 9),
+    ])
+    .await;
+    let home = scratch("fallback-provider-priced");
+    let sessions = home.join("sessions");
+    // One model name on two providers: only the provider tells the prices apart.
+    let yaml = format!(
+        "name: two-hosts\n\
+         settings: {{max_retries: 0}}\n\
+         providers:\n  \
+           own: {{base_url: \"{url}\", prices: {{\"*\": {{input: 1, output: 1}}}}}}\n  \
+           rented: {{base_url: \"{url}\", prices: {{\"*\": {{input: 1000, output: 1000}}}}}}\n\
+         agents:\n  - id: solo\n    is_terminal: true\n    budget: {{max_cost_usd: 0.01}}\n    \
+         primary: {{model: qwen3, provider: own}}\n    backup: {{model: qwen3, provider: rented}}\n",
+        url = server.base_url()
+    );
+    let crew = home.join("two-hosts.yaml");
+    std::fs::write(&crew, yaml).unwrap();
+    let out = output(&mut headless(&home, &crew, "go")).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let all = values(&events(&out));
+    assert_eq!(of_type(&all, "fell_back").len(), 1);
+    assert_eq!(
+        budget_gates(&all),
+        [(
+            "solo".to_string(),
+            "agent solo reached its budget of $0.010: $0.030 spent".to_string()
+        )]
+    );
+    let dir = sessions.to_str().unwrap();
+    let listed = output(&mut crewtui(&home, &["sessions", "--sessions-dir", dir])).await;
+    let listing = stdout(&listed);
+    assert!(listing.contains(" $0.030 "), "{listing}");
+    let file = session_file(&sessions);
+    let replayed = output(&mut crewtui(
+        &home,
+        &["replay", file.to_str().unwrap(), "--headless"],
+    ))
+    .await;
+    let transcript = stdout(&replayed);
+    assert!(
+        transcript.contains("*Usage: 21 prompt + 9 completion tokens, $0.030"),
+        "{transcript}"
+    );
+}

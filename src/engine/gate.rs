@@ -679,12 +679,15 @@ impl Gatekeeper {
         &self.detach
     }
 
-    /// Counts a reply of `agent` to `model` (empty: the agent's own) in what the run spent;
-    /// returns the run's spend for the budget check after it.
+    /// Counts a reply of `agent` to a request for `model` (empty: the agent's own), answered
+    /// by the backup model `fell_back_to` when the call fell back, in what the run spent;
+    /// returns the run's spend for the budget check after it. The ledger is told what the
+    /// run model is told by the events, in their order, so both price a reply alike.
     pub fn replied(
         &self,
         agent: &AgentId,
         model: &str,
+        fell_back_to: Option<&str>,
         usage: Option<&Usage>,
         content: &str,
     ) -> Spent {
@@ -694,6 +697,9 @@ impl Gatekeeper {
             None => spend.open(agent),
         };
         spend.request(i, model);
+        if let Some(to) = fell_back_to {
+            spend.fell_back(i, to);
+        }
         spend.replied(i, usage, content);
         let total = spend.total();
         Spent {

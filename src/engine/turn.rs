@@ -353,9 +353,13 @@ pub async fn run_turn(mut cx: TurnContext) -> TurnResult {
             })
             .await;
         cx.history.push(Author::Agent(cx.speaks_as.clone()), entry);
-        let spent = cx
-            .gates
-            .replied(&agent_id, &called_model, answer.usage.as_ref(), &reply);
+        let spent = cx.gates.replied(
+            &agent_id,
+            &called_model,
+            answer.fell_back_to.as_deref(),
+            answer.usage.as_ref(),
+            &reply,
+        );
         let place = Place::Budget(spent);
         if let Some(why) = cx.gates.check(&cx.speaks_as, place) {
             let mut detail = serde_json::json!({
@@ -437,6 +441,8 @@ struct Answer {
     usage: Option<super::event::Usage>,
     finish_reason: Option<String>,
     truncated: bool,
+    /// The backup model that gave the answer, when the call fell back to it.
+    fell_back_to: Option<String>,
 }
 
 /// One model call, on the agent's backup model when the primary fails before any output
@@ -499,7 +505,11 @@ async fn call_with_backup(
             },
             streamed,
         },
-        done @ (CallEnd::Done(_) | CallEnd::Cancelled | CallEnd::Detached) => done,
+        CallEnd::Done(answer) => CallEnd::Done(Answer {
+            fell_back_to: Some(backup.model.clone()),
+            ..answer
+        }),
+        done @ (CallEnd::Cancelled | CallEnd::Detached) => done,
     }
 }
 
@@ -585,6 +595,7 @@ async fn model_call(cx: &TurnContext, provider: &dyn Provider, request: ChatRequ
         usage: usage.map(Into::into),
         finish_reason,
         truncated,
+        fell_back_to: None,
     })
 }
 

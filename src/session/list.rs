@@ -109,10 +109,12 @@ pub fn summarise(path: &Path) -> Result<SessionSummary, SessionError> {
 }
 
 /// Kinds a summary parses; every other kind only moves the clock.
-const NEEDED: [&[u8]; 7] = [
+const NEEDED: [&[u8]; 8] = [
     b"session_started",
     b"session_resumed",
     b"agent_started",
+    // Which model answered, and so what its reply cost.
+    b"fell_back",
     b"message",
     b"tool_failed",
     b"agent_failed",

@@ -327,10 +327,7 @@ fn turn_text(out: &mut String, run: &Run, a: &AgentRun, record: &TurnRecord, lev
                                 "{} prompt + {} completion tokens",
                                 usage.prompt_tokens, usage.completion_tokens
                             ));
-                            let price = run
-                                .agent_index(a.id.as_str())
-                                .and_then(|i| run.ledger().price_of(i, &call.model));
-                            if let Some(cost) = Spend::of_usage(&usage, price).cost_text() {
+                            if let Some(cost) = reply.spend.cost_text() {
                                 notes.push(cost);
                             }
                         }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::cost::Spend;
 use super::intervention::Intervention;
 use super::timeline::{Timeline, TimelineLimits};
 use crate::engine::event::{
@@ -83,6 +84,10 @@ pub struct Reply {
     pub text_calls: bool,
     /// The reply joined the agent's history (a reply cut short by a failure never does).
     pub kept: bool,
+    /// What the reply cost, priced by the model that answered (see [`Ledger::fell_back`]).
+    ///
+    /// [`Ledger::fell_back`]: super::Ledger::fell_back
+    pub spend: Spend,
     /// Session time the reply ended.
     pub t_ms: u64,
 }

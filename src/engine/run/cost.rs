@@ -15,8 +15,8 @@ use std::sync::{Arc, OnceLock};
 
 use serde::Deserialize;
 
-use crate::config::model::Crew;
 pub use crate::config::model::{Budget, Price, Prices};
+use crate::config::model::{Crew, ModelRef};
 use crate::engine::event::{AgentId, Usage};
 
 /// Characters per token, to estimate a reply's tokens before the provider says.
@@ -95,6 +95,8 @@ fn undated(name: &str) -> &str {
 struct AgentTerms {
     provider: String,
     model: String,
+    /// What its calls fall back to, whose provider prices the replies the backup gives.
+    backup: Option<ModelRef>,
     budget: Budget,
 }
 
@@ -117,6 +119,7 @@ impl Terms {
                 let terms = AgentTerms {
                     provider: a.provider.clone(),
                     model: a.model.clone(),
+                    backup: a.backup.clone(),
                     budget: a.budget.or(crew.settings.agent_budget),
                 };
                 (a.id.clone(), terms)
@@ -370,6 +373,8 @@ struct Account {
     provider: Option<String>,
     /// The model the crew gives it, for replies whose request is not on record.
     model: String,
+    /// The provider of its backup model, which prices a call after it fell back.
+    backup_provider: Option<String>,
     budget: Budget,
     /// Replies that ended.
     settled: Spend,
@@ -418,6 +423,9 @@ impl Ledger {
             id: id.clone(),
             provider: terms.map(|t| t.provider.clone()),
             model: terms.map(|t| t.model.clone()).unwrap_or_default(),
+            backup_provider: terms
+                .and_then(|t| t.backup.as_ref())
+                .map(|b| b.provider.clone()),
             budget: terms.map_or(self.terms.agent_budget, |t| t.budget),
             settled: Spend::default(),
             price: None,
@@ -441,6 +449,22 @@ impl Ledger {
         if let Some(a) = self.accounts.get_mut(i) {
             let model = if model.is_empty() { &a.model } else { model };
             a.price = terms.price(a.provider.as_deref(), model);
+        }
+        left
+    }
+
+    /// Agent `i`'s model call failed before any output and was sent to its backup model `to`
+    /// (a `fell_back` event): what the call brings from now on is priced at `to` as the
+    /// backup's provider serves it, not at the model and provider of the request. Returns
+    /// what the failed attempt was estimated to cost, now settled.
+    pub fn fell_back(&mut self, i: usize, to: &str) -> Spend {
+        let left = self.settle_live(i);
+        let terms = &self.terms;
+        if let Some(a) = self.accounts.get_mut(i) {
+            // A crew that names no backup now (edited since the run) prices `to` as the
+            // agent's own provider serves it.
+            let provider = a.backup_provider.as_deref().or(a.provider.as_deref());
+            a.price = terms.price(provider, to);
         }
         left
     }
@@ -511,13 +535,6 @@ impl Ledger {
         self.accounts
             .get(i)
             .map_or_else(Spend::default, |a| a.settled.plus(&a.live))
-    }
-
-    /// The price of `model` for agent `i` (an empty model: the crew's).
-    pub fn price_of(&self, i: usize, model: &str) -> Option<Price> {
-        let a = self.accounts.get(i)?;
-        let model = if model.is_empty() { &a.model } else { model };
-        self.terms.price(a.provider.as_deref(), model)
     }
 
     /// What agent `i`'s reply streaming now is estimated to cost.
@@ -717,6 +734,30 @@ mod tests {
         assert_eq!(ledger.agent(0).estimated_tokens, 5);
         assert_eq!(ledger.total(), ledger.agent(0));
         assert_eq!(ledger.streaming(0), Spend::default());
+    }
+
+    #[test]
+    fn a_call_that_fell_back_is_priced_at_the_backup_as_its_provider_serves_it() {
+        let c = crew(
+            "providers:\n  own: {base_url: \"http://127.0.0.1:1/v1\", prices: {\"*\": {input: 1, output: 1}}}\n  \
+             rented: {base_url: \"http://127.0.0.1:2/v1\", prices: {\"*\": {input: 1000, output: 2000}}}\n\
+             agents:\n  - id: a\n    primary: {model: m, provider: own}\n    backup: {model: m, provider: rented}\n",
+        );
+        let mut ledger = Ledger::for_crew(&c);
+        ledger.request(0, "m");
+        ledger.fell_back(0, "m");
+        // While the backup streams, its estimate is at its price too: 2 tokens at $2000/M.
+        ledger.streamed(0, "abcdefgh");
+        assert!((ledger.total().cost_usd - 2.0 * 2000.0 / 1e6).abs() < 1e-12);
+        let spend = ledger.replied(0, Some(&usage(10, 5, 0)), "abcdefgh");
+        assert!(
+            (spend.cost_usd - (10.0 * 1000.0 + 5.0 * 2000.0) / 1e6).abs() < 1e-12,
+            "{spend:?}"
+        );
+        // The next call goes to the primary again, at its own price.
+        ledger.request(0, "m");
+        let again = ledger.replied(0, Some(&usage(10, 5, 0)), "");
+        assert!((again.cost_usd - 15.0 / 1e6).abs() < 1e-12, "{again:?}");
     }
 
     #[test]

@@ -759,7 +759,10 @@ impl Run {
                 error,
             } => {
                 self.ensure_call(agent, t);
-                let a = self.agent_mut(agent);
+                let i = self.index_of(agent);
+                let left = self.ledger.fell_back(i, to);
+                self.charge_group(i, &left);
+                let a = &mut self.agents[i];
                 a.timeline.push(Item::Note(Note::FellBack {
                     from: from.clone(),
                     to: to.clone(),
@@ -816,6 +819,7 @@ impl Run {
                         tool_calls: tool_calls.clone(),
                         text_calls: *text_calls,
                         kept: entry.is_some(),
+                        spend,
                         t_ms: t,
                     });
                 }
