@@ -230,6 +230,7 @@ async fn a_go_agentic_crew_runs_with_its_tools_bound_one_left_unbound_and_a_sign
     }
     assert_eq!(err.matches("`memory_limits`").count(), 1, "{err}");
     assert!(!err.contains("unknown key `config_mode`"), "{err}");
+    assert!(!err.contains("`max_cost_per_day_usd`"), "{err}");
 
     // Those with a meaning took effect, as the session's record of the crew shows.
     let header = &recorded(&sessions)[0];
@@ -241,6 +242,10 @@ async fn a_go_agentic_crew_runs_with_its_tools_bound_one_left_unbound_and_a_sign
     assert_eq!(settings["max_cost_usd"], 5.0, "max_cost_per_day");
     let triage = &header["crew"]["agents"][0];
     assert_eq!(triage["max_tokens"], 200, "cost_limits.max_tokens_per_call");
+    assert_eq!(
+        triage["budget"]["max_cost_usd"], 1.5,
+        "cost_limits.max_cost_per_day_usd"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,7 +7,7 @@
 
 use super::diagnostic::{Diagnostics, Site};
 use super::go_agentic;
-use super::model::{Agent, ScriptStep, ScriptedToolCall};
+use super::model::{Agent, Budget, Price, ScriptStep, ScriptedToolCall};
 use super::node::Node;
 use super::read::{Field, MapReader, join};
 
@@ -26,6 +26,9 @@ pub(crate) struct AgentSites {
     /// The model as written: `primary`, or the agent's own `provider`, `model`, `provider_url`.
     pub primary: WrittenModel,
     pub backup: Option<WrittenModel>,
+    /// go-agentic's `cost_limits` token prices, for the agent's model as its provider serves
+    /// it (see `costs::agent_prices`).
+    pub price: Option<(Price, Site)>,
 }
 
 /// A model choice as written: go-agentic's `{model, provider, provider_url}`.
@@ -124,9 +127,13 @@ pub(crate) fn read_agent(
         .get("temperature")
         .and_then(|f| f.non_negative(d))
         .unwrap_or(DEFAULT_TEMPERATURE);
-    let theirs = go_agentic_max_tokens(&mut map, d);
-    let max_tokens = map.get("max_tokens").and_then(|f| f.u32(d)).or(theirs);
-    let budget = super::costs::read_budget(map.get("budget"), d);
+    let theirs = GoAgenticCosts::read(&mut map, d);
+    let max_tokens = map
+        .get("max_tokens")
+        .and_then(|f| f.u32(d))
+        .or(theirs.max_tokens_per_call);
+    let own_budget = super::costs::read_budget(map.get("budget"), d);
+    let budget = theirs.budget(own_budget, d);
     let (tools, tool_sites) = map
         .get("tools")
         .map(|f| f.strings(d))
@@ -182,22 +189,128 @@ pub(crate) fn read_agent(
         script_tools,
         primary,
         backup,
+        price: theirs.price,
     };
     Some((agent, sites))
 }
 
-/// go-agentic's per-call token limit: `cost_limits.max_tokens_per_call`, or the older flat
-/// `max_tokens_per_call`. The rest of `cost_limits` has no effect here.
-fn go_agentic_max_tokens(map: &mut MapReader<'_>, d: &mut Diagnostics) -> Option<u32> {
-    let flat = map.get("max_tokens_per_call").and_then(|f| f.u32(d));
-    let nested = map.get("cost_limits").and_then(|f| {
-        let mut limits = f.map(d)?;
-        let max = limits.get("max_tokens_per_call").and_then(|f| f.u32(d));
+/// What go-agentic's per-agent cost keys say: a per-call token limit
+/// (`cost_limits.max_tokens_per_call`, or the older flat `max_tokens_per_call`), per-day
+/// quotas (`cost_limits.max_tokens_per_day` / `max_cost_per_day_usd`, or the older flat
+/// `max_tokens_per_day` / `max_cost_per_day`), which are the agent's budget for the run here,
+/// and the agent's token prices. The nested keys win over the flat ones. A 0 is Go's "not
+/// set", and go-agentic's "no limit" or "the default price", so it sets nothing.
+#[derive(Debug, Default)]
+struct GoAgenticCosts {
+    max_tokens_per_call: Option<u32>,
+    max_tokens: Option<(u64, Site)>,
+    max_cost_usd: Option<(f64, Site)>,
+    price: Option<(Price, Site)>,
+}
+
+impl GoAgenticCosts {
+    fn read(map: &mut MapReader<'_>, d: &mut Diagnostics) -> Self {
+        let positive_u64 =
+            |f: Field<'_>, d: &mut Diagnostics| f.u64(d).filter(|v| *v > 0).map(|v| (v, f.site()));
+        let positive_f64 = |f: Field<'_>, d: &mut Diagnostics| {
+            f.non_negative(d)
+                .filter(|v| *v > 0.0)
+                .map(|v| (v, f.site()))
+        };
+        let flat = GoAgenticCosts {
+            max_tokens_per_call: map.get("max_tokens_per_call").and_then(|f| f.u32(d)),
+            max_tokens: map
+                .get("max_tokens_per_day")
+                .and_then(|f| positive_u64(f, d)),
+            max_cost_usd: map.get("max_cost_per_day").and_then(|f| positive_f64(f, d)),
+            price: None,
+        };
+        let Some(mut limits) = map.get("cost_limits").and_then(|f| f.map(d)) else {
+            return flat;
+        };
+        let nested_tokens = limits
+            .get("max_tokens_per_day")
+            .and_then(|f| positive_u64(f, d));
+        let nested_cost = limits
+            .get("max_cost_per_day_usd")
+            .and_then(|f| positive_f64(f, d));
+        let input = limits
+            .get("input_token_price_per_million")
+            .and_then(|f| positive_f64(f, d));
+        let output = limits
+            .get("output_token_price_per_million")
+            .and_then(|f| positive_f64(f, d));
+        let nested = GoAgenticCosts {
+            max_tokens_per_call: limits.get("max_tokens_per_call").and_then(|f| f.u32(d)),
+            max_tokens: nested_tokens,
+            max_cost_usd: nested_cost,
+            price: match (input, output) {
+                (Some((input, site)), Some((output, _))) => {
+                    let price = Price {
+                        input,
+                        cached_input: None,
+                        output,
+                    };
+                    Some((price, site))
+                }
+                (Some((_, site)), None) | (None, Some((_, site))) => {
+                    // go-agentic would price the other side at gpt-4o-mini's rate, whatever
+                    // the model: a half price is not one crewtui can use.
+                    d.warning(
+                        &site,
+                        "no effect: crewtui prices a model only with both \
+                         `input_token_price_per_million` and `output_token_price_per_million`",
+                    );
+                    None
+                }
+                (None, None) => None,
+            },
+        };
         limits.no_effect("cost_limits", go_agentic::COST_LIMITS, d);
         limits.finish(d);
-        max
-    });
-    nested.or(flat)
+        let shadowed = |flat: Option<&Site>, key: &str, d: &mut Diagnostics| {
+            if let Some(site) = flat {
+                let message = format!("ignored: `cost_limits.{key}` is given too, and wins");
+                d.warning(site, message);
+            }
+        };
+        if nested.max_tokens.is_some() {
+            let flat = flat.max_tokens.as_ref().map(|(_, site)| site);
+            shadowed(flat, "max_tokens_per_day", d);
+        }
+        if nested.max_cost_usd.is_some() {
+            let flat = flat.max_cost_usd.as_ref().map(|(_, site)| site);
+            shadowed(flat, "max_cost_per_day_usd", d);
+        }
+        GoAgenticCosts {
+            max_tokens_per_call: nested.max_tokens_per_call.or(flat.max_tokens_per_call),
+            max_tokens: nested.max_tokens.or(flat.max_tokens),
+            max_cost_usd: nested.max_cost_usd.or(flat.max_cost_usd),
+            price: nested.price,
+        }
+    }
+
+    /// `own` (the agent's `budget`), with these quotas where it sets no limit of its own;
+    /// crewtui's own key wins, with a warning at go-agentic's.
+    fn budget(&self, own: Budget, d: &mut Diagnostics) -> Budget {
+        let wins = |key: &str, site: &Site, d: &mut Diagnostics| {
+            let message =
+                format!("ignored: `budget.{key}` is given too, and crewtui's own key wins");
+            d.warning(site, message);
+        };
+        if let (Some(_), Some((_, site))) = (own.max_tokens, &self.max_tokens) {
+            wins("max_tokens", site, d);
+        }
+        if let (Some(_), Some((_, site))) = (own.max_cost_usd, &self.max_cost_usd) {
+            wins("max_cost_usd", site, d);
+        }
+        Budget {
+            max_tokens: own.max_tokens.or(self.max_tokens.as_ref().map(|(v, _)| *v)),
+            max_cost_usd: own
+                .max_cost_usd
+                .or(self.max_cost_usd.as_ref().map(|(v, _)| *v)),
+        }
+    }
 }
 
 /// One scripted reply: `reply`, `reasoning`, `tool_calls: [{tool, arguments}]`.

@@ -1,11 +1,12 @@
-//! Reading what a crew says about money: `prices:` (at the top, and per provider) and budgets
-//! (`max_cost_usd` / `max_tokens`, for the run in `settings`, for each agent in
-//! `settings.agent_budget` and an agent's own `budget`).
+//! Reading what a crew says about money: `prices:` (at the top, and per provider), go-agentic's
+//! per-agent token prices, and budgets (`max_cost_usd` / `max_tokens`, for the run in
+//! `settings`, for each agent in `settings.agent_budget` and an agent's own `budget`).
 
 use std::collections::BTreeMap;
 
+use super::agent::AgentSites;
 use super::diagnostic::Diagnostics;
-use super::model::{Budget, Price};
+use super::model::{Agent, Budget, Price, Prices};
 use super::node::Node;
 use super::read::Field;
 
@@ -50,4 +51,55 @@ pub(crate) fn read_budget(field: Option<Field<'_>>, d: &mut Diagnostics) -> Budg
     };
     map.finish(d);
     budget
+}
+
+/// go-agentic's per-agent `cost_limits` prices, as prices of each agent's model as its provider
+/// serves it (`prices.providers`), so that every agent calling that model there is priced
+/// alike. Prices the crew gives in crewtui's own keys win; of two agents that price one
+/// model differently, the first does. A backup model keeps its own price.
+pub(crate) fn agent_prices(
+    agents: &[Agent],
+    sites: &[AgentSites],
+    prices: &mut Prices,
+    d: &mut Diagnostics,
+) {
+    let mut given: BTreeMap<(String, String), (Price, String)> = BTreeMap::new();
+    for (agent, at) in agents.iter().zip(sites) {
+        let Some((price, site)) = &at.price else {
+            continue;
+        };
+        let key = (agent.provider.clone(), agent.model.clone());
+        if let Some((first, by)) = given.get(&key) {
+            if first != price {
+                let message = format!(
+                    "ignored: agent `{by}` prices model `{}` otherwise, and its price counts",
+                    agent.model
+                );
+                d.warning(site, message);
+            }
+            continue;
+        }
+        let own = prices
+            .providers
+            .get(&agent.provider)
+            .is_some_and(|p| p.contains_key(&agent.model) || p.contains_key(Prices::ANY_MODEL))
+            || prices.models.contains_key(&agent.model);
+        if own {
+            let message = format!(
+                "ignored: the crew's `prices` price model `{}` already, and crewtui's own key \
+                 wins",
+                agent.model
+            );
+            d.warning(site, message);
+            continue;
+        }
+        given.insert(key, (*price, agent.id.clone()));
+    }
+    for ((provider, model), (price, _)) in given {
+        prices
+            .providers
+            .entry(provider)
+            .or_default()
+            .insert(model, price);
+    }
 }

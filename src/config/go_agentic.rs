@@ -52,29 +52,23 @@ pub(crate) const SETTINGS: &[&str] = &[
     "block_on_quota_exceed",
 ];
 
-/// An agent's own keys: per-agent quotas, memory and error accounting, logging. Read and used
-/// instead: `primary`, `backup`, `provider_url`, `max_tokens_per_call` and
-/// `cost_limits.max_tokens_per_call`.
+/// An agent's own keys: memory and error accounting, logging, cost alerts and whether limits
+/// block (a budget here always stops at a gate). Read and used instead (`agent.rs`):
+/// `primary`, `backup`, `provider_url`, `max_tokens_per_call`, and the per-day quotas
+/// `max_tokens_per_day` and `max_cost_per_day`, which are the agent's budget for the run.
 pub(crate) const AGENT: &[&str] = &[
     "memory_limits",
     "error_limits",
     "logging",
-    "max_tokens_per_day",
-    "max_cost_per_day",
     "cost_alert_threshold",
     "enforce_cost_limits",
 ];
 
-/// An agent's `cost_limits`, but for `max_tokens_per_call`: crewtui's budgets are the run's,
-/// not an agent's per day.
-pub(crate) const COST_LIMITS: &[&str] = &[
-    "max_tokens_per_day",
-    "max_cost_per_day_usd",
-    "alert_threshold",
-    "block_on_cost_exceed",
-    "input_token_price_per_million",
-    "output_token_price_per_million",
-];
+/// An agent's `cost_limits`: alerts and whether limits block. Read and used instead:
+/// `max_tokens_per_call`, `max_tokens_per_day` and `max_cost_per_day_usd` (the agent's
+/// budget for the run), and `input_token_price_per_million` with
+/// `output_token_price_per_million` (a price of the agent's model).
+pub(crate) const COST_LIMITS: &[&str] = &["alert_threshold", "block_on_cost_exceed"];
 
 /// `routing`.
 pub(crate) const ROUTING: &[&str] = &["defaults"];

@@ -252,6 +252,7 @@ fn read_crew(
         defaults,
         d,
     );
+    super::costs::agent_prices(&agents, &agent_sites, &mut prices, d);
     let name = get("name")
         .and_then(|f| f.string(d))
         .unwrap_or(default_name);

@@ -87,11 +87,12 @@ pub(crate) fn read_settings(
     {
         s.tool_timeout_seconds = v;
     }
+    // go-agentic's 0 is Go's "not set": no limit, where crewtui's own 0 is a limit of 0.
     if let Some(f) = alias(&mut map, "max_tokens_per_day", "max_tokens", d) {
-        s.max_tokens = f.u64(d);
+        s.max_tokens = f.u64(d).filter(|v| *v > 0);
     }
     if let Some(f) = alias(&mut map, "max_cost_per_day", "max_cost_usd", d) {
-        s.max_cost_usd = f.non_negative(d);
+        s.max_cost_usd = f.non_negative(d).filter(|v| *v > 0.0);
     }
     let root = map.get("files_root");
     if let Some((root, path)) = root.and_then(|f| Some((f.site(), f.required_string(d)?))) {

@@ -431,6 +431,118 @@ fn go_agentic_settings_with_a_meaning_are_used_and_crewtui_s_own_keys_win() {
 }
 
 #[test]
+fn go_agentic_per_agent_quotas_are_the_agent_s_budget_and_crewtui_s_own_keys_win() {
+    let report = load(
+        "agents:\n  \
+         - {id: a, model: m, cost_limits: {max_tokens_per_day: 900, max_cost_per_day_usd: 0.5}}\n  \
+         - {id: b, model: m, max_tokens_per_day: 800, max_cost_per_day: 0.25}\n  \
+         - {id: c, model: m, budget: {max_tokens: 70}, cost_limits: {max_tokens_per_day: 700, max_cost_per_day_usd: 0.75}}\n  \
+         - {id: d, model: m, max_tokens_per_day: 600, cost_limits: {max_tokens_per_day: 650}}\n  \
+         - {id: e, model: m, cost_limits: {max_tokens_per_day: 0, max_cost_per_day_usd: 0}}\n\
+         settings: {max_tokens_per_day: 0, max_cost_per_day: 0}\n",
+    );
+    let c = report.crew.as_ref().expect("the crew loads");
+    let budgets: Vec<(Option<u64>, Option<f64>)> = c
+        .agents
+        .iter()
+        .map(|a| (a.budget.max_tokens, a.budget.max_cost_usd))
+        .collect();
+    assert_eq!(
+        budgets,
+        [
+            (Some(900), Some(0.5)),
+            (Some(800), Some(0.25)),
+            // crewtui's own key wins, key by key: go-agentic's cost quota still counts.
+            (Some(70), Some(0.75)),
+            // go-agentic's nested key wins over its older flat one.
+            (Some(650), None),
+            // A 0 is Go's "not set": no limit, for an agent and for the run.
+            (None, None),
+        ]
+    );
+    assert!(c.settings.run_budget().is_unlimited(), "{:?}", c.settings);
+    // The agents have no route between them, which is not what this is about.
+    let mut said = brief(&report);
+    said.retain(|(_, _, _, message)| !message.contains("is unreachable"));
+    assert_eq!(
+        said,
+        [
+            (
+                4,
+                83,
+                "agents[2].cost_limits.max_tokens_per_day".to_string(),
+                "ignored: `budget.max_tokens` is given too, and crewtui's own key wins".to_string()
+            ),
+            (
+                5,
+                43,
+                "agents[3].max_tokens_per_day".to_string(),
+                "ignored: `cost_limits.max_tokens_per_day` is given too, and wins".to_string()
+            ),
+        ]
+    );
+    // None of them is said to have no effect.
+    assert_eq!(report.infos().count(), 0, "{:#?}", report.diagnostics);
+}
+
+#[test]
+fn go_agentic_per_agent_prices_price_the_agent_s_model_on_its_provider() {
+    let report = load(
+        "prices:\n  own-priced: {input: 1, output: 2}\n\
+         providers:\n  local: {base_url: \"http://127.0.0.1:1/v1\"}\n\
+         agents:\n  \
+         - id: a\n    primary: {model: tuned, provider: local}\n    \
+           cost_limits: {input_token_price_per_million: 3, output_token_price_per_million: 12}\n  \
+         - id: b\n    primary: {model: tuned, provider: local}\n    \
+           cost_limits: {input_token_price_per_million: 5, output_token_price_per_million: 20}\n  \
+         - id: c\n    model: own-priced\n    \
+           cost_limits: {input_token_price_per_million: 7, output_token_price_per_million: 9}\n  \
+         - id: d\n    model: half\n    cost_limits: {input_token_price_per_million: 4}\n",
+    );
+    let c = report.crew.as_ref().expect("the crew loads");
+    let terms = crate::engine::run::Terms::for_crew(c);
+    let price = |provider: &str, model: &str| {
+        terms
+            .price(Some(provider), model)
+            .map(|p| (p.input, p.output))
+    };
+    // The first agent's price is the model's on its provider; the same model elsewhere, and
+    // the second agent's other price, are not.
+    assert_eq!(price("local", "tuned"), Some((3.0, 12.0)));
+    assert_eq!(price("openai", "tuned"), None);
+    assert_eq!(price("openai", "own-priced"), Some((1.0, 2.0)));
+    assert_eq!(price("openai", "half"), None);
+    let warnings: Vec<(String, String)> = report
+        .warnings()
+        .filter(|d| !d.message.contains("is unreachable"))
+        .map(|d| (d.field.clone(), d.message.clone()))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            (
+                "agents[1].cost_limits.input_token_price_per_million".to_string(),
+                "ignored: agent `a` prices model `tuned` otherwise, and its price counts"
+                    .to_string()
+            ),
+            (
+                "agents[2].cost_limits.input_token_price_per_million".to_string(),
+                "ignored: the crew's `prices` price model `own-priced` already, and crewtui's \
+                 own key wins"
+                    .to_string()
+            ),
+            (
+                "agents[3].cost_limits.input_token_price_per_million".to_string(),
+                "no effect: crewtui prices a model only with both \
+                 `input_token_price_per_million` and `output_token_price_per_million`"
+                    .to_string()
+            ),
+        ]
+    );
+    assert_eq!(report.infos().count(), 0, "{:#?}", report.diagnostics);
+}
+
+#[test]
 fn a_go_agentic_key_without_effect_is_said_once_however_many_agents_have_it() {
     let agent = |id: &str| {
         format!("  - {{id: {id}, provider: scripted, logging: {{log_level: info}}, top_p: 1}}\n")
