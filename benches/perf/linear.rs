@@ -5,8 +5,8 @@ use std::ffi::OsStr;
 
 use super::*;
 
-/// A crew file of two agents handing a ~70-byte reply back and forth for `turns` turns.
-fn ping_pong(dir: &Path, turns: usize) -> PathBuf {
+/// Two agents handing a ~70-byte reply back and forth for `turns` turns, at rate 0.
+pub(crate) fn ping_pong_yaml(turns: usize) -> String {
     let mut yaml = format!(
         "name: ping-pong\nentry_point: ping\ninput: start\n\
          settings: {{max_handoffs: 1000000, max_rounds: {turns}, timeout_seconds: 3600, \
@@ -22,8 +22,13 @@ fn ping_pong(dir: &Path, turns: usize) -> PathBuf {
             ));
         }
     }
+    yaml
+}
+
+/// [`ping_pong_yaml`] as a crew file in `dir`.
+fn ping_pong(dir: &Path, turns: usize) -> PathBuf {
     let path = dir.join(format!("ping-pong-{turns}.yaml"));
-    std::fs::write(&path, yaml).expect("crew file");
+    std::fs::write(&path, ping_pong_yaml(turns)).expect("crew file");
     path
 }
 

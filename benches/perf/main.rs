@@ -2,9 +2,10 @@
 //!
 //! `cargo bench --bench perf` runs every item; `cargo bench --bench perf -- NAME...` runs the
 //! named ones (render, history, idle, engine, fanout, memory, replay, recording, linear,
-//! cancel, many). Each item runs in a child process of this binary (`perf --child NAME`), so a
-//! peak RSS belongs to one scenario and nothing one item allocates slows the next. Timing
-//! budgets live here and only here: the test suite checks behaviour, never speed.
+//! cancel, many, gates, control). Each item runs in a child process of this binary
+//! (`perf --child NAME`), so a peak RSS belongs to one scenario and nothing one item allocates
+//! slows the next. Timing budgets live here and only here: the test suite checks behaviour,
+//! never speed.
 //!
 //! Timed figures are medians over `PERF_RUNS` runs (default 5). CPU time is the sum of the
 //! per-thread `/proc/PID/task/*/schedstat` run times (nanoseconds); peak RSS is `VmHWM` from
@@ -38,10 +39,12 @@ use ratatui::layout::{Position, Size};
 use tokio::sync::mpsc;
 
 mod cancel;
+mod control;
 mod crews;
 #[path = "../../tests/common/fake_openai.rs"]
 mod fake_openai;
 mod fanout;
+mod gates;
 mod harness;
 mod history;
 mod idle;
@@ -55,8 +58,10 @@ mod report;
 mod streaming;
 
 use cancel::*;
+use control::*;
 use crews::*;
 use fanout::*;
+use gates::*;
 use harness::*;
 use history::*;
 use idle::*;
@@ -69,7 +74,7 @@ use replay::*;
 use report::*;
 use streaming::*;
 
-const ITEMS: [(&str, &str); 11] = [
+const ITEMS: [(&str, &str); 13] = [
     (
         "render",
         "1. streaming render: 16 agents x 50 tokens/s, 200x50",
@@ -104,6 +109,14 @@ const ITEMS: [(&str, &str); 11] = [
     (
         "many",
         "11. watching many: 40 priced agents x 50 tokens/s, 200x50",
+    ),
+    (
+        "gates",
+        "12. gates unarmed: the ping-pong at rate 0, no breakpoint vs one that never matches",
+    ),
+    (
+        "control",
+        "13. control: 1,000 gates reached and continued through --control -, real binary",
     ),
 ];
 
@@ -196,6 +209,8 @@ fn child(name: &str) {
         "linear" => linear_item(),
         "cancel" => cancel_item(),
         "many" => many_item(),
+        "gates" => gates_item(),
+        "control" => control_item(),
         other => panic!("no item {other}"),
     }
     // The scratch files (an 83 MB session among them) go with the child that made them.
