@@ -318,6 +318,10 @@ async fn three_variants_run_and_the_one_kept_goes_on() {
 name: variants
 settings: {scripted_tokens_per_second: 0}
 agents:
+  - id: lead
+    provider: scripted
+    handoff_targets: [writer]
+    script: [{reply: "Write it short."}]
   - id: writer
     provider: scripted
     handoff_targets: [editor]
@@ -365,9 +369,20 @@ agents:
         .collect();
     assert_eq!(
         started,
-        ["writer", "writer~1", "writer~2", "writer~3", "editor"],
+        [
+            "lead", "writer", "writer~1", "writer~2", "writer~3", "editor"
+        ],
         "the editor's turn begins only after the re-run"
     );
+    // Each variant is asked exactly what the writer's turn was asked.
+    let mut run = crewtui::engine::Run::for_crew(&crew(yaml), Default::default());
+    events.iter().for_each(|e| run.apply(e));
+    let first_request = |id: &str| run.agent(id).and_then(|a| a.request(0)).map(|r| r.messages);
+    let asked = first_request("writer").expect("the writer was asked");
+    assert!(asked.len() >= 2, "the lead's words are in it: {asked:?}");
+    for variant in ["writer~1", "writer~2", "writer~3"] {
+        assert_eq!(first_request(variant), Some(asked.clone()), "{variant}");
+    }
     assert!(events.iter().any(
         |e| matches!(&e.kind, EventKind::Kept { agent, variant: 2, .. } if agent == "writer")
     ));
@@ -375,7 +390,7 @@ agents:
         .iter()
         .filter(|e| matches!(e.kind, EventKind::Handoff { .. }))
         .count();
-    assert_eq!(handoffs, 2, "the kept variant hands on again");
+    assert_eq!(handoffs, 3, "lead to writer, writer to editor, and the kept variant again");
     // The editor saw the kept draft once: the first one was taken back.
     let editor = requests(&events, "editor").pop().unwrap();
     let drafts = editor

@@ -223,6 +223,11 @@ fn launch(crew: Crew, parts: SessionParts, point: ResumePoint, announce: bool) -
         handoffs: point.handoffs,
         rounds: point.rounds,
         deadline,
+        agents: crew
+            .agents
+            .iter()
+            .map(|a| (AgentId(a.id.clone()), Arc::new(a.clone())))
+            .collect(),
         crew,
     };
     SessionHandle {

@@ -23,7 +23,7 @@ impl Session {
     ) -> Result<Step, Finish> {
         let mut agent = self.agent(&last.agent)?;
         if let Some(t) = temperature {
-            agent.temperature = t;
+            std::sync::Arc::make_mut(&mut agent).temperature = t;
         }
         // Given whole, as the front end showed it: the prompt the turn was sent with.
         let system_prompt_sent = system_prompt.clone();
@@ -72,10 +72,8 @@ impl Session {
                 Some(request) => self.last_requests.insert(id.clone(), request.clone()),
                 None => self.last_requests.remove(id),
             };
-            match &last.view {
-                Some(view) => self.views.insert(id.clone(), view.clone()),
-                None => self.views.remove(id),
-            };
+            // Its view is built from the history at its first model call (see `LastTurn`).
+            self.views.remove(id);
             let token = group.child_token();
             Running::set(&self.running.agents, id.as_str(), Some(token.clone()));
             let runner = Runner {

@@ -28,6 +28,9 @@ use crate::tools::{ToolLimits, ToolRegistry};
 
 pub(crate) struct Session {
     pub crew: Crew,
+    /// The crew's agents, each shared by every turn it runs rather than copied per turn (a
+    /// scripted agent carries its whole script).
+    pub agents: HashMap<AgentId, Arc<Agent>>,
     pub input: String,
     pub session_id: String,
     pub emitter: Emitter,
@@ -67,7 +70,9 @@ pub(crate) struct LastTurn {
     pub handoffs: u32,
     pub model_calls: usize,
     pub last_request: Option<Request>,
-    pub view: Option<AgentView>,
+    // No copy of the agent's view: it would share the view's storage, and the turn's first
+    // model call would then copy the whole history to extend it. A view is a function of the
+    // history it follows, so a re-run builds it again from `history`.
 }
 
 /// How the routing loop ended.
@@ -105,7 +110,7 @@ pub(crate) enum TurnStart {
 
 /// What a turn runs as: the agent of the crew, or a re-run's variant of it.
 pub(crate) struct Runner {
-    pub agent: Agent,
+    pub agent: Arc<Agent>,
     /// The id its events carry: the agent's, or `AGENT~N` for a variant.
     pub id: AgentId,
     /// A re-run's system prompt, sent whole instead of the one built from the agent.
@@ -223,7 +228,6 @@ impl Session {
             handoffs: self.handoffs,
             model_calls: self.model_calls.get(&id).copied().unwrap_or(0),
             last_request: self.last_requests.get(&id).cloned(),
-            view: self.views.get(&id).cloned(),
         });
         let start = TurnStart::New {
             input,
@@ -456,9 +460,9 @@ impl Session {
 
     /// The crew's agent by id. The loader checked every id routing can name, so a miss means a
     /// crew that changed under a resumed session.
-    pub(crate) fn agent(&self, id: &AgentId) -> Result<Agent, Finish> {
-        self.crew
-            .agent(id.as_str())
+    pub(crate) fn agent(&self, id: &AgentId) -> Result<Arc<Agent>, Finish> {
+        self.agents
+            .get(id)
             .cloned()
             .ok_or_else(|| Finish::new(Outcome::Failed, format!("the crew has no agent `{id}`")))
     }
@@ -661,13 +665,7 @@ impl Session {
                 self.last_requests.remove(&last.agent);
             }
         }
-        match &last.view {
-            Some(view) => {
-                self.views.insert(last.agent.clone(), view.clone());
-            }
-            None => {
-                self.views.remove(&last.agent);
-            }
-        }
+        // Built again from the history at its next model call (see `LastTurn`).
+        self.views.remove(&last.agent);
     }
 }

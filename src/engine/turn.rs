@@ -26,7 +26,7 @@ use crate::tools::{ToolFailureKind, ToolLimits, ToolOutcome, ToolRegistry, parse
 
 /// Everything a turn task owns. Built by the session for each turn.
 pub struct TurnContext {
-    pub agent: Agent,
+    pub agent: std::sync::Arc<Agent>,
     /// The id the turn's events carry: the agent's, or a re-run variant's (`AGENT~2`).
     pub id: AgentId,
     /// Whose turn it is in the history: its entries' author, whose view it gets, whose script
