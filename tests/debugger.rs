@@ -390,7 +390,10 @@ agents:
         .iter()
         .filter(|e| matches!(e.kind, EventKind::Handoff { .. }))
         .count();
-    assert_eq!(handoffs, 3, "lead to writer, writer to editor, and the kept variant again");
+    assert_eq!(
+        handoffs, 3,
+        "lead to writer, writer to editor, and the kept variant again"
+    );
     // The editor saw the kept draft once: the first one was taken back.
     let editor = requests(&events, "editor").pop().unwrap();
     let drafts = editor

@@ -109,7 +109,7 @@ impl AgentView {
     /// Brings the view up to `history`: adds what is new, or starts again if `history` is not
     /// the one the view followed (a parallel member's own copy, say).
     pub fn update(&mut self, history: &History, agent: &AgentId) {
-        if !history.starts_with(&self.seen) {
+        if !self.follows(history) {
             *self = AgentView::default();
         }
         let new: Vec<Message> = history
@@ -121,6 +121,11 @@ impl AgentView {
             Arc::make_mut(&mut self.messages).extend(new);
         }
         self.seen = history.clone();
+    }
+
+    /// Whether [`AgentView::update`] to `history` extends the view rather than starting again.
+    pub fn follows(&self, history: &History) -> bool {
+        history.starts_with(&self.seen)
     }
 
     pub fn messages(&self) -> &Arc<Vec<Message>> {

@@ -36,7 +36,13 @@ pub struct RequestDelta {
 impl Request {
     /// What is new in `self` since `previous` (everything when there is none).
     pub fn delta_from(&self, previous: Option<&Request>) -> RequestDelta {
-        let Some(previous) = previous else {
+        self.delta_after(previous.map(|p| (p, p.messages.as_slice())))
+    }
+
+    /// What is new in `self` since a previous request whose messages were `messages` (which
+    /// the request itself may no longer hold, see [`Request::without_messages`]).
+    pub fn delta_after(&self, previous: Option<(&Request, &[Message])>) -> RequestDelta {
+        let Some((previous, before)) = previous else {
             return RequestDelta {
                 messages_from: 0,
                 messages: self.messages.to_vec(),
@@ -44,18 +50,37 @@ impl Request {
                 tools: Some(self.tools.clone()),
             };
         };
-        let shared = previous
-            .messages
-            .iter()
-            .zip(self.messages.iter())
-            .take_while(|(a, b)| a == b)
-            .count();
+        // The same storage, grown since: shared without comparing (an agent's view grows in
+        // place, and its requests are the view).
+        let shared = if std::ptr::eq(before.as_ptr(), self.messages.as_ptr())
+            && before.len() <= self.messages.len()
+        {
+            before.len()
+        } else {
+            before
+                .iter()
+                .zip(self.messages.iter())
+                .take_while(|(a, b)| a == b)
+                .count()
+        };
         RequestDelta {
             messages_from: shared,
             messages: self.messages[shared..].to_vec(),
             system_prompt: (previous.system_prompt != self.system_prompt)
                 .then(|| self.system_prompt.clone()),
             tools: (previous.tools != self.tools).then(|| self.tools.clone()),
+        }
+    }
+
+    /// The request without its messages: what a later request may still be recorded against
+    /// where holding the messages would make their owner copy them to grow. A delta against
+    /// it carries every message again, which is correct, only longer.
+    pub fn without_messages(&self) -> Request {
+        Request {
+            model: self.model.clone(),
+            system_prompt: self.system_prompt.clone(),
+            messages: Arc::default(),
+            tools: self.tools.clone(),
         }
     }
 
@@ -141,5 +166,29 @@ mod tests {
         // The first request shares nothing.
         let delta = first.delta_from(None);
         assert_eq!(Request::apply(None, "m", &delta), first);
+    }
+
+    #[test]
+    fn a_request_recorded_against_one_without_its_messages_is_whole_and_still_correct() {
+        let first = Request {
+            model: "m".into(),
+            system_prompt: "be brief".into(),
+            messages: Arc::new(vec![user("a"), user("b")]),
+            tools: vec![],
+        };
+        let mut second = first.clone();
+        Arc::make_mut(&mut second.messages).push(user("c"));
+        // Against what the first request held, given apart from it: only what is new.
+        let kept = first.without_messages();
+        let delta = second.delta_after(Some((&kept, first.messages.as_slice())));
+        assert_eq!(delta.messages_from, 2);
+        assert_eq!(delta.messages, vec![user("c")]);
+        assert_eq!(Request::apply(Some(&first), "m", &delta), second);
+        // Against the request alone: every message again, the prompt still known.
+        let delta = second.delta_from(Some(&kept));
+        assert_eq!(delta.messages_from, 0);
+        assert_eq!(delta.messages.len(), 3);
+        assert_eq!(delta.system_prompt, None);
+        assert_eq!(Request::apply(Some(&kept), "m", &delta), second);
     }
 }

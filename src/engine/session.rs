@@ -227,7 +227,9 @@ impl Session {
             rounds: self.rounds,
             handoffs: self.handoffs,
             model_calls: self.model_calls.get(&id).copied().unwrap_or(0),
-            last_request: self.last_requests.get(&id).cloned(),
+            // Without its messages, which are the agent's view: a share of them would make
+            // the view copy them all at the turn's first call.
+            last_request: self.last_requests.get(&id).map(Request::without_messages),
         });
         let start = TurnStart::New {
             input,

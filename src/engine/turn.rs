@@ -199,6 +199,20 @@ pub async fn run_turn(mut cx: TurnContext) -> TurnResult {
             }
         };
         let specs = cx.tools.specs(&cx.agent.tools);
+        // The previous request is the view as it was: let go of its share of the view's
+        // messages, which would make the view copy them all to grow, and remember how many
+        // it had: they are the first ones of the view still.
+        let sent_before = match &mut cx.last_request {
+            Some(previous)
+                if cx.view.follows(&cx.history)
+                    && Arc::ptr_eq(&previous.messages, cx.view.messages()) =>
+            {
+                let count = previous.messages.len();
+                previous.messages = Arc::default();
+                Some(count)
+            }
+            _ => None,
+        };
         cx.view.update(&cx.history, &cx.speaks_as);
         let mut request = Request {
             model: cx.agent.model.clone(),
@@ -280,7 +294,13 @@ pub async fn run_turn(mut cx: TurnContext) -> TurnResult {
                 chat_messages = Arc::clone(cx.view.chat());
             }
         }
-        let delta = request.delta_from(cx.last_request.as_ref());
+        let delta = match (sent_before, &cx.last_request) {
+            (Some(count), Some(previous)) => {
+                let before = cx.view.messages().get(..count).unwrap_or_default();
+                request.delta_after(Some((previous, before)))
+            }
+            (_, previous) => request.delta_from(previous.as_ref()),
+        };
         cx.emitter
             .emit(EventKind::ModelRequest {
                 agent: agent_id.clone(),
