@@ -223,6 +223,43 @@ fn tokens_reach_the_file_while_the_session_is_quiet_and_a_pause_at_once() {
 }
 
 #[test]
+fn a_gate_is_on_disk_when_the_agent_stops_and_many_gates_share_a_sync() {
+    let dir = scratch("gates");
+    let header = Header::new("s1", &small_crew(), "go", at(1_795_898_212));
+    let clock = ManualClock::new();
+    let mut recorder = Recorder::create_timed(&dir, &header, clock.clock()).unwrap();
+    let path = recorder.path().to_path_buf();
+    let gate = |seq: u64| {
+        event(
+            seq,
+            seq,
+            EventKind::Gate {
+                gate: format!("g{seq}").as_str().into(),
+                agent: "a".into(),
+                kind: crewtui::engine::gate::GateKind::ToolCall,
+                reason: "step".into(),
+                detail: serde_json::Value::Null,
+            },
+        )
+    };
+    recorder.record(&token(0, "word ")).unwrap();
+    // A script answers each gate as soon as it reads it: the gate and what came before it are
+    // in the file when `record` returns, though no time passed...
+    for seq in 1..=50 {
+        recorder.record(&gate(seq)).unwrap();
+        assert_eq!(
+            lines(&path).len(),
+            1 + seq as usize + 1,
+            "gate {seq} is written"
+        );
+    }
+    // ...and they share a sync, taken within the interval, not one sync a gate.
+    assert_eq!(recorder.fsyncs(), 0);
+    clock.advance(session::SYNC_EVERY);
+    assert_eq!(recorder.fsyncs(), 1);
+}
+
+#[test]
 fn a_boundary_is_synced_within_the_sync_interval_though_nothing_follows() {
     let dir = scratch("boundary-sync");
     let header = Header::new("s1", &small_crew(), "go", at(1_795_898_212));

@@ -64,9 +64,21 @@ pub enum Urgency {
     /// Written within [`FLUSH_EVERY`], to files too, and synced within [`SYNC_EVERY`]: a crash
     /// must not lose what came before.
     Boundary,
+    /// Written now, with everything before it, and synced within [`SYNC_EVERY`]: the process
+    /// waits here for a decision (a gate), which a script may give at once, thousands of
+    /// times a run. Should the machine lose power meanwhile, the file goes back at most to
+    /// before the gate, where a resume stops at it again.
+    Now,
     /// Written and synced now, with everything before it: the process may wait here for a
     /// person, or exit.
     Durable,
+}
+
+impl Urgency {
+    /// Written by the task that hands the line over, not later by the writer's thread.
+    pub fn at_once(self) -> bool {
+        matches!(self, Urgency::Now | Urgency::Durable)
+    }
 }
 
 /// Whether an output has failed. An output stops at its first error.
@@ -199,7 +211,7 @@ impl BatchWriter {
     /// Hands over one whole line (ending in `\n`). A failed file says so through its
     /// [`Health`].
     pub fn push(&self, line: &[u8], urgency: Urgency) {
-        if urgency != Urgency::Durable {
+        if !urgency.at_once() {
             let mut pending = lock(&self.shared.pending);
             if pending.lines.len() + line.len() <= BATCH_BYTES {
                 let first = pending.lines.is_empty();
@@ -216,7 +228,7 @@ impl BatchWriter {
             }
         }
         let mut out = lock(&self.shared.out);
-        // Durable, or a batch full: written now, by the task that hands the line over.
+        // Wanted at once, or a batch full: written now, by the task that hands the line over.
         self.shared.write(&mut out, Some(line), urgency);
     }
 

@@ -108,7 +108,7 @@ impl Printer {
         }
         state.lines.extend_from_slice(line);
         state.count += 1;
-        let urgent = urgency == Urgency::Durable;
+        let urgent = urgency.at_once();
         state.urgent |= urgent;
         let full = state.lines.len() >= BATCH_BYTES;
         drop(state);

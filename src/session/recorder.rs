@@ -242,8 +242,8 @@ impl serde_json::ser::Formatter for EscapeControls {
 
 /// How soon an event must reach the disk. A boundary — a reply, a tool result, a failure —
 /// reaches the file within [`super::FLUSH_EVERY`] and is synced soon after; other events may
-/// wait up to [`super::FILE_FLUSH_EVERY`]; a pause or the end is written and synced before the
-/// process waits or exits.
+/// wait up to [`super::FILE_FLUSH_EVERY`]; a gate is written before the agent waits at it; a
+/// pause or the end is written and synced before the process waits or exits.
 pub fn urgency(kind: &EventKind) -> Urgency {
     match kind {
         EventKind::Token { .. }
@@ -270,10 +270,9 @@ pub fn urgency(kind: &EventKind) -> Urgency {
         | EventKind::CommandRejected { .. }
         | EventKind::Rerun { .. }
         | EventKind::Kept { .. } => Urgency::Boundary,
-        // A gate is a wait, like a pause: the process may stay there, or be left.
-        EventKind::Paused { .. } | EventKind::Gate { .. } | EventKind::SessionFinished { .. } => {
-            Urgency::Durable
-        }
+        // A gate is a wait for a decision, which a script gives at once: see `Urgency::Now`.
+        EventKind::Gate { .. } => Urgency::Now,
+        EventKind::Paused { .. } | EventKind::SessionFinished { .. } => Urgency::Durable,
     }
 }
 #[cfg(test)]
