@@ -46,22 +46,7 @@ fn scratch(name: &str) -> PathBuf {
 /// The demo crew with its files, streaming at rate 0 so a run takes no time; in a directory of
 /// the test's own (`tag`), since tests run at once and `scratch` empties what it hands out.
 fn instant_demo(tag: &str) -> PathBuf {
-    let dir = scratch(&format!("demo-{tag}"));
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("crews");
-    let yaml = std::fs::read_to_string(root.join("demo.yaml")).unwrap();
-    let yaml = yaml.replace(
-        "scripted_tokens_per_second: 40",
-        "scripted_tokens_per_second: 0",
-    );
-    assert!(yaml.contains("scripted_tokens_per_second: 0"));
-    std::fs::write(dir.join("demo.yaml"), yaml).unwrap();
-    std::fs::create_dir_all(dir.join("demo-files")).unwrap();
-    std::fs::copy(
-        root.join("demo-files/checklist.md"),
-        dir.join("demo-files/checklist.md"),
-    )
-    .unwrap();
-    dir.join("demo.yaml")
+    common::instant_demo(&scratch(&format!("demo-{tag}")))
 }
 
 fn write_crew(name: &str, yaml: &str) -> PathBuf {

@@ -153,25 +153,6 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// The demo crew and its files in `dir`, streaming at rate 0 so a run takes no time.
-fn instant_demo(dir: &Path) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("crews");
-    let yaml = std::fs::read_to_string(root.join("demo.yaml")).unwrap();
-    let yaml = yaml.replace(
-        "scripted_tokens_per_second: 40",
-        "scripted_tokens_per_second: 0",
-    );
-    assert!(yaml.contains("scripted_tokens_per_second: 0"));
-    std::fs::write(dir.join("demo.yaml"), yaml).unwrap();
-    std::fs::create_dir_all(dir.join("demo-files")).unwrap();
-    std::fs::copy(
-        root.join("demo-files/checklist.md"),
-        dir.join("demo-files/checklist.md"),
-    )
-    .unwrap();
-    dir.join("demo.yaml")
-}
-
 /// `crewtui ARGS --sessions-dir DIR/sessions`, its logs under `dir`.
 fn crewtui(dir: &Path, args: &[&str]) -> std::process::Command {
     let mut command = common::binary(dir, args);
@@ -181,7 +162,7 @@ fn crewtui(dir: &Path, args: &[&str]) -> std::process::Command {
 
 /// The demo crew run headless with its pause answered and `debug` flags.
 fn demo_run(dir: &Path, debug: &[&str]) -> std::process::Command {
-    let crew = instant_demo(dir);
+    let crew = common::instant_demo(dir);
     let mut args = vec![
         "run",
         crew.to_str().unwrap(),

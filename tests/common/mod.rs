@@ -5,7 +5,7 @@
 pub mod term;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crewtui::config::load_crew_str;
@@ -222,4 +222,23 @@ pub fn sleeping(seconds: &str) -> Vec<u32> {
             (cmdline == wanted.as_bytes()).then_some(pid)
         })
         .collect()
+}
+
+/// The demo crew and its files in `dir`, streaming at rate 0 so a run takes no time.
+pub fn instant_demo(dir: &Path) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("crews");
+    let yaml = std::fs::read_to_string(root.join("demo.yaml")).unwrap();
+    let yaml = yaml.replace(
+        "scripted_tokens_per_second: 40",
+        "scripted_tokens_per_second: 0",
+    );
+    assert!(yaml.contains("scripted_tokens_per_second: 0"));
+    std::fs::write(dir.join("demo.yaml"), yaml).unwrap();
+    std::fs::create_dir_all(dir.join("demo-files")).unwrap();
+    std::fs::copy(
+        root.join("demo-files/checklist.md"),
+        dir.join("demo-files/checklist.md"),
+    )
+    .unwrap();
+    dir.join("demo.yaml")
 }
