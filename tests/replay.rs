@@ -213,6 +213,7 @@ async fn a_replay_stopped_half_way() {
         t_ms: replayer.t_ms(),
         total_ms: replayer.total_ms(),
         skipping: None,
+        reading: false,
     });
     let mut terminal = Terminal::new(TestBackend::new(140, 36)).unwrap();
     view.sync(replayer.run());
@@ -304,18 +305,29 @@ async fn play_agents(
     then: std::time::Duration,
     keys: &[char],
 ) -> String {
-    use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+    use crossterm::event::KeyCode;
     let initial = Run::new("thinker", agents, TimelineLimits::default());
     let playback = Playback::from_events(initial, events);
+    let keys: Vec<KeyCode> = keys.iter().map(|&c| KeyCode::Char(c)).collect();
+    play_back(playback, then, &keys).await
+}
+
+/// Plays `playback` as [`play`] does, pressing `keys`.
+async fn play_back(
+    playback: Playback,
+    then: std::time::Duration,
+    keys: &[crossterm::event::KeyCode],
+) -> String {
+    use crossterm::event::{Event as TermEvent, KeyEvent, KeyModifiers};
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<TermEvent>>(8);
     let input =
         futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|e| (e, rx)) });
     let input = Box::pin(input);
-    let keys: Vec<char> = keys.to_vec();
+    let keys = keys.to_vec();
     let press = async move {
         tokio::time::sleep(then).await;
-        for c in keys {
-            let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        for code in keys {
+            let key = KeyEvent::new(code, KeyModifiers::NONE);
             let _ = tx.send(Ok(TermEvent::Key(key))).await;
             // Time for a frame between keys, as a person takes.
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -334,6 +346,81 @@ async fn play_agents(
     let (done, ()) = tokio::join!(replay, press);
     done.expect("the replay runs");
     terminal.backend().0.to_string()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_long_recording_plays_while_it_is_read_and_end_is_its_end() {
+    use crewtui::engine::EventKind;
+    let dir = scratch("replay-reading");
+    let crew = instant_demo();
+    let agent = crewtui::engine::AgentId(crew.agents[0].id.clone());
+    let header = Header::new("s", &crew, "go", std::time::SystemTime::now());
+    let mut recorder = Recorder::create(&dir, &header).unwrap();
+    let path = recorder.path().to_path_buf();
+    let mut kinds = vec![
+        (
+            0,
+            EventKind::SessionStarted {
+                session_id: "s".into(),
+                crew: crew.name.clone(),
+                input: "go".into(),
+            },
+        ),
+        (
+            0,
+            EventKind::AgentStarted {
+                agent: agent.clone(),
+                turn: 1,
+                input: "go".into(),
+                round: Some(1),
+                entry: None,
+            },
+        ),
+    ];
+    let tokens = 40_000;
+    kinds.extend((0..tokens).map(|i| {
+        let text = if i + 1 == tokens {
+            "THE-END".into()
+        } else {
+            format!("t{i} ")
+        };
+        (
+            i,
+            EventKind::Token {
+                agent: agent.clone(),
+                text,
+                reasoning: false,
+            },
+        )
+    }));
+    for event in numbered(kinds) {
+        recorder.record(&event).unwrap();
+    }
+    drop(recorder);
+    let all = tokens as usize + 2;
+
+    let (playback, _, warnings) = Playback::open_first(&path, TimelineLimits::default()).unwrap();
+    assert!(warnings.is_empty());
+    assert!(
+        playback.len() < all,
+        "the replay starts before the whole file is read"
+    );
+    // End, at once: the end of the recording, not of what was read when it was pressed.
+    let screen = play_back(
+        playback,
+        std::time::Duration::ZERO,
+        &[
+            crossterm::event::KeyCode::End,
+            crossterm::event::KeyCode::Char('q'),
+        ],
+    )
+    .await;
+    assert!(
+        screen.contains(&format!("event {all} / {all} ")),
+        "{screen}"
+    );
+    assert!(screen.contains("THE-END"), "{screen}");
+    assert!(!screen.contains('…'), "the file is read: {screen}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -227,6 +227,7 @@ pub(crate) fn replay_draw(
         t_ms: replayer.t_ms(),
         total_ms: replayer.total_ms(),
         skipping: None,
+        reading: !replayer.is_read(),
     });
     view.sync(replayer.run());
     let now_ms = replayer.t_ms();
@@ -235,18 +236,21 @@ pub(crate) fn replay_draw(
         .expect("draw");
 }
 
-/// The replay TUI's steps, timed: open the file and draw the first frame, seek to the end
-/// (every event folded once more), seek to 50 % and back to 10 % with a frame after each.
+/// The replay TUI's steps, timed: open the file and draw the first frame (the rest of the file
+/// still being read), wait for the whole index and seek to the end (every event folded once
+/// more), seek to 50 % and back to 10 % with a frame after each.
 pub(crate) fn replay_once(path: &Path) -> ReplayTimes {
     let theme = Theme::default_dark();
     let mut terminal = Terminal::new(TestBackend::new(200, 50)).expect("term");
     let t = Instant::now();
     let (mut replayer, _, _) =
-        Playback::open(path, TimelineLimits::default()).expect("the session reads");
+        Playback::open_first(path, TimelineLimits::default()).expect("the session reads");
     let mut view = View::new(replayer.run().agents().len());
     replay_draw(&mut terminal, &mut replayer, &mut view, &theme);
     let first_frame = t.elapsed();
+    replayer.read_all();
     let len = replayer.len();
+    assert_eq!(len, REPLAY_EVENTS, "the whole recording is laid out");
     replayer.seek(len);
     let indexed = t.elapsed();
     let t = Instant::now();

@@ -64,7 +64,8 @@ pub fn headless(args: &ReplayArgs) -> ExitCode {
 /// The recording in the full-screen TUI, under a timeline.
 pub fn run_tui(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let file = args.session.resolve()?;
-    let (replayer, _header, warnings) = Playback::open(&file, TimelineLimits::default())?;
+    // The first events are enough to show; the rest is read while they play.
+    let (replayer, _header, warnings) = Playback::open_first(&file, TimelineLimits::default())?;
     let theme = super::setup::theme(args.theme.as_deref())?;
     // Said before the screen takes over.
     super::setup::report_read_warnings(&file, &warnings);
@@ -74,12 +75,13 @@ pub fn run_tui(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         Some(s) if s.is_infinite() => None,
         Some(s) => Some(s),
     };
-    super::setup::block_on(async {
+    let late = super::setup::block_on(async {
         let signals = StopSignals::install().context("catching signals")?;
         crewtui::tui::run_replay(replayer, &theme, speed, signals)
             .await
             .context("running the terminal UI")
     })?;
+    super::setup::report_read_warnings(&file, &late);
     Ok(ExitCode::SUCCESS)
 }
 

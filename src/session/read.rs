@@ -154,6 +154,11 @@ impl Reader {
     pub fn valid_len(&self) -> u64 {
         self.lines.valid_len
     }
+
+    /// Lines read so far, the header included.
+    pub fn lines_read(&self) -> usize {
+        self.lines.number
+    }
 }
 
 /// One event line. Token lines, nearly all of a long recording, are read by a shortcut past

@@ -32,7 +32,7 @@ use crossterm::event::EventStream;
 
 use crate::engine::run::{AgentInfo, Terms};
 use crate::engine::{Event, Outcome};
-use crate::session::Playback;
+use crate::session::{Playback, ReadWarning};
 use crate::signals::StopSignals;
 use live::Launch;
 use terminal::Process;
@@ -76,17 +76,18 @@ pub async fn run_live(
     })
 }
 
-/// Plays a recording in the full-screen TUI. `speed` `None` is as fast as possible.
+/// Plays a recording in the full-screen TUI. `speed` `None` is as fast as possible. Returns the
+/// lines found unreadable while it played, which the screen could not say.
 pub async fn run_replay(
     replayer: Playback,
     theme: &Theme,
     speed: Option<f64>,
     signals: StopSignals,
-) -> io::Result<()> {
+) -> io::Result<Vec<ReadWarning>> {
     let mut guard = terminal::enter()?;
     let mut process = Process::new(signals)?;
     let input = process.input(EventStream::new());
-    let stats = replay::run(
+    let (stats, warnings) = replay::run(
         &mut *guard.terminal,
         input,
         &mut process,
@@ -100,5 +101,5 @@ pub async fn run_replay(
         events = stats.events,
         "replay finished"
     );
-    Ok(())
+    Ok(warnings)
 }

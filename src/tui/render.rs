@@ -623,8 +623,10 @@ fn draw_timeline(frame: &mut Frame, area: Rect, t: &Timeline, theme: &Theme) {
         let wait = super::replay::MAX_WAIT.as_secs();
         format!(" » {} wait played in {wait}s ·", title::duration(gap))
     });
+    // While the recording is still being read, its ends are what is read so far.
+    let more = if t.reading { "…" } else { "" };
     let right = format!(
-        "{skipping} {} / {} · event {} / {} ",
+        "{skipping} {} / {}{more} · event {} / {}{more} ",
         clock(t.t_ms),
         clock(t.total_ms),
         t.position,

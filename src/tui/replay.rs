@@ -19,7 +19,7 @@ use super::render;
 use super::terminal::{self, Outside};
 use super::theme::Theme;
 use super::view::{Action, Mode, Overlay, Timeline, View};
-use crate::session::{Moment, Playback};
+use crate::session::{Moment, Playback, ReadWarning};
 use crate::text::visible_line;
 
 /// Playback speeds `+` and `-` step through; past the last comes "as fast as possible".
@@ -31,6 +31,9 @@ const MAX_SPEED_BATCH: usize = 20_000;
 pub const MAX_WAIT: Duration = Duration::from_secs(2);
 /// How often the clock on screen moves through a wait.
 const CLOCK_TICK: Duration = Duration::from_millis(100);
+/// How often the timeline takes in what the first read of the recording has reached, while a
+/// thread is still reading it.
+const READING_TICK: Duration = Duration::from_millis(20);
 
 /// How long a recorded gap of `gap_ms` takes to play at `speed`.
 pub fn wait(gap_ms: u64, speed: f64) -> Duration {
@@ -108,7 +111,7 @@ fn slower(speed: Option<f64>) -> Option<f64> {
 }
 
 /// Plays `replayer` on `terminal` until the user quits, or `outside` says stop. `speed` `None`
-/// is as fast as possible.
+/// is as fast as possible. The recording may still be being read: the timeline grows as it is.
 pub async fn run<B, S, O>(
     terminal: &mut Terminal<B>,
     mut input_events: S,
@@ -116,7 +119,7 @@ pub async fn run<B, S, O>(
     mut replayer: Playback,
     theme: &Theme,
     speed: Option<f64>,
-) -> io::Result<Stats>
+) -> io::Result<(Stats, Vec<ReadWarning>)>
 where
     B: Backend,
     B::Error: Into<io::Error>,
@@ -134,6 +137,9 @@ where
     let mut dirty = true;
     let mut last_draw = Instant::now() - FRAME;
     loop {
+        if replayer.absorb() {
+            dirty = true;
+        }
         if dirty && last_draw.elapsed() >= FRAME {
             let next_ms = replayer.next_t_ms();
             let now_ms = clock.now_ms(next_ms).max(replayer.t_ms());
@@ -145,6 +151,7 @@ where
                 t_ms: now_ms,
                 total_ms: replayer.total_ms(),
                 skipping: clock.skipping(next_ms),
+                reading: !replayer.is_read(),
             });
             view.sync(replayer.run());
             terminal
@@ -192,7 +199,7 @@ where
                     applied += 1;
                 }
                 stats.events += applied as u64;
-                if replayer.position() == replayer.len() {
+                if replayer.at_end() {
                     clock.playing = false;
                     clock.rebase(replayer.t_ms());
                 }
@@ -214,9 +221,12 @@ where
                 view.expire_notice();
                 dirty = true;
             }
+            // Taken in at the top of the loop.
+            () = tokio::time::sleep(READING_TICK), if !replayer.is_read() => {}
         }
     }
-    Ok(stats)
+    // Lines found unreadable after the screen took over, for saying once it is given back.
+    Ok((stats, replayer.take_warnings()))
 }
 
 /// Handles a key in replay; true to quit.
@@ -243,7 +253,7 @@ fn on_key(key: KeyEvent, replayer: &mut Playback, clock: &mut Clock, view: &mut 
     match action {
         KeyAction::Quit => return true,
         KeyAction::PlayPause => {
-            if replayer.position() == replayer.len() {
+            if replayer.at_end() {
                 seek(replayer, clock, 0);
             }
             clock.playing = !clock.playing;
@@ -268,9 +278,11 @@ fn on_key(key: KeyEvent, replayer: &mut Playback, clock: &mut Clock, view: &mut 
             clock.speed = slower(clock.speed);
         }
         KeyAction::Start => seek(replayer, clock, 0),
-        KeyAction::End => seek(replayer, clock, replayer.len()),
+        KeyAction::End => seek(replayer, clock, usize::MAX),
         KeyAction::Jump => {
             if let KeyCode::Char(d @ '1'..='9') = key.code {
+                // Tenths of the whole recording, which needs all of it read.
+                replayer.read_all();
                 // A tenth of the recording's time, not of its events: a long wait counts for
                 // what it lasted.
                 let tenths = u64::from(d as u8 - b'0');
@@ -280,6 +292,8 @@ fn on_key(key: KeyEvent, replayer: &mut Playback, clock: &mut Clock, view: &mut 
         }
         KeyAction::NextMoment | KeyAction::PreviousMoment => {
             let forward = action == KeyAction::NextMoment;
+            // Which moment of how many needs every moment found.
+            replayer.read_all();
             match replayer.marker(forward) {
                 Some(target) => {
                     clock.playing = false;

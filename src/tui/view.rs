@@ -118,6 +118,8 @@ pub struct Timeline {
     pub total_ms: u64,
     /// A recorded wait being played shorter than it was (its length): the timeline says so.
     pub skipping: Option<u64>,
+    /// The recording is still being read: `total` and `total_ms` are what is read so far.
+    pub reading: bool,
 }
 
 pub struct View {

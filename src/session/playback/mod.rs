@@ -1,27 +1,25 @@
 //! A recording laid out for playing back: the run model at any position, found quickly.
 //!
-//! Opening a file reads it once: every event is folded into a [`Run`], and a checkpoint (a
-//! clone of the run, cheap since its long parts share storage) is kept every so many events,
-//! with the place in the file it stands for. The events themselves are not kept — a long
-//! recording would not fit in memory twice — only each event's time and what kind of moment
-//! it is, for the timeline and for jumping between moments. Seeking goes to the nearest
+//! Opening a file reads it once (see [`index`]): every event is folded into a [`Run`], and a
+//! checkpoint (a clone of the run, cheap since its long parts share storage) is kept every so
+//! many events, with the place in the file it stands for. The events themselves are not kept —
+//! a long recording would not fit in memory twice — only each event's time and what kind of
+//! moment it is, for the timeline and for jumping between moments. Seeking goes to the nearest
 //! checkpoint before the target and reads forward from the file; playing reads on from where
 //! it is. Nothing is ever run: a recording is data.
+
+mod index;
 
 use std::fs::File;
 use std::io::{self, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, TryRecvError};
 
+use self::index::{Batch, Checkpoint, Checkpoints, Indexer, READ_FIRST, read_into, read_rest};
 use super::read::{LineKind, LineReader, parse_event};
-use super::{Entry, Header, ReadWarning, Reader, SessionError};
+use super::{Header, ReadWarning, Reader, SessionError};
 use crate::engine::run::TimelineLimits;
 use crate::engine::{Event, EventKind, Run};
-
-/// At most this many checkpoints: when there would be more, every other one goes and the
-/// interval doubles, so their memory stays a small multiple of one run model.
-const MAX_CHECKPOINTS: usize = 64;
-/// The first interval between checkpoints, in events.
-const FIRST_INTERVAL: usize = 2_000;
 
 /// What kind of moment an event is, for jumping from one to the next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,15 +83,6 @@ pub struct Mark {
     pub agent: Option<u32>,
 }
 
-#[derive(Clone, Debug)]
-struct Checkpoint {
-    /// Events applied.
-    position: usize,
-    /// Where the next event's line starts in the file (or its index in memory).
-    offset: u64,
-    run: Run,
-}
-
 /// Where the events come from.
 enum Source {
     Memory(Vec<Event>),
@@ -108,16 +97,33 @@ enum Source {
 pub struct Playback {
     source: Source,
     marks: Vec<Mark>,
-    checkpoints: Vec<Checkpoint>,
-    interval: usize,
+    checkpoints: Checkpoints,
     run: Run,
     position: usize,
+    /// The rest of the first read, while a thread is still at it.
+    reading: Option<Receiver<Batch>>,
+    /// Lines the reading thread could not read, not yet taken.
+    warnings: Vec<ReadWarning>,
 }
 
 impl Playback {
     /// Reads a session file once and lays it out for playing. Returns its header and the lines
     /// that could not be read, which are skipped.
     pub fn open(
+        path: &Path,
+        limits: TimelineLimits,
+    ) -> Result<(Playback, Header, Vec<ReadWarning>), SessionError> {
+        let (mut playback, header, mut warnings) = Playback::open_first(path, limits)?;
+        playback.read_all();
+        warnings.append(&mut playback.take_warnings());
+        Ok((playback, header, warnings))
+    }
+
+    /// Opens a session file and reads its first few thousand events, enough to show; a thread
+    /// reads the rest while those play, and [`Playback::len`] grows as it does (see
+    /// [`Playback::absorb`]). The warnings are the lines found unreadable so far; the rest come
+    /// from [`Playback::take_warnings`].
+    pub fn open_first(
         path: &Path,
         limits: TimelineLimits,
     ) -> Result<(Playback, Header, Vec<ReadWarning>), SessionError> {
@@ -131,33 +137,32 @@ impl Playback {
             let playback = Playback::from_events(initial, recording.events);
             return Ok((playback, header, recording.warnings));
         }
-        let mut playback = Playback::empty(
-            Source::File {
-                path: path.to_path_buf(),
-                lines: None,
-                offset: reader.valid_len(),
-            },
-            initial,
-            reader.valid_len(),
-        );
-        let mut warnings = Vec::new();
-        let mut run = playback.run.clone();
-        while let Some(entry) = reader.next_entry()? {
-            match entry {
-                Entry::Event(event) => playback.index(&mut run, &event, reader.valid_len()),
-                Entry::Warning(warning) => warnings.push(warning),
-            }
+        let source = Source::File {
+            path: path.to_path_buf(),
+            lines: None,
+            offset: reader.valid_len(),
+        };
+        let mut playback = Playback::empty(source, initial.clone(), reader.valid_len());
+        let mut indexer = Indexer::new(initial);
+        let mut first = Batch::default();
+        let done = read_into(&mut reader, &mut indexer, &mut first, READ_FIRST);
+        let warnings = first.merge_into(&mut playback.marks, &mut playback.checkpoints);
+        if !done {
+            let reading = read_rest(reader, indexer).map_err(|e| SessionError::io(path, e))?;
+            playback.reading = Some(reading);
         }
         Ok((playback, header, warnings))
     }
 
     /// A recording already in memory (tests, a live session's events).
     pub fn from_events(initial: Run, events: Vec<Event>) -> Playback {
-        let mut playback = Playback::empty(Source::Memory(Vec::new()), initial, 0);
-        let mut run = playback.run.clone();
+        let mut playback = Playback::empty(Source::Memory(Vec::new()), initial.clone(), 0);
+        let mut indexer = Indexer::new(initial);
+        let mut batch = Batch::default();
         for (i, event) in events.iter().enumerate() {
-            playback.index(&mut run, event, i as u64 + 1);
+            indexer.take(event, i as u64 + 1, &mut batch);
         }
+        batch.merge_into(&mut playback.marks, &mut playback.checkpoints);
         playback.source = Source::Memory(events);
         playback
     }
@@ -166,54 +171,71 @@ impl Playback {
         Playback {
             source,
             marks: Vec::new(),
-            checkpoints: vec![Checkpoint {
+            checkpoints: Checkpoints::new(Checkpoint {
                 position: 0,
                 offset,
                 run: initial.clone(),
-            }],
-            interval: FIRST_INTERVAL,
+            }),
             run: initial,
             position: 0,
+            reading: None,
+            warnings: Vec::new(),
         }
     }
 
-    /// Takes one event of the first read: its mark, and a checkpoint when one is due.
-    /// `offset` is where the line after it starts.
-    fn index(&mut self, run: &mut Run, event: &Event, offset: u64) {
-        // A decision is about the agent at its gate, which the decision closes.
-        let decided = match &event.kind {
-            EventKind::Decision { gate, .. } => run
-                .open_gates()
-                .iter()
-                .find(|g| g.gate == *gate)
-                .and_then(|g| run.agent_index(g.agent.as_str())),
-            _ => None,
+    /// Takes in one batch of the first read, waiting for it or not; false when none came
+    /// (none yet, or the read is done).
+    fn receive(&mut self, wait: bool) -> bool {
+        let Some(reading) = &self.reading else {
+            return false;
         };
-        run.apply(event);
-        let (moment, agent) = Moment::of(&event.kind);
-        let agent = agent
-            .and_then(|id| run.agent_index(id))
-            .or(decided)
-            .and_then(|i| u32::try_from(i).ok());
-        self.marks.push(Mark {
-            t_ms: event.t_ms,
-            moment,
-            agent,
-        });
-        let position = self.marks.len();
-        if position.is_multiple_of(self.interval) {
-            self.checkpoints.push(Checkpoint {
-                position,
-                offset,
-                run: run.clone(),
-            });
-            if self.checkpoints.len() > MAX_CHECKPOINTS {
-                self.interval *= 2;
-                let interval = self.interval;
-                self.checkpoints
-                    .retain(|c| c.position.is_multiple_of(interval));
+        let batch = if wait {
+            reading.recv().ok()
+        } else {
+            match reading.try_recv() {
+                Ok(batch) => Some(batch),
+                Err(TryRecvError::Empty) => return false,
+                Err(TryRecvError::Disconnected) => None,
             }
+        };
+        let Some(batch) = batch else {
+            self.reading = None;
+            return false;
+        };
+        let mut warnings = batch.merge_into(&mut self.marks, &mut self.checkpoints);
+        self.warnings.append(&mut warnings);
+        true
+    }
+
+    /// Takes in what the reading thread has read since last asked, without waiting; true when
+    /// there was anything (the timeline grew, or the read finished).
+    pub fn absorb(&mut self) -> bool {
+        let reading = self.reading.is_some();
+        let mut any = false;
+        while self.receive(false) {
+            any = true;
         }
+        any || reading != self.reading.is_some()
+    }
+
+    /// Waits for the first read to finish: after it, the whole recording is laid out.
+    pub fn read_all(&mut self) {
+        while self.receive(true) {}
+    }
+
+    /// Whether the first read is done: [`Playback::len`] is every event of the recording.
+    pub fn is_read(&self) -> bool {
+        self.reading.is_none()
+    }
+
+    /// At the last event, and there is none after it to come.
+    pub fn at_end(&self) -> bool {
+        self.is_read() && self.position >= self.marks.len()
+    }
+
+    /// Lines the reading thread found unreadable since last asked.
+    pub fn take_warnings(&mut self) -> Vec<ReadWarning> {
+        std::mem::take(&mut self.warnings)
     }
 
     /// The run model after the first [`Playback::position`] events.
@@ -254,11 +276,13 @@ impl Playback {
         self.marks.get(self.position).map(|m| m.t_ms)
     }
 
-    /// Applies the next event. False at the end (or when the file can no longer be read,
-    /// which is logged).
+    /// Applies the next event, waiting for the first read to reach it. False at the end (or
+    /// when the file can no longer be read, which is logged).
     pub fn forward(&mut self) -> bool {
-        if self.position >= self.marks.len() {
-            return false;
+        while self.position >= self.marks.len() {
+            if !self.receive(true) {
+                return false;
+            }
         }
         match self.next_event() {
             Ok(Some(event)) => {
@@ -304,16 +328,15 @@ impl Playback {
         }
     }
 
-    /// Puts the run in the state after the first `target` events.
+    /// Puts the run in the state after the first `target` events (or all there are), waiting
+    /// for the first read to reach them: `usize::MAX` is the end of the recording.
     pub fn seek(&mut self, target: usize) {
+        while target > self.marks.len() && self.receive(true) {}
         let target = target.min(self.marks.len());
-        let close_ahead = target >= self.position && target - self.position <= self.interval;
+        let interval = self.checkpoints.spacing.interval;
+        let close_ahead = target >= self.position && target - self.position <= interval;
         if !close_ahead {
-            let nearest = self
-                .checkpoints
-                .partition_point(|c| c.position <= target)
-                .saturating_sub(1);
-            let checkpoint = &self.checkpoints[nearest];
+            let checkpoint = self.checkpoints.before(target);
             // Going on from here beats going back to an earlier checkpoint.
             if !(checkpoint.position < self.position && self.position <= target) {
                 self.run = checkpoint.run.clone();
@@ -369,6 +392,7 @@ impl Playback {
 mod tests {
     use std::io::Write;
 
+    use super::index::{FIRST_INTERVAL, MAX_CHECKPOINTS, READ_FIRST};
     use super::*;
     use crate::engine::EventKind;
 
@@ -438,7 +462,12 @@ mod tests {
         format!("{run:?}")
     }
 
+    /// The events as a session file, with a damaged line after the sixth event.
     fn file_of(events: &[Event], name: &str) -> PathBuf {
+        file_damaged_after(events, name, &[5])
+    }
+
+    fn file_damaged_after(events: &[Event], name: &str, damaged: &[usize]) -> PathBuf {
         let crew = crew();
         let header = Header::new("s", &crew, "go", std::time::SystemTime::now());
         let path = std::env::temp_dir().join(format!(
@@ -451,7 +480,7 @@ mod tests {
         for (i, event) in events.iter().enumerate() {
             serde_json::to_writer(&mut file, event).unwrap();
             file.write_all(b"\n").unwrap();
-            if i == 5 {
+            if damaged.contains(&i) {
                 file.write_all(b"a damaged line\n").unwrap();
             }
         }
@@ -477,7 +506,53 @@ mod tests {
                 assert_eq!(format!("{:?}", playback.run()), want, "at {target}");
             }
         }
-        assert!(from_file.checkpoints.len() <= MAX_CHECKPOINTS + 1);
+        assert!(from_file.checkpoints.list.len() <= MAX_CHECKPOINTS);
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
+    fn a_long_recording_shows_its_start_while_the_rest_is_read() {
+        let list = events(20_000);
+        // Line 8 is damaged (the header is line 1), and the line after event 12,000.
+        let path = file_damaged_after(&list, "first", &[5, 12_000]);
+        let (mut playback, _, warnings) =
+            Playback::open_first(&path, TimelineLimits::default()).unwrap();
+        assert_eq!(playback.len(), READ_FIRST, "only the start was read before");
+        assert!(!playback.is_read() && !playback.at_end());
+        let lines: Vec<usize> = warnings.iter().map(|w| w.line).collect();
+        assert_eq!(lines, [8], "the damage read so far");
+        assert_eq!(format!("{:?}", playback.run()), folded(&list, 0));
+
+        // Going past what is read waits for it, and gives the state of folding from the start.
+        playback.seek(9_000);
+        assert_eq!(playback.position(), 9_000);
+        assert_eq!(format!("{:?}", playback.run()), folded(&list, 9_000));
+        while playback.forward() && playback.position() < 9_010 {}
+        assert_eq!(format!("{:?}", playback.run()), folded(&list, 9_010));
+
+        // The end is the recording's end, once all of it is read.
+        playback.seek(usize::MAX);
+        assert!(playback.is_read() && playback.at_end());
+        assert_eq!(playback.position(), list.len());
+        assert_eq!(format!("{:?}", playback.run()), folded(&list, list.len()));
+        let late: Vec<usize> = playback.take_warnings().iter().map(|w| w.line).collect();
+        assert_eq!(late, [12_000 + 4], "the damage found later, by its line");
+        assert!(playback.take_warnings().is_empty(), "each said once");
+
+        // The checkpoints are the ones a whole read in one go keeps.
+        let whole = Playback::from_events(initial(), list.clone());
+        let positions = |p: &Playback| -> Vec<(usize, String)> {
+            let list = &p.checkpoints.list;
+            list.iter()
+                .map(|c| (c.position, format!("{:?}", c.run)))
+                .collect()
+        };
+        assert_eq!(positions(&playback), positions(&whole));
+        assert_eq!(playback.marks(), whole.marks());
+
+        // Back to a checkpoint read by the thread.
+        playback.seek(6_001);
+        assert_eq!(format!("{:?}", playback.run()), folded(&list, 6_001));
         let _ = std::fs::remove_file(path);
     }
 
@@ -485,8 +560,11 @@ mod tests {
     fn checkpoints_stay_few_however_long_the_recording() {
         let list = events(300_000);
         let playback = Playback::from_events(initial(), list);
-        assert!(playback.checkpoints.len() <= MAX_CHECKPOINTS + 1);
-        assert!(playback.interval > FIRST_INTERVAL, "the interval grew");
+        assert!(playback.checkpoints.list.len() <= MAX_CHECKPOINTS);
+        assert!(
+            playback.checkpoints.spacing.interval > FIRST_INTERVAL,
+            "the interval grew"
+        );
     }
 
     #[test]
