@@ -223,6 +223,56 @@ fn tokens_reach_the_file_while_the_session_is_quiet_and_a_pause_at_once() {
 }
 
 #[test]
+fn streamed_tokens_wake_the_writer_once_a_second_not_every_batch() {
+    let dir = scratch("takes");
+    let header = Header::new("s1", &small_crew(), "go", at(1_795_898_212));
+    let clock = ManualClock::new();
+    let mut recorder = Recorder::create_timed(&dir, &header, clock.clock()).unwrap();
+    let path = recorder.path().to_path_buf();
+    let counters = recorder.counters();
+    let takes = || counters.takes.load(std::sync::atomic::Ordering::Relaxed);
+    // A token every 100 ms for 0.9 s: the file holds them all that time anyway, so the
+    // writer's thread has no reason to wake for them.
+    for seq in 0..10 {
+        recorder.record(&token(seq, "word ")).unwrap();
+        clock.advance(session::FLUSH_EVERY - Duration::from_millis(1));
+    }
+    assert_eq!(lines(&path).len(), 1, "tokens are held back");
+    assert_eq!(takes(), 0, "the writer woke for tokens it would only hold");
+    clock.advance(Duration::from_millis(10));
+    assert_eq!(lines(&path).len(), 11, "a second on, they are written");
+    assert_eq!(takes(), 1);
+
+    // A reply is a boundary: written within FLUSH_EVERY, with the tokens before it.
+    recorder.record(&token(10, "last ")).unwrap();
+    let reply = event(
+        11,
+        11,
+        EventKind::Message {
+            agent: "a".into(),
+            content: "word last".into(),
+            usage: None,
+            finish_reason: Some("stop".into()),
+            truncated: false,
+            tool_calls: Vec::new(),
+            text_calls: false,
+            entry: None,
+        },
+    );
+    recorder.record(&reply).unwrap();
+    clock.advance(session::FLUSH_EVERY - Duration::from_millis(1));
+    assert_eq!(lines(&path).len(), 11, "not before it is due");
+    clock.advance(Duration::from_millis(1));
+    assert_eq!(
+        lines(&path).len(),
+        13,
+        "the reply is written within FLUSH_EVERY"
+    );
+    assert_eq!(takes(), 2);
+    drop(recorder);
+}
+
+#[test]
 fn a_gate_is_on_disk_when_the_agent_stops_and_many_gates_share_a_sync() {
     let dir = scratch("gates");
     let header = Header::new("s1", &small_crew(), "go", at(1_795_898_212));

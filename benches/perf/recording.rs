@@ -8,6 +8,8 @@ pub(crate) struct Measured {
     pub(crate) fsyncs: u64,
     /// `write` calls on the session file.
     pub(crate) writes: u64,
+    /// Times the writer's thread woke because something was due.
+    pub(crate) takes: u64,
 }
 
 /// `crewtui run --headless` without its session file, the baseline: each event printed the
@@ -86,6 +88,7 @@ fn measured(cpu: Duration, wall: Duration, counters: Option<Arc<Counters>>) -> M
         wall,
         fsyncs: count(|c| &c.fsyncs),
         writes: count(|c| &c.file_writes),
+        takes: count(|c| &c.takes),
     }
 }
 
@@ -348,6 +351,12 @@ fn fsync_row(recorded: &[Measured]) {
     row(
         "writes to the session file per second",
         format!("{:.1} ({} per run)", per_second(|m| m.writes), first.writes),
+        "",
+        None,
+    );
+    row(
+        "writer thread wake-ups per second",
+        format!("{:.1} ({} per run)", per_second(|m| m.takes), first.takes),
         "",
         None,
     );

@@ -1,9 +1,11 @@
 //! Whole lines handed over by the engine's tasks and written to the session file in batches.
 //!
 //! A `write` per event costs a system call — several microseconds on a VM, more than
-//! everything else the engine does for a streamed token. So lines wait in memory, at most
-//! [`FLUSH_EVERY`] (a thread of the writer's own takes them then), and go out together in one
-//! `write`; a line that must not wait — a pause, the end — is written and synced at once by
+//! everything else the engine does for a streamed token. So lines wait in memory, a boundary at
+//! most [`FLUSH_EVERY`] and streamed lines at most [`FILE_FLUSH_EVERY`] (a thread of the
+//! writer's own takes them then: it wakes only when something is due, since a wake-up costs a
+//! context switch, and a line that brings nothing forward does not wake it), and go out
+//! together in one `write`; a line that must not wait — a pause, the end — is written and synced at once by
 //! the task that hands it over, together with everything before it, and so is a batch that has
 //! grown to `BATCH_BYTES`. Bytes always leave in the order they were handed over, and only ever
 //! as whole lines, so a crash of the process tears at most the last line. The writer knows
@@ -32,8 +34,8 @@ use std::time::{Duration, Instant};
 
 use super::clock::{Clock, Settle, lock};
 
-/// The longest a line that may wait stays in memory before it is written to a stream, and
-/// before a boundary is written to a file.
+/// The longest a boundary (a reply, a tool result, a failure) waits in memory before it is
+/// written to the file, with every line before it.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
 
 /// The longest a file holds back streamed lines with no boundary after them.
@@ -108,6 +110,9 @@ pub struct Counters {
     /// `write` calls on files.
     pub file_writes: AtomicU64,
     pub fsyncs: AtomicU64,
+    /// Times the writer thread woke because something was due (waiting lines, held lines, a
+    /// sync): each costs a context switch, dear on a VM.
+    pub takes: AtomicU64,
 }
 
 /// Lines in, batches out to one file; see the module docs.
@@ -163,6 +168,8 @@ struct Pending {
     file_at: Option<Instant>,
     /// The clock's time when the writer thread last went to sleep; `None` while it works.
     asleep_at: Option<Instant>,
+    /// When the sleeping writer thread wakes by itself; `None`: only when woken.
+    wake_at: Option<Instant>,
     closing: bool,
     /// The writer thread has written its last.
     ended: bool,
@@ -215,14 +222,17 @@ impl BatchWriter {
             let mut pending = lock(&self.shared.pending);
             if pending.lines.len() + line.len() <= BATCH_BYTES {
                 let first = pending.lines.is_empty();
+                let boundary = !pending.boundary && urgency == Urgency::Boundary;
                 pending.lines.extend_from_slice(line);
-                pending.boundary |= urgency == Urgency::Boundary;
                 if first {
                     pending.since = Some(self.shared.clock.now());
-                    drop(pending);
-                    // Only the first line of a batch wakes the thread: it then sleeps until
-                    // the batch is due, whatever comes in meanwhile.
-                    self.shared.wake.notify_one();
+                }
+                pending.boundary |= boundary;
+                // Only a line that brings the batch's time forward (the first, the first
+                // boundary) may need to wake the thread, and only if it would sleep past it.
+                if first || boundary {
+                    let due = pending.batch_due();
+                    self.shared.wake_by(&pending, due);
                 }
                 return;
             }
@@ -266,20 +276,46 @@ impl Settle for Shared {
     }
 }
 
+impl Pending {
+    /// When the waiting lines are due at the file: a boundary within [`FLUSH_EVERY`], streamed
+    /// lines within [`FILE_FLUSH_EVERY`] (the file would hold them that long anyway, so moving
+    /// them sooner only costs the thread a wake-up).
+    fn batch_due(&self) -> Option<Instant> {
+        let wait = if self.boundary {
+            FLUSH_EVERY
+        } else {
+            FILE_FLUSH_EVERY
+        };
+        self.since.map(|t| t + wait)
+    }
+}
+
 impl Shared {
+    /// Wakes the writer thread if it sleeps and would not wake by itself by `due`.
+    fn wake_by(&self, pending: &Pending, due: Option<Instant>) {
+        let late = match (pending.wake_at, due) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(wake), Some(due)) => wake > due,
+        };
+        if pending.asleep_at.is_some() && late {
+            self.wake.notify_one();
+        }
+    }
+
     /// The writer thread: writes a waiting batch when it is due, and what the file held back
     /// when it is due, takes a sync nobody took, and on close writes and syncs what is left.
     fn run(&self) {
         let mut pending = lock(&self.pending);
         while !pending.closing {
-            let batch_at = pending.since.map(|t| t + FLUSH_EVERY);
-            let due = [batch_at, pending.sync_at, pending.file_at]
+            let due = [pending.batch_due(), pending.sync_at, pending.file_at]
                 .into_iter()
                 .flatten()
                 .min();
             let now = self.clock.now();
             if due.is_some_and(|due| due <= now) {
                 drop(pending);
+                self.counters.takes.fetch_add(1, Ordering::Relaxed);
                 let mut out = lock(&self.out);
                 self.write(&mut out, None, Urgency::Stream);
                 drop(out);
@@ -287,6 +323,7 @@ impl Shared {
                 continue;
             }
             pending.asleep_at = Some(now);
+            pending.wake_at = due;
             self.asleep.notify_all();
             pending = self.clock.sleep(&self.wake, pending, due);
             pending.asleep_at = None;
@@ -346,7 +383,9 @@ impl Shared {
         let file_at = target.held_since.map(|t| t + FILE_FLUSH_EVERY);
         out.batch.clear();
         self.sync(out, urgency);
-        lock(&self.pending).file_at = file_at;
+        let mut pending = lock(&self.pending);
+        pending.file_at = file_at;
+        self.wake_by(&pending, file_at);
     }
 
     /// Syncs the file if it was written since its last sync, and `urgency` says so or a
@@ -365,7 +404,9 @@ impl Shared {
         let interval_over = self.clock.now() >= *last_sync + SYNC_EVERY;
         if !(urgency == Urgency::Durable || (*sync_due && interval_over)) {
             if *sync_due {
-                lock(&self.pending).sync_at = Some(*last_sync + SYNC_EVERY);
+                let mut pending = lock(&self.pending);
+                pending.sync_at = Some(*last_sync + SYNC_EVERY);
+                self.wake_by(&pending, pending.sync_at);
             }
             return;
         }
