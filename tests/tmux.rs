@@ -670,7 +670,14 @@ fn b_sets_a_breakpoint_space_approves_g_guides_and_quitting_detaches_for_resume(
     tmux.keys(&["q"]);
     tmux.wait_for("d  detach");
     tmux.keys(&["d"]);
-    let screen = tmux.wait_for("EXIT=");
+    // The shell prints the exit status, then the terminal mode: wait for both, since the
+    // screen can be read between the two.
+    let screen = tmux.wait_until("the exit status and the terminal mode", |screen| {
+        screen
+            .split("EXIT=")
+            .nth(1)
+            .is_some_and(|after| after.contains("icanon"))
+    });
     assert!(screen.contains("EXIT=2"), "a detached run waits:\n{screen}");
     assert!(screen.contains("`crewtui resume "), "{screen}");
     assert!(
