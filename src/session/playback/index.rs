@@ -106,6 +106,10 @@ pub(super) struct Batch {
     pub marks: Vec<Mark>,
     pub checkpoints: Vec<Checkpoint>,
     pub warnings: Vec<ReadWarning>,
+    /// Lines of the file read by the end of this batch, the header included.
+    pub lines: usize,
+    /// The file is read to its end: no batch comes after this one.
+    pub last: bool,
 }
 
 impl Batch {
@@ -177,6 +181,18 @@ impl Indexer {
 /// Reads from `reader` into `batch` until it holds `limit` events; true when the file is done
 /// (its end, or a read that failed, which becomes the last warning: what came before plays).
 pub(super) fn read_into(
+    reader: &mut Reader,
+    indexer: &mut Indexer,
+    batch: &mut Batch,
+    limit: usize,
+) -> bool {
+    let done = read_entries(reader, indexer, batch, limit);
+    batch.lines = reader.lines_read();
+    batch.last = done;
+    done
+}
+
+fn read_entries(
     reader: &mut Reader,
     indexer: &mut Indexer,
     batch: &mut Batch,

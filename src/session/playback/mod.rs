@@ -104,6 +104,8 @@ pub struct Playback {
     reading: Option<Receiver<Batch>>,
     /// Lines the reading thread could not read, not yet taken.
     warnings: Vec<ReadWarning>,
+    /// Lines of the file the first read has got through, the header included.
+    lines_read: usize,
 }
 
 impl Playback {
@@ -146,6 +148,7 @@ impl Playback {
         let mut indexer = Indexer::new(initial);
         let mut first = Batch::default();
         let done = read_into(&mut reader, &mut indexer, &mut first, READ_FIRST);
+        playback.lines_read = first.lines;
         let warnings = first.merge_into(&mut playback.marks, &mut playback.checkpoints);
         if !done {
             let reading = read_rest(reader, indexer).map_err(|e| SessionError::io(path, e))?;
@@ -180,6 +183,7 @@ impl Playback {
             position: 0,
             reading: None,
             warnings: Vec::new(),
+            lines_read: 0,
         }
     }
 
@@ -199,9 +203,20 @@ impl Playback {
             }
         };
         let Some(batch) = batch else {
+            // The thread is gone before its last batch: it cannot have ended well.
             self.reading = None;
+            self.warnings.push(ReadWarning {
+                line: self.lines_read + 1,
+                message: "the replay stopped reading the recording here; what follows is not \
+                          shown"
+                    .to_string(),
+            });
             return false;
         };
+        self.lines_read = batch.lines;
+        if batch.last {
+            self.reading = None;
+        }
         let mut warnings = batch.merge_into(&mut self.marks, &mut self.checkpoints);
         self.warnings.append(&mut warnings);
         true
@@ -553,6 +568,25 @@ mod tests {
         // Back to a checkpoint read by the thread.
         playback.seek(6_001);
         assert_eq!(format!("{:?}", playback.run()), folded(&list, 6_001));
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
+    fn a_read_that_ends_before_its_last_batch_is_named_not_taken_for_the_end() {
+        let list = events(10_000);
+        let path = file_of(&list, "gone");
+        let (mut playback, _, _) = Playback::open_first(&path, TimelineLimits::default()).unwrap();
+        // The thread gone without its last batch (as if it had panicked).
+        let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+        drop(sender);
+        playback.reading = Some(receiver);
+        playback.read_all();
+        assert!(playback.is_read());
+        assert_eq!(playback.len(), READ_FIRST);
+        let warnings = playback.take_warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        // The header, 4,096 events and the damaged line are read: the next line is named.
+        assert_eq!(warnings[0].line, 1 + READ_FIRST + 1 + 1);
         let _ = std::fs::remove_file(path);
     }
 
