@@ -181,12 +181,17 @@ fn token(seq: u64, text: &str) -> Event {
     )
 }
 
-#[test]
-fn tokens_reach_the_file_while_the_session_is_quiet_and_a_pause_at_once() {
-    let dir = scratch("quiet");
+/// A recorder in a scratch dir `name`, its writer timed by a manual clock.
+fn timed_recorder(name: &str) -> (Recorder, std::sync::Arc<ManualClock>) {
     let header = Header::new("s1", &small_crew(), "go", at(1_795_898_212));
     let clock = ManualClock::new();
-    let mut recorder = Recorder::create_timed(&dir, &header, clock.clock()).unwrap();
+    let recorder = Recorder::create_timed(&scratch(name), &header, clock.clock()).unwrap();
+    (recorder, clock)
+}
+
+#[test]
+fn tokens_reach_the_file_while_the_session_is_quiet_and_a_pause_at_once() {
+    let (mut recorder, clock) = timed_recorder("quiet");
     let path = recorder.path().to_path_buf();
     for seq in 0..3 {
         recorder.record(&token(seq, "word ")).unwrap();
@@ -224,10 +229,7 @@ fn tokens_reach_the_file_while_the_session_is_quiet_and_a_pause_at_once() {
 
 #[test]
 fn streamed_tokens_wake_the_writer_once_a_second_not_every_batch() {
-    let dir = scratch("takes");
-    let header = Header::new("s1", &small_crew(), "go", at(1_795_898_212));
-    let clock = ManualClock::new();
-    let mut recorder = Recorder::create_timed(&dir, &header, clock.clock()).unwrap();
+    let (mut recorder, clock) = timed_recorder("takes");
     let path = recorder.path().to_path_buf();
     let counters = recorder.counters();
     let takes = || counters.takes.load(std::sync::atomic::Ordering::Relaxed);
@@ -274,10 +276,7 @@ fn streamed_tokens_wake_the_writer_once_a_second_not_every_batch() {
 
 #[test]
 fn a_gate_is_on_disk_when_the_agent_stops_and_many_gates_share_a_sync() {
-    let dir = scratch("gates");
-    let header = Header::new("s1", &small_crew(), "go", at(1_795_898_212));
-    let clock = ManualClock::new();
-    let mut recorder = Recorder::create_timed(&dir, &header, clock.clock()).unwrap();
+    let (mut recorder, clock) = timed_recorder("gates");
     let path = recorder.path().to_path_buf();
     let gate = |seq: u64| {
         event(
@@ -311,10 +310,7 @@ fn a_gate_is_on_disk_when_the_agent_stops_and_many_gates_share_a_sync() {
 
 #[test]
 fn a_boundary_is_synced_within_the_sync_interval_though_nothing_follows() {
-    let dir = scratch("boundary-sync");
-    let header = Header::new("s1", &small_crew(), "go", at(1_795_898_212));
-    let clock = ManualClock::new();
-    let mut recorder = Recorder::create_timed(&dir, &header, clock.clock()).unwrap();
+    let (mut recorder, clock) = timed_recorder("boundary-sync");
     let events = small_run("a", (10, 3), None);
     for e in &events {
         recorder.record(e).unwrap();

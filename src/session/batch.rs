@@ -5,12 +5,12 @@
 //! most [`FLUSH_EVERY`] and streamed lines at most [`FILE_FLUSH_EVERY`] (a thread of the
 //! writer's own takes them then: it wakes only when something is due, since a wake-up costs a
 //! context switch, and a line that brings nothing forward does not wake it), and go out
-//! together in one `write`; a line that must not wait — a pause, the end — is written and synced at once by
-//! the task that hands it over, together with everything before it, and so is a batch that has
-//! grown to `BATCH_BYTES`. Bytes always leave in the order they were handed over, and only ever
-//! as whole lines, so a crash of the process tears at most the last line. The writer knows
-//! only its file: headless stdout has a [`super::Printer`] of its own, so a reader that stops
-//! reading never holds up the file.
+//! together in one `write`; a line that must not wait — a pause, the end — is written and
+//! synced at once by the task that hands it over, together with everything before it, and so
+//! is a batch that has grown to `BATCH_BYTES`. Bytes always leave in the order they were handed
+//! over, and only ever as whole lines, so a crash of the process tears at most the last line.
+//! The writer knows only its file: headless stdout has a [`super::Printer`] of its own, so a
+//! reader that stops reading never holds up the file.
 //!
 //! A file `write` costs far more again, and mostly per call rather than per byte (page cache
 //! pages, delayed allocation, timestamps; on this VM a 25 KB write costs about what a 256 KB one
