@@ -498,3 +498,37 @@ agents:
     );
     assert_eq!(finish(&events).0, Outcome::Completed);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_decision_sent_just_before_the_commands_end_is_taken_not_a_detach() {
+    // `--control` input that answers a gate and then ends: the answer was given, so the run
+    // goes on with it. Both are ready when the agent looks; many runs, so a coin toss between
+    // them would lose one.
+    let yaml = "name: last\nsettings: {scripted_tokens_per_second: 0}\nagents:\n  - {id: a, \
+                provider: scripted, is_terminal: true, script: [{reply: done}]}\n";
+    for round in 0..32 {
+        let mut handle = start_with(crew(yaml), "go", breaking(&["model:a"]));
+        let mut events = Vec::new();
+        let mut commands = Some(handle.commands);
+        while let Some(event) = handle.events.recv().await {
+            if let EventKind::Gate { gate, .. } = &event.kind
+                && let Some(commands) = commands.take()
+            {
+                commands
+                    .send(Command::Continue {
+                        gate: Some(gate.clone()),
+                    })
+                    .await
+                    .unwrap();
+                // Hung up at once: nobody is left to decide anything else.
+                drop(commands);
+            }
+            events.push(event);
+        }
+        assert_eq!(
+            finish(&events).0,
+            Outcome::Completed,
+            "round {round}: {events:#?}"
+        );
+    }
+}

@@ -500,6 +500,9 @@ impl Gatekeeper {
             Decision::Detach
         } else {
             tokio::select! {
+                // A decision already made wins over the hang-up or detach that came after it:
+                // commands are taken in order, and the one deciding this gate came first.
+                biased;
                 decision = decided => decision.unwrap_or(Decision::Detach),
                 () = self.detach.cancelled() => Decision::Detach,
                 () = self.nobody.cancelled() => Decision::Detach,

@@ -555,6 +555,8 @@ impl Session {
             Detached,
         }
         let woke = tokio::select! {
+            // What was sent before a cancel or detach is taken first, as at a gate.
+            biased;
             answer = self.answers.recv() => Woke::Answer(answer),
             control = self.control.recv() => Woke::Control(control),
             () = token.cancelled() => Woke::Cancelled,
